@@ -1,0 +1,429 @@
+//! The JSON admin API under `/api/v1`, behind `Authorization: Bearer $DESKHAND_ADMIN_TOKEN`.
+//! Every error is `{"error": {"code": …, "message": …}}` with a fitting status; internal
+//! errors are logged with their cause and answered without it.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::desk::ProjectKey;
+use crate::store::{ChannelRecord, StoreError};
+
+/// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
+const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or wrong bearer token")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(#[source] StoreError),
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            other => ApiError::Internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "admin API request failed");
+        }
+        let mut response = (
+            self.status_code(),
+            Json(json!({ "error": { "code": self.code(), "message": self.to_string() } })),
+        )
+            .into_response();
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                "Bearer".parse().expect("static header"),
+            );
+        }
+        response
+    }
+}
+
+/// `Json` whose rejections (malformed JSON, wrong content type) are answered in our format.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::BadRequest(rejection_message(&rejection))),
+        }
+    }
+}
+
+fn rejection_message(rejection: &JsonRejection) -> String {
+    rejection.body_text()
+}
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/projects", get(list_projects))
+        .route("/projects/{key}", get(get_project).put(put_project))
+        .route("/channels", get(list_channels))
+        .route(
+            "/channels/{id}",
+            get(get_channel).put(put_channel).delete(delete_channel),
+        )
+        .route("/tickets", get(list_tickets))
+        .route("/tickets/{key}", get(get_ticket))
+        .route("/outbox", get(list_outbox))
+        .route("/parked", get(list_parked))
+        .route_layer(axum::middleware::from_fn_with_state(state, require_token));
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+        .merge(protected)
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(token) = &state.config.admin_token else {
+        return ApiError::NotFound("the admin API is off: set DESKHAND_ADMIN_TOKEN".into())
+            .into_response();
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let matches =
+        given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.expose().as_bytes()));
+    if !matches {
+        tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
+        return ApiError::Unauthorized.into_response();
+    }
+    next.run(request).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Deserialize)]
+struct ProjectRequest {
+    name: String,
+}
+
+async fn put_project(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<ProjectRequest>,
+) -> Result<impl IntoResponse> {
+    let key = ProjectKey::parse(&key).map_err(|e| ApiError::Invalid(e.to_string()))?;
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::Invalid("name must not be empty".into()));
+    }
+    Ok(Json(state.store.upsert_project(key.as_str(), name).await?))
+}
+
+async fn list_projects(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    Ok(Json(json!({ "projects": state.store.projects().await? })))
+}
+
+async fn get_project(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<impl IntoResponse> {
+    let project = state
+        .store
+        .project(&key)
+        .await
+        .map_err(|_| ApiError::NotFound(format!("no project {key}")))?;
+    Ok(Json(project))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelRequest {
+    kind: String,
+    project: Option<String>,
+    agent_channel: Option<String>,
+    #[serde(default = "yes")]
+    auto_create: bool,
+    #[serde(default = "yes")]
+    thread_sync: bool,
+    announcement_marker: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The channel as the API shows it.
+#[derive(Serialize)]
+struct ChannelResponse {
+    channel_id: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_create: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread_sync: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    announcement_marker: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<ChannelRecord> for ChannelResponse {
+    fn from(c: ChannelRecord) -> Self {
+        let support = c.kind == "support";
+        Self {
+            channel_id: c.channel_id,
+            kind: c.kind,
+            project: c.project_key,
+            agent_channel: c.agent_channel,
+            auto_create: support.then_some(c.auto_create),
+            thread_sync: support.then_some(c.thread_sync),
+            announcement_marker: support.then_some(c.announcement_marker),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A Slack conversation id: C… (channel), G… (private channel) or D… (DM), then letters and digits.
+fn valid_channel_id(id: &str) -> bool {
+    id.len() >= 3
+        && id.len() <= 24
+        && id.starts_with(['C', 'G', 'D'])
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+async fn put_channel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ChannelRequest>,
+) -> Result<impl IntoResponse> {
+    if !valid_channel_id(&id) {
+        return Err(ApiError::Invalid(format!(
+            "{id} is not a Slack channel id (C…, G… or D…)"
+        )));
+    }
+    let record =
+        match body.kind.as_str() {
+            "support" => {
+                let project = body
+                    .project
+                    .ok_or_else(|| ApiError::Invalid("a support channel needs a project".into()))?;
+                state.store.project(&project).await.map_err(|_| {
+                    ApiError::Invalid(format!("no project {project}: create it first"))
+                })?;
+                if let Some(agents) = &body.agent_channel {
+                    if !valid_channel_id(agents) {
+                        return Err(ApiError::Invalid(format!(
+                            "agent_channel {agents} is not a Slack channel id"
+                        )));
+                    }
+                }
+                ChannelRecord {
+                    channel_id: id,
+                    kind: body.kind,
+                    project_key: Some(project),
+                    agent_channel: body.agent_channel,
+                    auto_create: body.auto_create,
+                    thread_sync: body.thread_sync,
+                    announcement_marker: body
+                        .announcement_marker
+                        .unwrap_or_else(|| ":megaphone:".into()),
+                    created_at: 0,
+                    updated_at: 0,
+                }
+            }
+            "agent" => {
+                if body.project.is_some() || body.agent_channel.is_some() {
+                    return Err(ApiError::Invalid(
+                        "an agent channel takes no project or agent_channel".into(),
+                    ));
+                }
+                ChannelRecord {
+                    channel_id: id,
+                    kind: body.kind,
+                    project_key: None,
+                    agent_channel: None,
+                    auto_create: false,
+                    thread_sync: true,
+                    announcement_marker: String::new(),
+                    created_at: 0,
+                    updated_at: 0,
+                }
+            }
+            other => {
+                return Err(ApiError::Invalid(format!(
+                    "kind must be \"support\" or \"agent\", not {other:?}"
+                )))
+            }
+        };
+    Ok(Json(ChannelResponse::from(
+        state.store.upsert_channel(&record).await?,
+    )))
+}
+
+async fn get_channel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let channel = state
+        .store
+        .channel(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("channel {id} is not configured")))?;
+    Ok(Json(ChannelResponse::from(channel)))
+}
+
+async fn list_channels(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    let channels: Vec<ChannelResponse> = state
+        .store
+        .channels()
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(json!({ "channels": channels })))
+}
+
+async fn delete_channel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    state.store.delete_channel(&id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("channel {id} is not configured")),
+        e => e.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    project: Option<String>,
+    limit: Option<i64>,
+    before: Option<i64>,
+}
+
+async fn list_tickets(
+    State(state): State<AppState>,
+    Query(query): Query<TicketQuery>,
+) -> Result<impl IntoResponse> {
+    let limit = query.limit.unwrap_or(50).clamp(1, 500);
+    let tickets = state
+        .store
+        .tickets(query.project.as_deref(), query.before, limit)
+        .await?;
+    let next = (tickets.len() as i64 == limit)
+        .then(|| tickets.last().map(|t| t.id))
+        .flatten();
+    Ok(Json(json!({ "tickets": tickets, "next_before": next })))
+}
+
+async fn get_ticket(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<impl IntoResponse> {
+    let ticket = state.store.ticket_by_key(&key).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no ticket {key}")),
+        e => e.into(),
+    })?;
+    let (comments, attachments, messages) = tokio::try_join!(
+        state.store.comments(ticket.id),
+        state.store.attachments(ticket.id),
+        state.store.ticket_messages(ticket.id),
+    )?;
+    let slack_messages: Vec<_> = messages
+        .iter()
+        .map(|m| json!({ "role": m.role, "channel_id": m.channel_id, "ts": m.ts }))
+        .collect();
+    let mut body = serde_json::to_value(&ticket)
+        .map_err(|e| ApiError::Internal(StoreError::Other(e.to_string())))?;
+    body["comments"] = json!(comments);
+    body["attachments"] = json!(attachments);
+    body["slack_messages"] = json!(slack_messages);
+    Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_outbox(
+    State(state): State<AppState>,
+    Query(query): Query<OutboxQuery>,
+) -> Result<impl IntoResponse> {
+    let wanted = query.state.unwrap_or_else(|| "failed".into());
+    if !["pending", "done", "failed"].contains(&wanted.as_str()) {
+        return Err(ApiError::Invalid("state is pending, done or failed".into()));
+    }
+    let effects = state
+        .store
+        .effects(&wanted, query.limit.unwrap_or(100).clamp(1, 1000))
+        .await?;
+    Ok(Json(json!({ "effects": effects })))
+}
+
+async fn list_parked(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    Ok(Json(
+        json!({ "parked": state.store.parked_messages().await? }),
+    ))
+}

@@ -1,0 +1,170 @@
+//! Building and running deskhand: the shared state, the route table in one place, and the
+//! background tasks (inbox writer, worker, dispatcher) with their orderly shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::config::Config;
+use crate::slack::api::SlackApi;
+use crate::slack::ingress::{self, SignatureCheck};
+use crate::store::{NewEvent, Store};
+use crate::sync::dispatcher::Dispatcher;
+use crate::sync::group_commit::GroupCommit;
+use crate::sync::ratelimit::ChannelPacer;
+use crate::sync::worker::Worker;
+
+/// Slack never sends more than this; anything larger is refused with 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub signature: SignatureCheck,
+    /// Stores events before they are acknowledged, many to a commit.
+    pub inbox: GroupCommit<NewEvent, bool>,
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    slack: SlackApi,
+    inbox_ready: Arc<Notify>,
+    inbox_writer: tokio::task::JoinHandle<()>,
+}
+
+impl App {
+    /// Connect and migrate the database, bind the listener. Nothing runs until
+    /// [`App::run_until_stopped`].
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url)
+            .await
+            .context("cannot open the database (DATABASE_URL)")?;
+        store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (DESKHAND_LISTEN)", config.listen))?;
+        let slack = SlackApi::new(
+            &config.slack_api_url,
+            config.slack_bot_token.clone(),
+            config.slack_timeout,
+        )?;
+        let inbox_ready = Arc::new(Notify::new());
+        let (inbox, inbox_writer) = GroupCommit::spawn(
+            store.clone(),
+            inbox_ready.clone(),
+            |store: Store, events: Vec<NewEvent>| async move { store.insert_events(&events).await },
+        );
+        let state = AppState {
+            signature: SignatureCheck::new(config.slack_signing_secret.expose()),
+            config: Arc::new(config),
+            store,
+            inbox,
+        };
+        Ok(Self {
+            listener,
+            state,
+            slack,
+            inbox_ready,
+            inbox_writer,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    /// Serve until `shutdown` resolves, then stop taking requests, let the worker and
+    /// dispatcher finish what they hold, and close the database.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let App {
+            listener,
+            state,
+            slack,
+            inbox_ready,
+            inbox_writer,
+        } = self;
+        let config = state.config.clone();
+        let store = state.store.clone();
+        let (stop, stopped) = watch::channel(false);
+        let outbox_ready = Arc::new(Notify::new());
+
+        let worker = Worker::new(
+            store.clone(),
+            slack.clone(),
+            inbox_ready,
+            outbox_ready.clone(),
+        );
+        let worker = tokio::spawn(worker.run(stopped.clone()));
+        let pacer = ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst);
+        let (dispatcher, completion_writer) =
+            Dispatcher::new(store.clone(), slack, pacer, outbox_ready);
+        let dispatcher = tokio::spawn(dispatcher.run(stopped));
+
+        tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "deskhand is serving");
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed")?;
+
+        tracing::info!("shutting down: finishing work in hand");
+        let _ = stop.send(true);
+        let _ = inbox_writer.await;
+        let _ = tokio::time::timeout(Duration::from_secs(15), async {
+            let _ = worker.await;
+            let _ = dispatcher.await;
+        })
+        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), completion_writer).await;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Every route deskhand serves.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/slack/events", post(ingress::events))
+        .nest("/api/v1", crate::api::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Typed settings, read once at start-up from the environment and an optional
+//! `deskhand.toml`. The environment wins over the file. A missing or invalid setting is a
+//! [`ConfigError`] that names it, so start-up can stop with one clear line.
+//!
+//! In `deskhand.toml` each setting's key is its variable's name in lower case without the
+//! `DESKHAND_` prefix: `SLACK_BOT_TOKEN` is `slack_bot_token`, `DESKHAND_LISTEN` is `listen`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// A value that must never reach a log line: `Debug` and `Display` print a placeholder.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://deskhand.db";
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub slack_signing_secret: Secret,
+    pub slack_bot_token: Secret,
+    /// Base URL of the Slack Web API, without a trailing slash.
+    pub slack_api_url: String,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// Bearer token of the admin API; the API answers 404 when unset.
+    pub admin_token: Option<Secret>,
+    /// How links to deskhand are written, without a trailing slash.
+    pub public_url: String,
+    /// Posts per second deskhand allows itself in one Slack channel (Slack allows about 1).
+    pub slack_channel_rate: f64,
+    /// How many posts may go to one channel at once before the rate applies.
+    pub slack_channel_burst: u32,
+    /// How long one Slack Web API call may take before it counts as failed.
+    pub slack_timeout: Duration,
+}
+
+/// Where settings come from: the environment first, then the file's keys.
+pub struct Sources {
+    env: HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Sources {
+    /// The process environment, and `path` when given or `./deskhand.toml` when it exists.
+    pub fn from_process(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let default = Path::new("deskhand.toml");
+        let file = match path {
+            Some(path) => read_toml(path)?,
+            None if default.exists() => read_toml(default)?,
+            None => HashMap::new(),
+        };
+        Ok(Self {
+            env: std::env::vars().collect(),
+            file,
+        })
+    }
+
+    pub fn from_maps(env: HashMap<String, String>, file: HashMap<String, String>) -> Self {
+        Self { env, file }
+    }
+
+    fn get(&self, var: &'static str) -> Option<String> {
+        let key = var.strip_prefix("DESKHAND_").unwrap_or(var).to_lowercase();
+        self.env
+            .get(var)
+            .or_else(|| self.file.get(&key))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The database URL alone (for `deskhand migrate`, which needs nothing else).
+    pub fn database_url(&self) -> String {
+        self.get("DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or(ConfigError::Missing(var))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|e: T::Err| ConfigError::Invalid {
+                name: var,
+                reason: e.to_string(),
+            }),
+        }
+    }
+}
+
+fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let file_error = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
+    table
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => {
+                    return Err(file_error(format!(
+                        "{k} must be a string, a number or a boolean"
+                    )))
+                }
+            };
+            Ok((k, v))
+        })
+        .collect()
+}
+
+fn url_setting(name: &'static str, value: String) -> Result<String, ConfigError> {
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must start with http:// or https://".into(),
+        });
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let slack_signing_secret = Secret::new(sources.required("SLACK_SIGNING_SECRET")?);
+        let slack_bot_token = sources.required("SLACK_BOT_TOKEN")?;
+        if !slack_bot_token.starts_with("xox") {
+            return Err(ConfigError::Invalid {
+                name: "SLACK_BOT_TOKEN",
+                reason: "must be a Slack bot token (xoxb-…)".into(),
+            });
+        }
+        let slack_api_url = url_setting(
+            "SLACK_API_URL",
+            sources
+                .get("SLACK_API_URL")
+                .unwrap_or_else(|| "https://slack.com/api".into()),
+        )?;
+        let database_url = sources.database_url();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason: "must start with sqlite: or postgres://".into(),
+            });
+        }
+        let listen = sources.parsed("DESKHAND_LISTEN", SocketAddr::from(([0, 0, 0, 0], 3000)))?;
+        let public_url = url_setting(
+            "DESKHAND_PUBLIC_URL",
+            sources
+                .get("DESKHAND_PUBLIC_URL")
+                .unwrap_or_else(|| "http://localhost:3000".into()),
+        )?;
+        let slack_channel_rate: f64 = sources.parsed("DESKHAND_SLACK_CHANNEL_RATE", 1.0)?;
+        if !(slack_channel_rate > 0.0 && slack_channel_rate.is_finite()) {
+            return Err(ConfigError::Invalid {
+                name: "DESKHAND_SLACK_CHANNEL_RATE",
+                reason: "must be a positive number of posts per second".into(),
+            });
+        }
+        let slack_channel_burst: u32 = sources.parsed("DESKHAND_SLACK_CHANNEL_BURST", 4)?;
+        let timeout_ms: u64 = sources.parsed("DESKHAND_SLACK_TIMEOUT_MS", 10_000)?;
+        if slack_channel_burst == 0 || timeout_ms == 0 {
+            return Err(ConfigError::Invalid {
+                name: if timeout_ms == 0 {
+                    "DESKHAND_SLACK_TIMEOUT_MS"
+                } else {
+                    "DESKHAND_SLACK_CHANNEL_BURST"
+                },
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Self {
+            slack_signing_secret,
+            slack_bot_token: Secret::new(slack_bot_token),
+            slack_api_url,
+            database_url,
+            listen,
+            admin_token: sources.get("DESKHAND_ADMIN_TOKEN").map(Secret::new),
+            public_url,
+            slack_channel_rate,
+            slack_channel_burst,
+            slack_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("SLACK_SIGNING_SECRET", "s3cret"),
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+    ];
+
+    #[test]
+    fn defaults_fill_everything_but_the_two_slack_secrets() {
+        let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
+        assert_eq!(config.database_url, "sqlite://deskhand.db");
+        assert_eq!(config.slack_api_url, "https://slack.com/api");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:3000");
+        assert!(config.admin_token.is_none());
+    }
+
+    #[test]
+    fn a_missing_secret_is_named() {
+        let err = Config::load(&Sources::from_maps(env(&BASE[1..]), HashMap::new())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SLACK_SIGNING_SECRET is required but not set"
+        );
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let file = env(&[
+            ("listen", "127.0.0.1:9"),
+            ("database_url", "sqlite://file.db"),
+        ]);
+        let mut vars = env(&BASE);
+        vars.insert("DESKHAND_LISTEN".into(), "127.0.0.1:8".into());
+        let config = Config::load(&Sources::from_maps(vars, file)).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8");
+        assert_eq!(config.database_url, "sqlite://file.db");
+    }
+
+    #[test]
+    fn an_invalid_value_is_named_and_secrets_never_print() {
+        let mut vars = env(&BASE);
+        vars.insert("DESKHAND_LISTEN".into(), "nowhere".into());
+        let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
+        assert!(
+            err.to_string().starts_with("DESKHAND_LISTEN is invalid"),
+            "{err}"
+        );
+        let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,254 @@
+//! What a Slack message means to the desk: a new ticket, a comment, nothing, or a message
+//! to keep until its author can be helped.
+
+use super::identity::{Unverified, Verification};
+use super::Visibility;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelKind {
+    Support,
+    Agent,
+}
+
+/// The settings of the channel a message was written in.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelRules<'a> {
+    pub kind: ChannelKind,
+    pub auto_create: bool,
+    pub thread_sync: bool,
+    /// A top-level message starting with this is an announcement, not a request.
+    pub announcement_marker: &'a str,
+}
+
+/// A message as the desk sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub ts: &'a str,
+    pub thread_ts: Option<&'a str>,
+    pub text: &'a str,
+    /// Written by a bot or an app, deskhand included.
+    pub from_bot: bool,
+}
+
+impl Message<'_> {
+    /// A reply inside a thread (the thread's parent message is top-level).
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.is_some_and(|t| t != self.ts)
+    }
+}
+
+/// What the thread a reply is in belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread {
+    /// Not a thread deskhand knows.
+    Unknown,
+    /// The thread under a ticket's original message in a support channel.
+    Support { ticket_id: i64 },
+    /// The thread under a ticket's card in an agent channel.
+    AgentCard { ticket_id: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    FromBot,
+    NotConfigured,
+    AutoCreateOff,
+    ThreadSyncOff,
+    Announcement,
+    NotATicketThread,
+    AgentChannelTopLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ignore(Ignored),
+    FileTicket,
+    Comment {
+        ticket_id: i64,
+        visibility: Visibility,
+    },
+    /// The author cannot be helped yet: tell them why and keep the message.
+    Park(Unverified),
+}
+
+/// Decide what a new message means. `channel` is `None` for a channel deskhand does not
+/// serve; `thread` says what the reply's thread belongs to.
+pub fn on_message(
+    channel: Option<&ChannelRules>,
+    message: &Message,
+    thread: Thread,
+    author: &Verification,
+) -> Outcome {
+    if message.from_bot {
+        return Outcome::Ignore(Ignored::FromBot);
+    }
+    let Some(channel) = channel else {
+        return Outcome::Ignore(Ignored::NotConfigured);
+    };
+    let wanted = match (message.is_reply(), channel.kind, thread) {
+        (false, ChannelKind::Agent, _) => return Outcome::Ignore(Ignored::AgentChannelTopLevel),
+        (false, ChannelKind::Support, _) if !channel.auto_create => {
+            return Outcome::Ignore(Ignored::AutoCreateOff)
+        }
+        (false, ChannelKind::Support, _) => {
+            let marker = channel.announcement_marker;
+            if !marker.is_empty() && message.text.trim_start().starts_with(marker) {
+                return Outcome::Ignore(Ignored::Announcement);
+            }
+            Outcome::FileTicket
+        }
+        (true, ChannelKind::Support, Thread::Support { ticket_id }) if channel.thread_sync => {
+            Outcome::Comment {
+                ticket_id,
+                visibility: Visibility::Public,
+            }
+        }
+        (true, ChannelKind::Support, Thread::Support { .. }) => {
+            return Outcome::Ignore(Ignored::ThreadSyncOff)
+        }
+        (true, ChannelKind::Agent, Thread::AgentCard { ticket_id }) => Outcome::Comment {
+            ticket_id,
+            visibility: Visibility::Internal,
+        },
+        (true, _, _) => return Outcome::Ignore(Ignored::NotATicketThread),
+    };
+    match author {
+        Verification::Verified { .. } => wanted,
+        Verification::Unverified(Unverified::Bot) => Outcome::Ignore(Ignored::FromBot),
+        Verification::Unverified(reason) => Outcome::Park(*reason),
+    }
+}
+
+/// An edit changes the desk only when the words changed: Slack also sends
+/// `message_changed` when it unfurls a link.
+pub fn edit_changes_text(previous: &str, current: &str) -> bool {
+    previous != current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUPPORT: ChannelRules = ChannelRules {
+        kind: ChannelKind::Support,
+        auto_create: true,
+        thread_sync: true,
+        announcement_marker: ":megaphone:",
+    };
+    const AGENTS: ChannelRules = ChannelRules {
+        kind: ChannelKind::Agent,
+        ..SUPPORT
+    };
+    const ANA: Verification = Verification::Verified {
+        email: "ana@example.com",
+    };
+
+    fn top(text: &str) -> Message<'_> {
+        Message {
+            ts: "1.1",
+            thread_ts: None,
+            text,
+            from_bot: false,
+        }
+    }
+
+    fn reply(text: &str) -> Message<'_> {
+        Message {
+            ts: "1.2",
+            thread_ts: Some("1.1"),
+            text,
+            from_bot: false,
+        }
+    }
+
+    #[test]
+    fn a_top_level_message_in_a_support_channel_files_a_ticket() {
+        assert_eq!(
+            on_message(Some(&SUPPORT), &top("help"), Thread::Unknown, &ANA),
+            Outcome::FileTicket
+        );
+    }
+
+    #[test]
+    fn announcements_bots_and_unserved_channels_file_nothing() {
+        let bot = Message {
+            from_bot: true,
+            ..top("hi")
+        };
+        assert_eq!(
+            on_message(
+                Some(&SUPPORT),
+                &top(" :megaphone: maintenance"),
+                Thread::Unknown,
+                &ANA
+            ),
+            Outcome::Ignore(Ignored::Announcement)
+        );
+        assert_eq!(
+            on_message(Some(&SUPPORT), &bot, Thread::Unknown, &ANA),
+            Outcome::Ignore(Ignored::FromBot)
+        );
+        assert_eq!(
+            on_message(None, &top("help"), Thread::Unknown, &ANA),
+            Outcome::Ignore(Ignored::NotConfigured)
+        );
+        let off = ChannelRules {
+            auto_create: false,
+            ..SUPPORT
+        };
+        assert_eq!(
+            on_message(Some(&off), &top("help"), Thread::Unknown, &ANA),
+            Outcome::Ignore(Ignored::AutoCreateOff)
+        );
+    }
+
+    #[test]
+    fn replies_are_public_in_support_threads_and_internal_under_agent_cards() {
+        let support = Thread::Support { ticket_id: 7 };
+        let card = Thread::AgentCard { ticket_id: 7 };
+        assert_eq!(
+            on_message(Some(&SUPPORT), &reply("more"), support, &ANA),
+            Outcome::Comment {
+                ticket_id: 7,
+                visibility: Visibility::Public
+            }
+        );
+        assert_eq!(
+            on_message(Some(&AGENTS), &reply("note"), card, &ANA),
+            Outcome::Comment {
+                ticket_id: 7,
+                visibility: Visibility::Internal
+            }
+        );
+        assert_eq!(
+            on_message(Some(&SUPPORT), &reply("x"), Thread::Unknown, &ANA),
+            Outcome::Ignore(Ignored::NotATicketThread)
+        );
+        let no_sync = ChannelRules {
+            thread_sync: false,
+            ..SUPPORT
+        };
+        assert_eq!(
+            on_message(Some(&no_sync), &reply("x"), support, &ANA),
+            Outcome::Ignore(Ignored::ThreadSyncOff)
+        );
+    }
+
+    #[test]
+    fn an_unverified_author_is_parked_only_where_something_would_be_filed() {
+        let guest = Verification::Unverified(Unverified::Guest);
+        assert_eq!(
+            on_message(Some(&SUPPORT), &top("help"), Thread::Unknown, &guest),
+            Outcome::Park(Unverified::Guest)
+        );
+        assert_eq!(
+            on_message(
+                Some(&SUPPORT),
+                &top(":megaphone: hi"),
+                Thread::Unknown,
+                &guest
+            ),
+            Outcome::Ignore(Ignored::Announcement)
+        );
+    }
+}

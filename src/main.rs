@@ -1,0 +1,101 @@
+//! The `deskhand` command: `serve` runs the helpdesk, `migrate` only migrates.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use deskhand::app::App;
+use deskhand::config::{Config, Sources};
+use deskhand::store::Store;
+
+#[derive(Parser)]
+#[command(version, about = "A Slack-first helpdesk")]
+struct Cli {
+    /// Settings file (default: ./deskhand.toml when it exists); the environment wins over it.
+    #[arg(long, global = true, env = "DESKHAND_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve Slack's requests and the admin API, and run the worker and dispatcher.
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let sources = match Sources::from_process(cli.config.as_deref()) {
+        Ok(sources) => sources,
+        Err(e) => return fail(format!("configuration: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    match cli.command {
+        Command::Migrate => {
+            let url = sources.database_url();
+            runtime.block_on(async {
+                let store = Store::connect(&url).await?;
+                store.migrate().await?;
+                store.close().await;
+                Ok::<_, deskhand::store::StoreError>(())
+            })
+            .map_or_else(|e| fail(format!("migrate: {e}")), |()| {
+                tracing::info!(database = %url.split('@').next_back().unwrap_or_default(), "database is up to date");
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Serve => {
+            let config = match Config::load(&sources) {
+                Ok(config) => config,
+                Err(e) => return fail(format!("configuration: {e}")),
+            };
+            runtime
+                .block_on(async {
+                    let app = App::build(config).await?;
+                    app.run_until_stopped(shutdown_signal()).await
+                })
+                .map_or_else(|e| fail(format!("{e:#}")), |()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("deskhand: {message}");
+    ExitCode::FAILURE
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,395 @@
+//! A thin client of the Slack Web API: write methods as JSON POSTs, read methods as GETs
+//! with query parameters, both with `Authorization: Bearer`
+//! (<https://api.slack.com/web#posting_json>).
+//!
+//! Its errors say what a caller must know to retry safely: whether Slack asked us to wait
+//! ([`SlackError::RateLimited`]), whether the request may have had its effect although we
+//! saw no answer ([`SlackError::is_ambiguous`]), and whether trying again can ever help.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::Secret;
+
+#[derive(Clone)]
+pub struct SlackApi {
+    http: reqwest::Client,
+    base_url: String,
+    token: Secret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    #[error("rate limited: retry after {0:?}")]
+    RateLimited(Duration),
+    /// Slack answered `ok: false`.
+    #[error("slack error: {0}")]
+    Api(String),
+    #[error("http status {0}")]
+    Status(u16),
+    /// The request never left (connection refused, DNS): safe to send again.
+    #[error("could not connect: {0}")]
+    Connect(String),
+    /// The request may have reached Slack: timed out, reset, or an unreadable answer.
+    #[error("no answer: {0}")]
+    NoAnswer(String),
+}
+
+/// Slack errors that mean "try again later" rather than "this will never work".
+const TRANSIENT_ERRORS: &[&str] = &[
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+impl SlackError {
+    /// Could trying again succeed?
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SlackError::RateLimited(_) | SlackError::Connect(_) | SlackError::NoAnswer(_) => true,
+            SlackError::Status(status) => *status >= 500 || *status == 408,
+            SlackError::Api(error) => TRANSIENT_ERRORS.contains(&error.as_str()),
+        }
+    }
+
+    /// May the failed call have taken effect? (Then a post must be looked for before it is
+    /// sent again.)
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            SlackError::NoAnswer(_) => true,
+            SlackError::Status(status) => *status >= 500,
+            SlackError::Api(error) => {
+                error != "ratelimited" && TRANSIENT_ERRORS.contains(&error.as_str())
+            }
+            SlackError::RateLimited(_) | SlackError::Connect(_) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthTest {
+    pub url: String,
+    pub team_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub bot_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub id: String,
+    #[serde(default)]
+    pub team_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub real_name: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub is_bot: bool,
+    #[serde(default)]
+    pub is_restricted: bool,
+    #[serde(default)]
+    pub is_ultra_restricted: bool,
+    #[serde(default)]
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub real_name: Option<String>,
+}
+
+impl User {
+    /// The name people know this user by in Slack.
+    pub fn display_name(&self) -> String {
+        [
+            &self.profile.display_name,
+            &self.profile.real_name,
+            &self.real_name,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .unwrap_or(&self.name)
+        .to_owned()
+    }
+}
+
+/// A message to post. `metadata` tags it with the effect that posts it, so a post whose
+/// answer was lost can be found again instead of sent twice.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostMessage<'a> {
+    pub channel: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<&'a str>,
+    pub text: &'a str,
+    pub blocks: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    pub unfurl_links: bool,
+}
+
+/// One message of a history or replies page: just what finding our own posts needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryMessage {
+    pub ts: String,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    response_metadata: Option<ResponseMetadata>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResponseMetadata {
+    #[serde(default)]
+    next_cursor: String,
+}
+
+/// The metadata event type deskhand tags its posts with.
+pub const EFFECT_EVENT_TYPE: &str = "deskhand_effect";
+
+pub fn effect_metadata(effect_id: &str) -> Value {
+    serde_json::json!({ "event_type": EFFECT_EVENT_TYPE, "event_payload": { "effect_id": effect_id } })
+}
+
+fn is_effect(message: &HistoryMessage, effect_id: &str) -> bool {
+    message.metadata.as_ref().is_some_and(|m| {
+        m["event_type"] == EFFECT_EVENT_TYPE
+            && m["event_payload"]["effect_id"].as_str() == Some(effect_id)
+    })
+}
+
+/// How many pages of history to read when looking for a lost post.
+const SEARCH_PAGES: usize = 10;
+
+impl SlackApi {
+    pub fn new(base_url: &str, token: Secret, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("deskhand/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, SlackError> {
+        let response = request
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    SlackError::Connect(e.to_string())
+                } else {
+                    SlackError::NoAnswer(e.to_string())
+                }
+            })?;
+        let status = response.status();
+        if status.as_u16() == 429 {
+            let wait = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(1);
+            return Err(SlackError::RateLimited(Duration::from_secs(wait)));
+        }
+        if !status.is_success() {
+            return Err(SlackError::Status(status.as_u16()));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| SlackError::NoAnswer(e.to_string()))?;
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| SlackError::NoAnswer(format!("unreadable answer: {e}")))?;
+        if value["ok"] != Value::Bool(true) {
+            let error = value["error"]
+                .as_str()
+                .unwrap_or("unknown_error")
+                .to_owned();
+            return Err(SlackError::Api(error));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| SlackError::NoAnswer(format!("unexpected answer: {e}")))
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/{method}", self.base_url)
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &impl Serialize,
+    ) -> Result<T, SlackError> {
+        self.send(self.http.post(self.url(method)).json(body)).await
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, SlackError> {
+        self.send(self.http.get(self.url(method)).query(query))
+            .await
+    }
+
+    pub async fn auth_test(&self) -> Result<AuthTest, SlackError> {
+        self.post("auth.test", &serde_json::json!({})).await
+    }
+
+    pub async fn users_info(&self, user: &str) -> Result<User, SlackError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            user: User,
+        }
+        let answer: Answer = self.get("users.info", &[("user", user)]).await?;
+        Ok(answer.user)
+    }
+
+    /// Post a message; its `ts`.
+    pub async fn post_message(&self, message: &PostMessage<'_>) -> Result<String, SlackError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            ts: String,
+        }
+        let answer: Answer = self.post("chat.postMessage", message).await?;
+        Ok(answer.ts)
+    }
+
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: &Value,
+    ) -> Result<(), SlackError> {
+        let body =
+            serde_json::json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
+        let _: Value = self.post("chat.update", &body).await?;
+        Ok(())
+    }
+
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), SlackError> {
+        let mut body = serde_json::json!({ "channel": channel, "user": user, "text": text });
+        if let Some(thread_ts) = thread_ts {
+            body["thread_ts"] = thread_ts.into();
+        }
+        let _: Value = self.post("chat.postEphemeral", &body).await?;
+        Ok(())
+    }
+
+    /// Look for a message deskhand posted for `effect_id`: in the thread `thread_ts`, or
+    /// in the channel's history since `oldest` (a unix time in seconds) when it is top-level.
+    pub async fn find_effect_post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        oldest: &str,
+        effect_id: &str,
+    ) -> Result<Option<String>, SlackError> {
+        let mut cursor = String::new();
+        for _ in 0..SEARCH_PAGES {
+            let mut query = vec![
+                ("channel", channel),
+                ("include_all_metadata", "true"),
+                ("limit", "200"),
+            ];
+            match thread_ts {
+                Some(ts) => query.push(("ts", ts)),
+                None => query.push(("oldest", oldest)),
+            }
+            if !cursor.is_empty() {
+                query.push(("cursor", &cursor));
+            }
+            let method = if thread_ts.is_some() {
+                "conversations.replies"
+            } else {
+                "conversations.history"
+            };
+            let page: HistoryPage = self.get(method, &query).await?;
+            if let Some(found) = page.messages.iter().find(|m| is_effect(m, effect_id)) {
+                return Ok(Some(found.ts.clone()));
+            }
+            cursor = page
+                .response_metadata
+                .map(|m| m.next_cursor)
+                .unwrap_or_default();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The permalink of a message, written the way Slack writes them, from the workspace URL
+/// `auth.test` gave (saves a `chat.getPermalink` call per message).
+pub fn permalink(workspace_url: &str, channel: &str, ts: &str, thread_ts: Option<&str>) -> String {
+    let base = workspace_url.trim_end_matches('/');
+    let id: String = ts.chars().filter(|c| *c != '.').collect();
+    match thread_ts {
+        Some(thread) if thread != ts => {
+            format!("{base}/archives/{channel}/p{id}?thread_ts={thread}&cid={channel}")
+        }
+        _ => format!("{base}/archives/{channel}/p{id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permalinks_are_written_as_slack_writes_them() {
+        assert_eq!(
+            permalink("https://acme.slack.com/", "C1", "1700000000.000100", None),
+            "https://acme.slack.com/archives/C1/p1700000000000100"
+        );
+        assert_eq!(
+            permalink("https://acme.slack.com/", "C1", "1700000001.000200", Some("1700000000.000100")),
+            "https://acme.slack.com/archives/C1/p1700000001000200?thread_ts=1700000000.000100&cid=C1"
+        );
+    }
+
+    #[test]
+    fn only_answers_that_may_have_posted_are_ambiguous() {
+        assert!(SlackError::NoAnswer("timeout".into()).is_ambiguous());
+        assert!(SlackError::Status(502).is_ambiguous());
+        assert!(!SlackError::Connect("refused".into()).is_ambiguous());
+        assert!(!SlackError::RateLimited(Duration::from_secs(1)).is_ambiguous());
+        assert!(!SlackError::Api("channel_not_found".into()).is_transient());
+        assert!(SlackError::Api("internal_error".into()).is_transient());
+    }
+}

@@ -1,0 +1,6 @@
+//! The Slack edge: signed requests in, Web API calls out, Block Kit in between.
+
+pub mod api;
+pub mod blocks;
+pub mod events;
+pub mod ingress;

@@ -1,0 +1,317 @@
+//! The inbox (what came in, stored before the acknowledgement) and the outbox (what must
+//! go out, stored with the change that caused it).
+//!
+//! Both are queues with the same discipline: a row is claimed with a lease; rows sharing an
+//! `order_key` are handed out strictly in order (a later row waits while an earlier one is
+//! leased elsewhere or backing off); a lease that expires makes the row claimable again, so
+//! a crashed process loses nothing. On PostgreSQL, replicas serialize their claims with a
+//! transaction-scoped advisory lock and skip rows another transaction holds.
+
+use serde::Serialize;
+
+use super::{now_ms, on_tx, Db, Result, Store, Tx, TxInner};
+
+/// How a claimed queue row ends its lease.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settle {
+    /// Handled: never again.
+    Done,
+    /// Failed, may succeed later: try again at `due_at`. `ambiguous`: the attempt may have
+    /// had its effect.
+    Retry {
+        due_at: i64,
+        error: String,
+        ambiguous: bool,
+    },
+    /// Not tried at all (held back behind an earlier row, or pacing): try at `due_at`.
+    Defer { due_at: i64 },
+    /// Can never succeed: kept, with its error, for people to see.
+    Fail { error: String },
+}
+
+pub struct NewEvent {
+    pub dedupe_key: String,
+    pub order_key: String,
+    pub body: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedEvent {
+    pub id: i64,
+    pub order_key: String,
+    pub body: String,
+    pub attempts: i64,
+    pub received_at: i64,
+}
+
+pub struct NewEffect {
+    pub effect_id: String,
+    pub order_key: String,
+    /// A pending, never-tried effect with the same key absorbs this one.
+    pub coalesce_key: Option<String>,
+    pub kind: &'static str,
+    pub payload: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedEffect {
+    pub id: i64,
+    pub effect_id: String,
+    pub order_key: String,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: i64,
+    /// An earlier attempt may have reached the outside world (timeout, 5xx, crash).
+    pub ambiguous: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub effect_id: String,
+    pub kind: String,
+    pub payload: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// Advisory lock id under which PostgreSQL replicas take turns claiming.
+const CLAIM_LOCK: i64 = 0x6465_736b;
+
+/// `strict`: any earlier pending row with the same key holds a row back (the outbox: one
+/// message's effects one at a time). Otherwise only an earlier row that is leased elsewhere
+/// or backing off does, and a batch takes a whole run of one key at once (the inbox).
+fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool) -> String {
+    let blocking = if strict {
+        ""
+    } else {
+        "\n                 and (e.due_at > $2 or (e.lease_until is not null and e.lease_until >= $2))"
+    };
+    format!(
+        "update {table} set lease_until = $1, attempts = attempts + 1{set}
+         where id in (
+           select q.id from {table} q
+           where q.state = 'pending' and q.due_at <= $2 and (q.lease_until is null or q.lease_until < $2)
+             and not exists (
+               select 1 from {table} e
+               where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
+           order by q.id limit $3{lock})
+         returning {returning}",
+        lock = if skip_locked { " for update skip locked" } else { "" }
+    )
+}
+
+impl Store {
+    /// Record incoming events in one transaction (group commit). For each, whether it was
+    /// new (`false`: a retry of something already stored).
+    pub async fn insert_events(&self, events: &[NewEvent]) -> Result<Vec<bool>> {
+        let mut tx = self.begin().await?;
+        let now = now_ms();
+        let mut inserted = Vec::with_capacity(events.len());
+        for event in events {
+            let id: Option<i64> = on_tx!(tx, |conn| {
+                sqlx::query_scalar(
+                    "insert into inbox (dedupe_key, order_key, body, received_at, due_at) values ($1, $2, $3, $4, $4)
+                     on conflict (dedupe_key) do nothing returning id",
+                )
+                .bind(&event.dedupe_key)
+                .bind(&event.order_key)
+                .bind(&event.body)
+                .bind(now)
+                .fetch_optional(conn)
+                .await
+            })?;
+            inserted.push(id.is_some());
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn claim_lock(tx: &mut Tx) -> Result<()> {
+        if let TxInner::Postgres(t) = &mut tx.inner {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(CLAIM_LOCK)
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Lease up to `limit` events that are due, oldest first, in order per channel.
+    pub async fn claim_events(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEvent>> {
+        let now = now_ms();
+        let sql = claim_sql(
+            "inbox",
+            "",
+            "id, order_key, body, attempts, received_at",
+            matches!(self.db, Db::Postgres(_)),
+            false,
+        );
+        let mut tx = self.begin().await?;
+        Self::claim_lock(&mut tx).await?;
+        let mut rows = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ClaimedEvent>(&sql)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(conn)
+                .await
+        })?;
+        tx.commit().await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    /// End the lease of inbox row `id` inside `tx`.
+    pub async fn settle_event(tx: &mut Tx, id: i64, settle: &Settle) -> Result<()> {
+        settle_row(tx, "inbox", id, settle).await
+    }
+
+    /// End the lease of outbox row `id` inside `tx`.
+    pub async fn settle_effect(tx: &mut Tx, id: i64, settle: &Settle) -> Result<()> {
+        settle_row(tx, "outbox", id, settle).await
+    }
+
+    /// Queue an effect in the transaction of the change that causes it. `false` when a
+    /// pending effect with the same coalesce key already covers it.
+    pub async fn enqueue_effect(tx: &mut Tx, effect: &NewEffect) -> Result<bool> {
+        let now = now_ms();
+        let id: Option<i64> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, due_at, created_at)
+                 values ($1, $2, $3, $4, $5, $6, $6)
+                 on conflict (coalesce_key) where state = 'pending' and attempts = 0 do nothing
+                 returning id",
+            )
+            .bind(&effect.effect_id)
+            .bind(&effect.order_key)
+            .bind(&effect.coalesce_key)
+            .bind(effect.kind)
+            .bind(&effect.payload)
+            .bind(now)
+            .fetch_optional(conn)
+            .await
+        })?;
+        Ok(id.is_some())
+    }
+
+    /// Lease up to `limit` due effects, in order per ticket. An effect whose earlier lease
+    /// ran out (its process died mid-call) comes back marked ambiguous.
+    pub async fn claim_effects(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEffect>> {
+        let now = now_ms();
+        let sql = claim_sql(
+            "outbox",
+            ", ambiguous = (ambiguous or lease_until is not null)",
+            "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at",
+            matches!(self.db, Db::Postgres(_)),
+            true,
+        );
+        let mut tx = self.begin().await?;
+        Self::claim_lock(&mut tx).await?;
+        let mut rows = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ClaimedEffect>(&sql)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .fetch_all(conn)
+                .await
+        })?;
+        tx.commit().await?;
+        rows.sort_by_key(|r| r.id);
+        Ok(rows)
+    }
+
+    /// Effects in a state (`pending`, `done`, `failed`), newest first: for the admin API.
+    pub async fn effects(&self, state: &str, limit: i64) -> Result<Vec<OutboxRecord>> {
+        Ok(super::on_pool!(self, |pool| {
+            sqlx::query_as::<_, OutboxRecord>(
+                "select id, effect_id, kind, payload, state, attempts, last_error, created_at, finished_at
+                 from outbox where state = $1 order by id desc limit $2",
+            )
+            .bind(state)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// How much work waits: (pending events, pending effects).
+    pub async fn backlog(&self) -> Result<(i64, i64)> {
+        Ok(super::on_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, i64)>(
+                "select (select count(*) from inbox where state = 'pending'), (select count(*) from outbox where state = 'pending')",
+            )
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// Forget finished queue rows older than `before`: Slack retries within minutes, so a
+    /// week of dedupe keys is plenty.
+    pub async fn purge_finished(&self, before: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let mut purged = 0;
+        for sql in [
+            "delete from inbox where state = 'done' and finished_at < $1",
+            "delete from outbox where state = 'done' and finished_at < $1",
+        ] {
+            purged += on_tx!(tx, |conn| sqlx::query(sql)
+                .bind(before)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+        Ok(purged)
+    }
+}
+
+async fn settle_row(tx: &mut Tx, table: &str, id: i64, settle: &Settle) -> Result<()> {
+    let now = now_ms();
+    let ambiguous = if table == "outbox" {
+        ", ambiguous = (ambiguous or $4)"
+    } else {
+        ""
+    };
+    let (sql, due_at, error, flag) = match settle {
+        Settle::Done => (
+            format!("update {table} set state = 'done', lease_until = null, finished_at = $2 where id = $1"),
+            now,
+            None,
+            false,
+        ),
+        Settle::Retry { due_at, error, ambiguous: flag } => (
+            format!("update {table} set lease_until = null, due_at = $2, last_error = $3{ambiguous} where id = $1"),
+            *due_at,
+            Some(error.as_str()),
+            *flag,
+        ),
+        Settle::Defer { due_at } => (
+            format!("update {table} set lease_until = null, due_at = $2, attempts = attempts - 1 where id = $1"),
+            *due_at,
+            None,
+            false,
+        ),
+        Settle::Fail { error } => (
+            format!("update {table} set state = 'failed', lease_until = null, finished_at = $2, last_error = $3 where id = $1"),
+            now,
+            Some(error.as_str()),
+            false,
+        ),
+    };
+    on_tx!(tx, |conn| {
+        let mut query = sqlx::query(&sql).bind(id).bind(due_at);
+        if error.is_some() {
+            query = query.bind(error);
+        }
+        if matches!(settle, Settle::Retry { .. }) && table == "outbox" {
+            query = query.bind(flag);
+        }
+        query.execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,611 @@
+//! Tickets, comments, attachments, the Slack messages deskhand posted about them, the
+//! people behind them and the audit trail.
+
+use serde::Serialize;
+
+use super::{now_ms, on_pool, on_tx, Result, Store, Tx};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TicketRecord {
+    #[serde(skip)]
+    pub id: i64,
+    pub key: String,
+    #[serde(rename = "project")]
+    pub project_key: String,
+    pub summary: String,
+    pub description: String,
+    pub status: String,
+    pub priority: String,
+    pub source: String,
+    #[serde(skip)]
+    pub requester_person_id: Option<i64>,
+    pub requester_slack_id: String,
+    pub requester_name: String,
+    pub channel_id: String,
+    pub message_ts: String,
+    pub permalink: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+const TICKET_COLUMNS: &str = "id, key, project_key, summary, description, status, priority, source, requester_person_id,
+    requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
+
+pub struct NewTicket<'a> {
+    pub project_key: &'a str,
+    pub summary: &'a str,
+    pub description: &'a str,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub source: &'a str,
+    pub requester_person_id: Option<i64>,
+    pub requester_slack_id: &'a str,
+    pub requester_name: &'a str,
+    pub channel_id: &'a str,
+    pub message_ts: &'a str,
+    pub permalink: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CommentRecord {
+    pub id: i64,
+    #[serde(skip)]
+    pub ticket_id: i64,
+    pub visibility: String,
+    pub body: String,
+    #[serde(skip)]
+    pub author_person_id: Option<i64>,
+    pub author_slack_id: String,
+    pub author_name: String,
+    pub channel_id: String,
+    pub message_ts: String,
+    pub permalink: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+const COMMENT_COLUMNS: &str =
+    "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
+    channel_id, message_ts, permalink, created_at, edited_at, deleted_at";
+
+pub struct NewComment<'a> {
+    pub ticket_id: i64,
+    pub visibility: &'a str,
+    pub body: &'a str,
+    pub author_person_id: Option<i64>,
+    pub author_slack_id: &'a str,
+    pub author_name: &'a str,
+    pub channel_id: &'a str,
+    pub message_ts: &'a str,
+    pub permalink: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AttachmentRecord {
+    #[serde(skip)]
+    pub ticket_id: i64,
+    pub comment_id: Option<i64>,
+    pub slack_file_id: String,
+    pub name: String,
+    pub mimetype: String,
+    pub size: i64,
+    pub permalink: String,
+}
+
+pub struct NewAttachment<'a> {
+    pub slack_file_id: &'a str,
+    pub name: &'a str,
+    pub mimetype: &'a str,
+    pub size: i64,
+    pub permalink: &'a str,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketMessageRecord {
+    pub role: String,
+    pub channel_id: String,
+    pub ts: String,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub at: i64,
+    pub actor_slack_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub source: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// What Slack told deskhand about a user, and the desk person it links to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SlackUserRecord {
+    pub slack_user_id: String,
+    pub team_id: String,
+    pub name: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub is_bot: bool,
+    pub is_restricted: bool,
+    pub is_ultra_restricted: bool,
+    pub deleted: bool,
+    pub person_id: Option<i64>,
+    pub fetched_at: i64,
+}
+
+const SLACK_USER_COLUMNS: &str =
+    "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
+    is_ultra_restricted, deleted, person_id, fetched_at";
+
+/// Whether to link a Slack user to a desk person by their email.
+pub enum PersonLink<'a> {
+    ByEmail(&'a str),
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ParkedRecord {
+    pub id: i64,
+    pub channel_id: String,
+    pub slack_user_id: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    pub text: String,
+    pub reason: String,
+    pub parked_at: i64,
+    pub filed_at: Option<i64>,
+}
+
+pub struct NewParked<'a> {
+    pub channel_id: &'a str,
+    pub slack_user_id: &'a str,
+    pub ts: &'a str,
+    pub thread_ts: Option<&'a str>,
+    pub text: &'a str,
+    pub reason: &'a str,
+    pub event: &'a str,
+}
+
+impl Store {
+    pub async fn slack_user(&self, slack_user_id: &str) -> Result<Option<SlackUserRecord>> {
+        let sql = format!("select {SLACK_USER_COLUMNS} from slack_users where slack_user_id = $1");
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, SlackUserRecord>(&sql)
+                .bind(slack_user_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Remember what Slack said about a user, linking them to the person with their email
+    /// (created when new) when `link` says so.
+    pub async fn save_slack_user(
+        &self,
+        user: &SlackUserRecord,
+        link: PersonLink<'_>,
+    ) -> Result<SlackUserRecord> {
+        let mut tx = self.begin().await?;
+        let now = now_ms();
+        let person_id: Option<i64> = match link {
+            PersonLink::ByEmail(email) => Some(on_tx!(tx, |conn| {
+                sqlx::query_scalar(
+                    "insert into people (email, display_name, created_at) values ($1, $2, $3)
+                     on conflict (email) do update set display_name = excluded.display_name
+                     returning id",
+                )
+                .bind(email.to_lowercase())
+                .bind(&user.display_name)
+                .bind(now)
+                .fetch_one(conn)
+                .await
+            })?),
+            PersonLink::None => None,
+        };
+        let sql = format!(
+            "insert into slack_users ({SLACK_USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             on conflict (slack_user_id) do update set team_id = excluded.team_id, name = excluded.name,
+               display_name = excluded.display_name, email = excluded.email, is_bot = excluded.is_bot,
+               is_restricted = excluded.is_restricted, is_ultra_restricted = excluded.is_ultra_restricted,
+               deleted = excluded.deleted, person_id = excluded.person_id, fetched_at = excluded.fetched_at
+             returning {SLACK_USER_COLUMNS}"
+        );
+        let saved = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, SlackUserRecord>(&sql)
+                .bind(&user.slack_user_id)
+                .bind(&user.team_id)
+                .bind(&user.name)
+                .bind(&user.display_name)
+                .bind(&user.email)
+                .bind(user.is_bot)
+                .bind(user.is_restricted)
+                .bind(user.is_ultra_restricted)
+                .bind(user.deleted)
+                .bind(person_id)
+                .bind(now)
+                .fetch_one(conn)
+                .await
+        })?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// The ticket filed from the Slack message at (`channel_id`, `ts`).
+    pub async fn ticket_by_message(
+        tx: &mut Tx,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<Option<TicketRecord>> {
+        let sql = format!(
+            "select {TICKET_COLUMNS} from tickets where channel_id = $1 and message_ts = $2"
+        );
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, TicketRecord>(&sql)
+                .bind(channel_id)
+                .bind(ts)
+                .fetch_optional(conn)
+                .await
+        })?)
+    }
+
+    /// The ticket whose message deskhand posted at (`channel_id`, `ts`) in `role`.
+    pub async fn ticket_by_posted(
+        tx: &mut Tx,
+        role: &str,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<Option<TicketRecord>> {
+        let sql = format!(
+            "select {} from tickets t join ticket_messages m on m.ticket_id = t.id
+             where m.role = $1 and m.channel_id = $2 and m.ts = $3",
+            TICKET_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{}", c.trim()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, TicketRecord>(&sql)
+                .bind(role)
+                .bind(channel_id)
+                .bind(ts)
+                .fetch_optional(conn)
+                .await
+        })?)
+    }
+
+    pub async fn comment_by_message(
+        tx: &mut Tx,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<Option<CommentRecord>> {
+        let sql = format!(
+            "select {COMMENT_COLUMNS} from comments where channel_id = $1 and message_ts = $2"
+        );
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, CommentRecord>(&sql)
+                .bind(channel_id)
+                .bind(ts)
+                .fetch_optional(conn)
+                .await
+        })?)
+    }
+
+    /// File a ticket under the project's next number.
+    pub async fn insert_ticket(tx: &mut Tx, ticket: &NewTicket<'_>) -> Result<TicketRecord> {
+        let now = now_ms();
+        let number: i64 = on_tx!(tx, |conn| {
+            sqlx::query_scalar("update projects set next_number = next_number + 1 where key = $1 returning next_number - 1")
+                .bind(ticket.project_key)
+                .fetch_one(conn)
+                .await
+        })?;
+        let key = format!("{}-{number}", ticket.project_key);
+        let sql = format!(
+            "insert into tickets (key, project_key, number, summary, description, status, priority, source,
+               requester_person_id, requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
+             returning {TICKET_COLUMNS}"
+        );
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, TicketRecord>(&sql)
+                .bind(&key)
+                .bind(ticket.project_key)
+                .bind(number)
+                .bind(ticket.summary)
+                .bind(ticket.description)
+                .bind(ticket.status)
+                .bind(ticket.priority)
+                .bind(ticket.source)
+                .bind(ticket.requester_person_id)
+                .bind(ticket.requester_slack_id)
+                .bind(ticket.requester_name)
+                .bind(ticket.channel_id)
+                .bind(ticket.message_ts)
+                .bind(ticket.permalink)
+                .bind(now)
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
+    pub async fn insert_comment(tx: &mut Tx, comment: &NewComment<'_>) -> Result<CommentRecord> {
+        let sql = format!(
+            "insert into comments (ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
+               channel_id, message_ts, permalink, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             returning {COMMENT_COLUMNS}"
+        );
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, CommentRecord>(&sql)
+                .bind(comment.ticket_id)
+                .bind(comment.visibility)
+                .bind(comment.body)
+                .bind(comment.author_person_id)
+                .bind(comment.author_slack_id)
+                .bind(comment.author_name)
+                .bind(comment.channel_id)
+                .bind(comment.message_ts)
+                .bind(comment.permalink)
+                .bind(now_ms())
+                .fetch_one(conn)
+                .await
+        })?)
+    }
+
+    pub async fn insert_attachment(
+        tx: &mut Tx,
+        ticket_id: i64,
+        comment_id: Option<i64>,
+        file: &NewAttachment<'_>,
+    ) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into attachments (ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink)
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(ticket_id)
+            .bind(comment_id)
+            .bind(file.slack_file_id)
+            .bind(file.name)
+            .bind(file.mimetype)
+            .bind(file.size)
+            .bind(file.permalink)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn update_ticket_text(
+        tx: &mut Tx,
+        ticket_id: i64,
+        summary: &str,
+        description: &str,
+    ) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "update tickets set summary = $2, description = $3, updated_at = $4 where id = $1",
+            )
+            .bind(ticket_id)
+            .bind(summary)
+            .bind(description)
+            .bind(now_ms())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn mark_ticket_deleted(tx: &mut Tx, ticket_id: i64) -> Result<()> {
+        let now = now_ms();
+        on_tx!(tx, |conn| {
+            sqlx::query("update tickets set deleted_at = $2, updated_at = $2 where id = $1 and deleted_at is null")
+                .bind(ticket_id)
+                .bind(now)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn update_comment_body(tx: &mut Tx, comment_id: i64, body: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query("update comments set body = $2, edited_at = $3 where id = $1")
+                .bind(comment_id)
+                .bind(body)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn mark_comment_deleted(tx: &mut Tx, comment_id: i64) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query("update comments set deleted_at = $2 where id = $1 and deleted_at is null")
+                .bind(comment_id)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_audit(
+        tx: &mut Tx,
+        ticket_id: Option<i64>,
+        actor_slack_id: Option<&str>,
+        actor_name: Option<&str>,
+        source: &str,
+        action: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into audit (ticket_id, at, actor_slack_id, actor_name, source, action, detail)
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(ticket_id)
+            .bind(now_ms())
+            .bind(actor_slack_id)
+            .bind(actor_name)
+            .bind(source)
+            .bind(action)
+            .bind(detail.to_string())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Keep a message nobody could file yet; `false` when it was kept already.
+    pub async fn park_message(tx: &mut Tx, parked: &NewParked<'_>) -> Result<bool> {
+        let id: Option<i64> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "insert into parked_messages (channel_id, slack_user_id, ts, thread_ts, text, reason, event, parked_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (channel_id, ts) do nothing returning id",
+            )
+            .bind(parked.channel_id)
+            .bind(parked.slack_user_id)
+            .bind(parked.ts)
+            .bind(parked.thread_ts)
+            .bind(parked.text)
+            .bind(parked.reason)
+            .bind(parked.event)
+            .bind(now_ms())
+            .fetch_optional(conn)
+            .await
+        })?;
+        Ok(id.is_some())
+    }
+
+    pub async fn parked_messages(&self) -> Result<Vec<ParkedRecord>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, ParkedRecord>(
+                "select id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at
+                 from parked_messages order by id",
+            )
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn ticket(&self, ticket_id: i64) -> Result<TicketRecord> {
+        let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(
+            &sql
+        )
+        .bind(ticket_id)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    pub async fn ticket_by_key(&self, key: &str) -> Result<TicketRecord> {
+        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(
+            &sql
+        )
+        .bind(key)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// Tickets newest first, optionally of one project, `limit` at most, before id `before`.
+    pub async fn tickets(
+        &self,
+        project: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<TicketRecord>> {
+        let sql = format!(
+            "select {TICKET_COLUMNS} from tickets where ($1 is null or project_key = $1) and ($2 is null or id < $2)
+             order by id desc limit $3"
+        );
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, TicketRecord>(&sql)
+                .bind(project)
+                .bind(before)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    pub async fn comments(&self, ticket_id: i64) -> Result<Vec<CommentRecord>> {
+        let sql =
+            format!("select {COMMENT_COLUMNS} from comments where ticket_id = $1 order by id");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(
+            &sql
+        )
+        .bind(ticket_id)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    pub async fn attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRecord>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, AttachmentRecord>(
+                "select ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink
+                 from attachments where ticket_id = $1 order by id",
+            )
+            .bind(ticket_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn audit(&self, ticket_id: i64) -> Result<Vec<AuditRecord>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, AuditRecord>(
+                "select at, actor_slack_id, actor_name, source, action, detail from audit where ticket_id = $1 order by id",
+            )
+            .bind(ticket_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    pub async fn ticket_messages(&self, ticket_id: i64) -> Result<Vec<TicketMessageRecord>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, TicketMessageRecord>(
+                "select role, channel_id, ts from ticket_messages where ticket_id = $1 order by role",
+            )
+            .bind(ticket_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Remember the message deskhand posted for a ticket, with the effect that posted it done.
+    pub async fn record_ticket_message(
+        tx: &mut Tx,
+        ticket_id: i64,
+        role: &str,
+        channel_id: &str,
+        ts: &str,
+    ) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into ticket_messages (ticket_id, role, channel_id, ts) values ($1, $2, $3, $4)
+                 on conflict (ticket_id, role) do update set channel_id = excluded.channel_id, ts = excluded.ts",
+            )
+            .bind(ticket_id)
+            .bind(role)
+            .bind(channel_id)
+            .bind(ts)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! The dispatcher: outbox → Slack Web API.
+//!
+//! It keeps up to [`MAX_IN_FLIGHT`] effects running at once, each on its own task, and
+//! records how each ended through a group commit. The outbox hands out one effect per
+//! Slack message at a time, so an update never overtakes the post it edits.
+//!
+//! Posting is made safe to repeat: every post carries its effect id in Slack message
+//! metadata, and an effect whose earlier attempt may have posted (a timeout, a 5xx, a
+//! crash mid-call) first looks for that post in the thread or channel and, when it finds
+//! it, records it instead of posting again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify, Semaphore};
+
+use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
+use crate::slack::blocks;
+use crate::store::{now_ms, ClaimedEffect, Settle, Store, StoreError, TicketRecord};
+use crate::sync::backoff;
+use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
+use crate::sync::group_commit::GroupCommit;
+use crate::sync::ratelimit::ChannelPacer;
+
+/// How many Slack calls may be under way at once.
+pub const MAX_IN_FLIGHT: usize = 256;
+/// How long a claimed effect is ours; longer than any one call's timeout.
+const LEASE_MS: i64 = 120_000;
+const POLL: Duration = Duration::from_millis(250);
+
+/// How an effect ended, and what it posted.
+pub struct Completion {
+    id: i64,
+    settle: Settle,
+    posted: Option<Posted>,
+}
+
+struct Posted {
+    ticket_id: i64,
+    role: &'static str,
+    channel: String,
+    ts: String,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Store,
+    slack: SlackApi,
+    pacer: Arc<ChannelPacer>,
+    ready: Arc<Notify>,
+    completions: GroupCommit<Completion, ()>,
+    slots: Arc<Semaphore>,
+}
+
+async fn record_completions(
+    store: Store,
+    completions: Vec<Completion>,
+) -> Result<Vec<()>, StoreError> {
+    let mut tx = store.begin().await?;
+    for completion in &completions {
+        if let Some(posted) = &completion.posted {
+            Store::record_ticket_message(
+                &mut tx,
+                posted.ticket_id,
+                posted.role,
+                &posted.channel,
+                &posted.ts,
+            )
+            .await?;
+        }
+        Store::settle_effect(&mut tx, completion.id, &completion.settle).await?;
+    }
+    tx.commit().await?;
+    Ok(vec![(); completions.len()])
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        slack: SlackApi,
+        pacer: ChannelPacer,
+        ready: Arc<Notify>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (completions, writer) =
+            GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
+        let dispatcher = Self {
+            store,
+            slack,
+            pacer: Arc::new(pacer),
+            ready,
+            completions,
+            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        };
+        (dispatcher, writer)
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            match self.dispatch_once().await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "dispatcher could not take effects; trying again")
+                }
+            }
+            tokio::select! {
+                _ = self.ready.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        // Let the calls under way finish and be recorded; what is cut off is claimed again
+        // after its lease, as ambiguous.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.slots.acquire_many(MAX_IN_FLIGHT as u32),
+        )
+        .await;
+    }
+
+    /// Claim as many due effects as there are free slots and start them. How many started.
+    pub async fn dispatch_once(&self) -> Result<usize, StoreError> {
+        let free = self.slots.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let claimed = self
+            .store
+            .claim_effects(free.min(128) as i64, LEASE_MS)
+            .await?;
+        let started = claimed.len();
+        for effect in claimed {
+            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                break;
+            };
+            let this = self.clone();
+            tokio::spawn(async move {
+                let completion = this.execute(&effect).await;
+                if let Err(e) = this.completions.submit(completion).await {
+                    // The lease runs out and the effect is tried again: nothing is lost.
+                    tracing::error!(effect.id = %effect.effect_id, error = %e, "could not record an effect's outcome");
+                }
+                drop(slot);
+            });
+        }
+        Ok(started)
+    }
+
+    #[tracing::instrument(skip_all, fields(effect.id = %claimed.effect_id, effect.kind = %claimed.kind))]
+    async fn execute(&self, claimed: &ClaimedEffect) -> Completion {
+        let done = |posted| Completion {
+            id: claimed.id,
+            settle: Settle::Done,
+            posted,
+        };
+        let effect: Effect = match serde_json::from_str(&claimed.payload) {
+            Ok(effect) => effect,
+            Err(e) => return self.failed(claimed, format!("unreadable effect: {e}")),
+        };
+        let result = match &effect {
+            Effect::PostThreadReply { ticket_id } => match self.store.ticket(*ticket_id).await {
+                Ok(ticket) => {
+                    self.post(
+                        claimed,
+                        &ticket,
+                        THREAD_REPLY,
+                        &ticket.channel_id,
+                        Some(&ticket.message_ts),
+                    )
+                    .await
+                }
+                Err(e) => return self.retry_store(claimed, e),
+            },
+            Effect::PostAgentCard { ticket_id, channel } => {
+                match self.store.ticket(*ticket_id).await {
+                    Ok(ticket) => self.post(claimed, &ticket, AGENT_CARD, channel, None).await,
+                    Err(e) => return self.retry_store(claimed, e),
+                }
+            }
+            Effect::RefreshThreadReply { ticket_id } => {
+                self.refresh(*ticket_id, THREAD_REPLY).await
+            }
+            Effect::RefreshAgentCard { ticket_id } => self.refresh(*ticket_id, AGENT_CARD).await,
+            Effect::PostEphemeral {
+                channel,
+                user,
+                thread_ts,
+                text,
+            } => self
+                .slack
+                .post_ephemeral(channel, user, thread_ts.as_deref(), text)
+                .await
+                .map(|_| Outcome::Done(None)),
+        };
+        match result {
+            Ok(Outcome::Done(posted)) => done(posted),
+            Ok(Outcome::Paced(wait)) => Completion {
+                id: claimed.id,
+                settle: Settle::Defer {
+                    due_at: now_ms() + wait.as_millis() as i64,
+                },
+                posted: None,
+            },
+            Ok(Outcome::Store(e)) => self.retry_store(claimed, e),
+            Err(e) => self.slack_failed(claimed, e),
+        }
+    }
+
+    async fn post(
+        &self,
+        claimed: &ClaimedEffect,
+        ticket: &TicketRecord,
+        role: &'static str,
+        channel: &str,
+        thread_ts: Option<&str>,
+    ) -> Result<Outcome, SlackError> {
+        let posted = |ts: String| {
+            Outcome::Done(Some(Posted {
+                ticket_id: ticket.id,
+                role,
+                channel: channel.to_owned(),
+                ts,
+            }))
+        };
+        if claimed.ambiguous {
+            // Posted in Slack's clock, give or take: look a minute before the effect began.
+            let oldest = format!("{}", claimed.created_at / 1000 - 60);
+            if let Some(ts) = self
+                .slack
+                .find_effect_post(channel, thread_ts, &oldest, &claimed.effect_id)
+                .await?
+            {
+                tracing::info!(ticket.key = %ticket.key, ts = %ts, "an earlier attempt had posted; recorded it instead of posting again");
+                return Ok(posted(ts));
+            }
+        }
+        if let Err(wait) = self.pacer.try_take(channel) {
+            return Ok(Outcome::Paced(wait));
+        }
+        let blocks = if role == THREAD_REPLY {
+            blocks::thread_reply(ticket)
+        } else {
+            blocks::agent_card(ticket)
+        };
+        let message = PostMessage {
+            channel,
+            thread_ts,
+            text: &blocks::ticket_text(ticket),
+            blocks: &blocks,
+            metadata: Some(effect_metadata(&claimed.effect_id)),
+            unfurl_links: false,
+        };
+        let ts = self.slack.post_message(&message).await?;
+        Ok(posted(ts))
+    }
+
+    async fn refresh(&self, ticket_id: i64, role: &'static str) -> Result<Outcome, SlackError> {
+        let (ticket, messages) = match tokio::try_join!(
+            self.store.ticket(ticket_id),
+            self.store.ticket_messages(ticket_id)
+        ) {
+            Ok(found) => found,
+            Err(e) => return Ok(Outcome::Store(e)),
+        };
+        // Nothing was posted (the post failed for good): nothing to update.
+        let Some(message) = messages.iter().find(|m| m.role == role) else {
+            return Ok(Outcome::Done(None));
+        };
+        if let Err(wait) = self.pacer.try_take(&message.channel_id) {
+            return Ok(Outcome::Paced(wait));
+        }
+        let blocks = if role == THREAD_REPLY {
+            blocks::thread_reply(&ticket)
+        } else {
+            blocks::agent_card(&ticket)
+        };
+        self.slack
+            .update_message(
+                &message.channel_id,
+                &message.ts,
+                &blocks::ticket_text(&ticket),
+                &blocks,
+            )
+            .await?;
+        Ok(Outcome::Done(None))
+    }
+
+    fn failed(&self, claimed: &ClaimedEffect, error: String) -> Completion {
+        tracing::error!(error = %error, "an effect failed for good and will not be retried");
+        Completion {
+            id: claimed.id,
+            settle: Settle::Fail { error },
+            posted: None,
+        }
+    }
+
+    fn retry_store(&self, claimed: &ClaimedEffect, e: StoreError) -> Completion {
+        match e {
+            StoreError::NotFound => self.failed(claimed, "its ticket no longer exists".into()),
+            e => Completion {
+                id: claimed.id,
+                settle: Settle::Retry {
+                    due_at: now_ms() + backoff(claimed.attempts).as_millis() as i64,
+                    error: e.to_string(),
+                    ambiguous: false,
+                },
+                posted: None,
+            },
+        }
+    }
+
+    fn slack_failed(&self, claimed: &ClaimedEffect, e: SlackError) -> Completion {
+        if !e.is_transient() {
+            return self.failed(claimed, e.to_string());
+        }
+        let wait = match &e {
+            SlackError::RateLimited(wait) => *wait,
+            _ => backoff(claimed.attempts),
+        };
+        tracing::warn!(error = %e, attempt = claimed.attempts, retry_in = ?wait, "Slack call failed; will retry");
+        Completion {
+            id: claimed.id,
+            settle: Settle::Retry {
+                due_at: now_ms() + wait.as_millis() as i64,
+                error: e.to_string(),
+                ambiguous: e.is_ambiguous(),
+            },
+            posted: None,
+        }
+    }
+}
+
+enum Outcome {
+    Done(Option<Posted>),
+    /// The channel's pace says wait this long first.
+    Paced(Duration),
+    Store(StoreError),
+}

@@ -1,0 +1,112 @@
+//! Effects: what a change asks of the outside world, as data. The worker writes them to
+//! the outbox in the change's own transaction; the dispatcher carries them out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::NewEffect;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Effect {
+    /// Answer the requester in the thread of the message that filed the ticket.
+    PostThreadReply { ticket_id: i64 },
+    /// Post the ticket's card in its agent channel.
+    PostAgentCard { ticket_id: i64, channel: String },
+    /// Show the ticket's current state in the thread reply (latest state, once).
+    RefreshThreadReply { ticket_id: i64 },
+    /// Show the ticket's current state on the agent card.
+    RefreshAgentCard { ticket_id: i64 },
+    /// Tell one person something privately.
+    PostEphemeral {
+        channel: String,
+        user: String,
+        thread_ts: Option<String>,
+        text: String,
+    },
+}
+
+/// The roles of messages deskhand posts about a ticket.
+pub const THREAD_REPLY: &str = "thread_reply";
+pub const AGENT_CARD: &str = "agent_card";
+
+impl Effect {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::PostThreadReply { .. } => "post_thread_reply",
+            Effect::PostAgentCard { .. } => "post_agent_card",
+            Effect::RefreshThreadReply { .. } => "refresh_thread_reply",
+            Effect::RefreshAgentCard { .. } => "refresh_agent_card",
+            Effect::PostEphemeral { .. } => "post_ephemeral",
+        }
+    }
+
+    /// Effects on one Slack message run in order (post before update); effects on
+    /// different messages run side by side.
+    fn order_key(&self, effect_id: &str) -> String {
+        match self {
+            Effect::PostThreadReply { ticket_id } | Effect::RefreshThreadReply { ticket_id } => {
+                format!("ticket:{ticket_id}:{THREAD_REPLY}")
+            }
+            Effect::PostAgentCard { ticket_id, .. } | Effect::RefreshAgentCard { ticket_id } => {
+                format!("ticket:{ticket_id}:{AGENT_CARD}")
+            }
+            Effect::PostEphemeral { .. } => format!("ephemeral:{effect_id}"),
+        }
+    }
+
+    /// A refresh that has not started yet covers any later one: it renders the state of
+    /// the moment it runs.
+    fn coalesce_key(&self) -> Option<String> {
+        match self {
+            Effect::RefreshThreadReply { ticket_id } => {
+                Some(format!("refresh:{ticket_id}:{THREAD_REPLY}"))
+            }
+            Effect::RefreshAgentCard { ticket_id } => {
+                Some(format!("refresh:{ticket_id}:{AGENT_CARD}"))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn to_new(&self) -> NewEffect {
+        let effect_id = new_effect_id();
+        NewEffect {
+            order_key: self.order_key(&effect_id),
+            coalesce_key: self.coalesce_key(),
+            kind: self.kind(),
+            payload: serde_json::to_string(self).expect("effects serialize"),
+            effect_id,
+        }
+    }
+}
+
+/// A random id, unique enough to find one post among a workspace's messages.
+fn new_effect_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effects_round_trip_and_refreshes_coalesce_per_message() {
+        let effect = Effect::RefreshAgentCard { ticket_id: 3 };
+        let new = effect.to_new();
+        assert_eq!(
+            serde_json::from_str::<Effect>(&new.payload).unwrap(),
+            effect
+        );
+        assert_eq!(new.coalesce_key.as_deref(), Some("refresh:3:agent_card"));
+        assert_eq!(
+            new.order_key,
+            Effect::PostAgentCard {
+                ticket_id: 3,
+                channel: "C".into()
+            }
+            .to_new()
+            .order_key
+        );
+        assert_ne!(new.effect_id, effect.to_new().effect_id);
+    }
+}

@@ -1,0 +1,33 @@
+//! Moving work between the edges: the inbox writer (group commit behind the
+//! acknowledgement), the worker (inbox → desk → store + outbox) and the dispatcher
+//! (outbox → Slack).
+
+pub mod dispatcher;
+pub mod effects;
+pub mod group_commit;
+pub mod ratelimit;
+pub mod worker;
+
+use std::time::Duration;
+
+/// Exponential backoff for the `attempt`-th failure (1-based): 1 s, 2 s, 4 s … 5 min, with
+/// up to 25 % jitter so that many failures do not come back at the same moment.
+pub fn backoff(attempt: i64) -> Duration {
+    let base = 1000_u64
+        .saturating_mul(1 << attempt.clamp(1, 10).saturating_sub(1))
+        .min(300_000);
+    let jitter = rand::random::<u64>() % (base / 4 + 1);
+    Duration::from_millis(base + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) >= Duration::from_secs(1) && backoff(1) < Duration::from_millis(1300));
+        assert!(backoff(3) >= Duration::from_secs(4));
+        assert!(backoff(40) <= Duration::from_secs(375));
+    }
+}
