@@ -51,10 +51,7 @@ impl App {
         let store = Store::connect(&config.database_url)
             .await
             .context("cannot open the database (DATABASE_URL)")?;
-        store
-            .migrate()
-            .await
-            .context("cannot migrate the database")?;
+        store.migrate().await.context("cannot migrate the database")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (DESKHAND_LISTEN)", config.listen))?;
@@ -85,9 +82,7 @@ impl App {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -100,10 +95,7 @@ impl App {
 
     /// Serve until `shutdown` resolves, then stop taking requests, let the worker and
     /// dispatcher finish what they hold, and close the database.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let App {
             listener,
             state,
@@ -121,11 +113,11 @@ impl App {
             slack.clone(),
             inbox_ready,
             outbox_ready.clone(),
+            config.lease,
         );
         let worker = tokio::spawn(worker.run(stopped.clone()));
         let pacer = ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst);
-        let (dispatcher, completion_writer) =
-            Dispatcher::new(store.clone(), slack, pacer, outbox_ready);
+        let (dispatcher, completion_writer) = Dispatcher::new(store.clone(), slack, pacer, outbox_ready, config.lease);
         let dispatcher = tokio::spawn(dispatcher.run(stopped));
 
         tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "deskhand is serving");

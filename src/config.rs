@@ -61,6 +61,9 @@ pub struct Config {
     pub slack_channel_burst: u32,
     /// How long one Slack Web API call may take before it counts as failed.
     pub slack_timeout: Duration,
+    /// How long a worker or dispatcher owns the work it took; after a crash, work comes
+    /// back this long after it was taken. At least three Slack timeouts.
+    pub lease: Duration,
 }
 
 /// Where settings come from: the environment first, then the file's keys.
@@ -99,8 +102,7 @@ impl Sources {
 
     /// The database URL alone (for `deskhand migrate`, which needs nothing else).
     pub fn database_url(&self) -> String {
-        self.get("DATABASE_URL")
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
+        self.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
     }
 
     fn required(&self, var: &'static str) -> Result<String, ConfigError> {
@@ -138,11 +140,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                _ => {
-                    return Err(file_error(format!(
-                        "{k} must be a string, a number or a boolean"
-                    )))
-                }
+                _ => return Err(file_error(format!("{k} must be a string, a number or a boolean"))),
             };
             Ok((k, v))
         })
@@ -211,6 +209,13 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let lease_ms: u64 = sources.parsed("DESKHAND_LEASE_MS", 60_000)?;
+        if lease_ms < 3 * timeout_ms {
+            return Err(ConfigError::Invalid {
+                name: "DESKHAND_LEASE_MS",
+                reason: format!("must be at least three Slack timeouts ({} ms)", 3 * timeout_ms),
+            });
+        }
         Ok(Self {
             slack_signing_secret,
             slack_bot_token: Secret::new(slack_bot_token),
@@ -222,6 +227,7 @@ impl Config {
             slack_channel_rate,
             slack_channel_burst,
             slack_timeout: Duration::from_millis(timeout_ms),
+            lease: Duration::from_millis(lease_ms),
         })
     }
 }
@@ -231,16 +237,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    const BASE: [(&str, &str); 2] = [
-        ("SLACK_SIGNING_SECRET", "s3cret"),
-        ("SLACK_BOT_TOKEN", "xoxb-1"),
-    ];
+    const BASE: [(&str, &str); 2] = [("SLACK_SIGNING_SECRET", "s3cret"), ("SLACK_BOT_TOKEN", "xoxb-1")];
 
     #[test]
     fn defaults_fill_everything_but_the_two_slack_secrets() {
@@ -254,18 +254,12 @@ mod tests {
     #[test]
     fn a_missing_secret_is_named() {
         let err = Config::load(&Sources::from_maps(env(&BASE[1..]), HashMap::new())).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "SLACK_SIGNING_SECRET is required but not set"
-        );
+        assert_eq!(err.to_string(), "SLACK_SIGNING_SECRET is required but not set");
     }
 
     #[test]
     fn the_environment_wins_over_the_file() {
-        let file = env(&[
-            ("listen", "127.0.0.1:9"),
-            ("database_url", "sqlite://file.db"),
-        ]);
+        let file = env(&[("listen", "127.0.0.1:9"), ("database_url", "sqlite://file.db")]);
         let mut vars = env(&BASE);
         vars.insert("DESKHAND_LISTEN".into(), "127.0.0.1:8".into());
         let config = Config::load(&Sources::from_maps(vars, file)).unwrap();
@@ -278,10 +272,7 @@ mod tests {
         let mut vars = env(&BASE);
         vars.insert("DESKHAND_LISTEN".into(), "nowhere".into());
         let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
-        assert!(
-            err.to_string().starts_with("DESKHAND_LISTEN is invalid"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("DESKHAND_LISTEN is invalid"), "{err}");
         let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
         assert!(!format!("{config:?}").contains("s3cret"));
     }

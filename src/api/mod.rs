@@ -82,10 +82,9 @@ impl IntoResponse for ApiError {
         )
             .into_response();
         if matches!(self, ApiError::Unauthorized) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                "Bearer".parse().expect("static header"),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
         }
         response
     }
@@ -133,16 +132,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(token) = &state.config.admin_token else {
-        return ApiError::NotFound("the admin API is off: set DESKHAND_ADMIN_TOKEN".into())
-            .into_response();
+        return ApiError::NotFound("the admin API is off: set DESKHAND_ADMIN_TOKEN".into()).into_response();
     };
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let matches =
-        given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.expose().as_bytes()));
+    let matches = given.is_some_and(|given| constant_time_eq(given.as_bytes(), token.expose().as_bytes()));
     if !matches {
         tracing::warn!(path = %request.uri().path(), "admin API request without a valid token");
         return ApiError::Unauthorized.into_response();
@@ -176,10 +173,7 @@ async fn list_projects(State(state): State<AppState>) -> Result<impl IntoRespons
     Ok(Json(json!({ "projects": state.store.projects().await? })))
 }
 
-async fn get_project(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn get_project(State(state): State<AppState>, Path(key): Path<String>) -> Result<impl IntoResponse> {
     let project = state
         .store
         .project(&key)
@@ -246,9 +240,7 @@ fn valid_channel_id(id: &str) -> bool {
     id.len() >= 3
         && id.len() <= 24
         && id.starts_with(['C', 'G', 'D'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 async fn put_channel(
@@ -261,69 +253,63 @@ async fn put_channel(
             "{id} is not a Slack channel id (C…, G… or D…)"
         )));
     }
-    let record =
-        match body.kind.as_str() {
-            "support" => {
-                let project = body
-                    .project
-                    .ok_or_else(|| ApiError::Invalid("a support channel needs a project".into()))?;
-                state.store.project(&project).await.map_err(|_| {
-                    ApiError::Invalid(format!("no project {project}: create it first"))
-                })?;
-                if let Some(agents) = &body.agent_channel {
-                    if !valid_channel_id(agents) {
-                        return Err(ApiError::Invalid(format!(
-                            "agent_channel {agents} is not a Slack channel id"
-                        )));
-                    }
-                }
-                ChannelRecord {
-                    channel_id: id,
-                    kind: body.kind,
-                    project_key: Some(project),
-                    agent_channel: body.agent_channel,
-                    auto_create: body.auto_create,
-                    thread_sync: body.thread_sync,
-                    announcement_marker: body
-                        .announcement_marker
-                        .unwrap_or_else(|| ":megaphone:".into()),
-                    created_at: 0,
-                    updated_at: 0,
+    let record = match body.kind.as_str() {
+        "support" => {
+            let project = body
+                .project
+                .ok_or_else(|| ApiError::Invalid("a support channel needs a project".into()))?;
+            state
+                .store
+                .project(&project)
+                .await
+                .map_err(|_| ApiError::Invalid(format!("no project {project}: create it first")))?;
+            if let Some(agents) = &body.agent_channel {
+                if !valid_channel_id(agents) {
+                    return Err(ApiError::Invalid(format!(
+                        "agent_channel {agents} is not a Slack channel id"
+                    )));
                 }
             }
-            "agent" => {
-                if body.project.is_some() || body.agent_channel.is_some() {
-                    return Err(ApiError::Invalid(
-                        "an agent channel takes no project or agent_channel".into(),
-                    ));
-                }
-                ChannelRecord {
-                    channel_id: id,
-                    kind: body.kind,
-                    project_key: None,
-                    agent_channel: None,
-                    auto_create: false,
-                    thread_sync: true,
-                    announcement_marker: String::new(),
-                    created_at: 0,
-                    updated_at: 0,
-                }
+            ChannelRecord {
+                channel_id: id,
+                kind: body.kind,
+                project_key: Some(project),
+                agent_channel: body.agent_channel,
+                auto_create: body.auto_create,
+                thread_sync: body.thread_sync,
+                announcement_marker: body.announcement_marker.unwrap_or_else(|| ":megaphone:".into()),
+                created_at: 0,
+                updated_at: 0,
             }
-            other => {
-                return Err(ApiError::Invalid(format!(
-                    "kind must be \"support\" or \"agent\", not {other:?}"
-                )))
+        }
+        "agent" => {
+            if body.project.is_some() || body.agent_channel.is_some() {
+                return Err(ApiError::Invalid(
+                    "an agent channel takes no project or agent_channel".into(),
+                ));
             }
-        };
-    Ok(Json(ChannelResponse::from(
-        state.store.upsert_channel(&record).await?,
-    )))
+            ChannelRecord {
+                channel_id: id,
+                kind: body.kind,
+                project_key: None,
+                agent_channel: None,
+                auto_create: false,
+                thread_sync: true,
+                announcement_marker: String::new(),
+                created_at: 0,
+                updated_at: 0,
+            }
+        }
+        other => {
+            return Err(ApiError::Invalid(format!(
+                "kind must be \"support\" or \"agent\", not {other:?}"
+            )))
+        }
+    };
+    Ok(Json(ChannelResponse::from(state.store.upsert_channel(&record).await?)))
 }
 
-async fn get_channel(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn get_channel(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
     let channel = state
         .store
         .channel(&id)
@@ -333,20 +319,11 @@ async fn get_channel(
 }
 
 async fn list_channels(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    let channels: Vec<ChannelResponse> = state
-        .store
-        .channels()
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let channels: Vec<ChannelResponse> = state.store.channels().await?.into_iter().map(Into::into).collect();
     Ok(Json(json!({ "channels": channels })))
 }
 
-async fn delete_channel(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn delete_channel(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
     state.store.delete_channel(&id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound(format!("channel {id} is not configured")),
         e => e.into(),
@@ -361,10 +338,7 @@ struct TicketQuery {
     before: Option<i64>,
 }
 
-async fn list_tickets(
-    State(state): State<AppState>,
-    Query(query): Query<TicketQuery>,
-) -> Result<impl IntoResponse> {
+async fn list_tickets(State(state): State<AppState>, Query(query): Query<TicketQuery>) -> Result<impl IntoResponse> {
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let tickets = state
         .store
@@ -376,10 +350,7 @@ async fn list_tickets(
     Ok(Json(json!({ "tickets": tickets, "next_before": next })))
 }
 
-async fn get_ticket(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-) -> Result<impl IntoResponse> {
+async fn get_ticket(State(state): State<AppState>, Path(key): Path<String>) -> Result<impl IntoResponse> {
     let ticket = state.store.ticket_by_key(&key).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::NotFound(format!("no ticket {key}")),
         e => e.into(),
@@ -393,8 +364,7 @@ async fn get_ticket(
         .iter()
         .map(|m| json!({ "role": m.role, "channel_id": m.channel_id, "ts": m.ts }))
         .collect();
-    let mut body = serde_json::to_value(&ticket)
-        .map_err(|e| ApiError::Internal(StoreError::Other(e.to_string())))?;
+    let mut body = serde_json::to_value(&ticket).map_err(|e| ApiError::Internal(StoreError::Other(e.to_string())))?;
     body["comments"] = json!(comments);
     body["attachments"] = json!(attachments);
     body["slack_messages"] = json!(slack_messages);
@@ -407,10 +377,7 @@ struct OutboxQuery {
     limit: Option<i64>,
 }
 
-async fn list_outbox(
-    State(state): State<AppState>,
-    Query(query): Query<OutboxQuery>,
-) -> Result<impl IntoResponse> {
+async fn list_outbox(State(state): State<AppState>, Query(query): Query<OutboxQuery>) -> Result<impl IntoResponse> {
     let wanted = query.state.unwrap_or_else(|| "failed".into());
     if !["pending", "done", "failed"].contains(&wanted.as_str()) {
         return Err(ApiError::Invalid("state is pending, done or failed".into()));
@@ -423,7 +390,5 @@ async fn list_outbox(
 }
 
 async fn list_parked(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    Ok(Json(
-        json!({ "parked": state.store.parked_messages().await? }),
-    ))
+    Ok(Json(json!({ "parked": state.store.parked_messages().await? })))
 }

@@ -130,21 +130,12 @@ mod tests {
             email: None,
             ..member()
         };
-        assert_eq!(
-            verify(&guest, "T1"),
-            Verification::Unverified(Unverified::Guest)
-        );
-        assert_eq!(
-            verify(&single, "T1"),
-            Verification::Unverified(Unverified::Guest)
-        );
+        assert_eq!(verify(&guest, "T1"), Verification::Unverified(Unverified::Guest));
+        assert_eq!(verify(&single, "T1"), Verification::Unverified(Unverified::Guest));
         assert_eq!(
             verify(&outsider, "T1"),
             Verification::Unverified(Unverified::OtherWorkspace)
         );
-        assert_eq!(
-            verify(&no_email, "T1"),
-            Verification::Unverified(Unverified::NoEmail)
-        );
+        assert_eq!(verify(&no_email, "T1"), Verification::Unverified(Unverified::NoEmail));
     }
 }

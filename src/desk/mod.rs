@@ -20,8 +20,7 @@ impl ProjectKey {
     pub fn parse(s: &str) -> Result<Self, InvalidProjectKey> {
         let ok = (2..=10).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_uppercase())
-            && s.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         ok.then(|| Self(s.to_owned())).ok_or(InvalidProjectKey)
     }
 
@@ -94,11 +93,7 @@ pub const SUMMARY_MAX_CHARS: usize = 150;
 /// A ticket's summary: the first non-blank line of its text, trimmed and shortened to
 /// [`SUMMARY_MAX_CHARS`], or a placeholder when the message had only files.
 pub fn summary_from(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     if line.is_empty() {
         return "(no text)".to_owned();
     }

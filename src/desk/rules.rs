@@ -73,12 +73,7 @@ pub enum Outcome {
 
 /// Decide what a new message means. `channel` is `None` for a channel deskhand does not
 /// serve; `thread` says what the reply's thread belongs to.
-pub fn on_message(
-    channel: Option<&ChannelRules>,
-    message: &Message,
-    thread: Thread,
-    author: &Verification,
-) -> Outcome {
+pub fn on_message(channel: Option<&ChannelRules>, message: &Message, thread: Thread, author: &Verification) -> Outcome {
     if message.from_bot {
         return Outcome::Ignore(Ignored::FromBot);
     }
@@ -87,9 +82,7 @@ pub fn on_message(
     };
     let wanted = match (message.is_reply(), channel.kind, thread) {
         (false, ChannelKind::Agent, _) => return Outcome::Ignore(Ignored::AgentChannelTopLevel),
-        (false, ChannelKind::Support, _) if !channel.auto_create => {
-            return Outcome::Ignore(Ignored::AutoCreateOff)
-        }
+        (false, ChannelKind::Support, _) if !channel.auto_create => return Outcome::Ignore(Ignored::AutoCreateOff),
         (false, ChannelKind::Support, _) => {
             let marker = channel.announcement_marker;
             if !marker.is_empty() && message.text.trim_start().starts_with(marker) {
@@ -97,15 +90,11 @@ pub fn on_message(
             }
             Outcome::FileTicket
         }
-        (true, ChannelKind::Support, Thread::Support { ticket_id }) if channel.thread_sync => {
-            Outcome::Comment {
-                ticket_id,
-                visibility: Visibility::Public,
-            }
-        }
-        (true, ChannelKind::Support, Thread::Support { .. }) => {
-            return Outcome::Ignore(Ignored::ThreadSyncOff)
-        }
+        (true, ChannelKind::Support, Thread::Support { ticket_id }) if channel.thread_sync => Outcome::Comment {
+            ticket_id,
+            visibility: Visibility::Public,
+        },
+        (true, ChannelKind::Support, Thread::Support { .. }) => return Outcome::Ignore(Ignored::ThreadSyncOff),
         (true, ChannelKind::Agent, Thread::AgentCard { ticket_id }) => Outcome::Comment {
             ticket_id,
             visibility: Visibility::Internal,
@@ -176,12 +165,7 @@ mod tests {
             ..top("hi")
         };
         assert_eq!(
-            on_message(
-                Some(&SUPPORT),
-                &top(" :megaphone: maintenance"),
-                Thread::Unknown,
-                &ANA
-            ),
+            on_message(Some(&SUPPORT), &top(" :megaphone: maintenance"), Thread::Unknown, &ANA),
             Outcome::Ignore(Ignored::Announcement)
         );
         assert_eq!(
@@ -242,12 +226,7 @@ mod tests {
             Outcome::Park(Unverified::Guest)
         );
         assert_eq!(
-            on_message(
-                Some(&SUPPORT),
-                &top(":megaphone: hi"),
-                Thread::Unknown,
-                &guest
-            ),
+            on_message(Some(&SUPPORT), &top(":megaphone: hi"), Thread::Unknown, &guest),
             Outcome::Ignore(Ignored::Announcement)
         );
     }

@@ -63,9 +63,7 @@ impl SlackError {
         match self {
             SlackError::NoAnswer(_) => true,
             SlackError::Status(status) => *status >= 500,
-            SlackError::Api(error) => {
-                error != "ratelimited" && TRANSIENT_ERRORS.contains(&error.as_str())
-            }
+            SlackError::Api(error) => error != "ratelimited" && TRANSIENT_ERRORS.contains(&error.as_str()),
             SlackError::RateLimited(_) | SlackError::Connect(_) => false,
         }
     }
@@ -111,17 +109,13 @@ pub struct Profile {
 impl User {
     /// The name people know this user by in Slack.
     pub fn display_name(&self) -> String {
-        [
-            &self.profile.display_name,
-            &self.profile.real_name,
-            &self.real_name,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|s| s.trim())
-        .find(|s| !s.is_empty())
-        .unwrap_or(&self.name)
-        .to_owned()
+        [&self.profile.display_name, &self.profile.real_name, &self.real_name]
+            .into_iter()
+            .flatten()
+            .map(|s| s.trim())
+            .find(|s| !s.is_empty())
+            .unwrap_or(&self.name)
+            .to_owned()
     }
 }
 
@@ -170,8 +164,7 @@ pub fn effect_metadata(effect_id: &str) -> Value {
 
 fn is_effect(message: &HistoryMessage, effect_id: &str) -> bool {
     message.metadata.as_ref().is_some_and(|m| {
-        m["event_type"] == EFFECT_EVENT_TYPE
-            && m["event_payload"]["effect_id"].as_str() == Some(effect_id)
+        m["event_type"] == EFFECT_EVENT_TYPE && m["event_payload"]["effect_id"].as_str() == Some(effect_id)
     })
 }
 
@@ -193,21 +186,14 @@ impl SlackApi {
         })
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, SlackError> {
-        let response = request
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_connect() {
-                    SlackError::Connect(e.to_string())
-                } else {
-                    SlackError::NoAnswer(e.to_string())
-                }
-            })?;
+    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
+        let response = request.bearer_auth(self.token.expose()).send().await.map_err(|e| {
+            if e.is_connect() {
+                SlackError::Connect(e.to_string())
+            } else {
+                SlackError::NoAnswer(e.to_string())
+            }
+        })?;
         let status = response.status();
         if status.as_u16() == 429 {
             let wait = response
@@ -225,38 +211,25 @@ impl SlackApi {
             .bytes()
             .await
             .map_err(|e| SlackError::NoAnswer(e.to_string()))?;
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| SlackError::NoAnswer(format!("unreadable answer: {e}")))?;
+        let value: Value =
+            serde_json::from_slice(&body).map_err(|e| SlackError::NoAnswer(format!("unreadable answer: {e}")))?;
         if value["ok"] != Value::Bool(true) {
-            let error = value["error"]
-                .as_str()
-                .unwrap_or("unknown_error")
-                .to_owned();
+            let error = value["error"].as_str().unwrap_or("unknown_error").to_owned();
             return Err(SlackError::Api(error));
         }
-        serde_json::from_value(value)
-            .map_err(|e| SlackError::NoAnswer(format!("unexpected answer: {e}")))
+        serde_json::from_value(value).map_err(|e| SlackError::NoAnswer(format!("unexpected answer: {e}")))
     }
 
     fn url(&self, method: &str) -> String {
         format!("{}/{method}", self.base_url)
     }
 
-    async fn post<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        body: &impl Serialize,
-    ) -> Result<T, SlackError> {
+    async fn post<T: DeserializeOwned>(&self, method: &str, body: &impl Serialize) -> Result<T, SlackError> {
         self.send(self.http.post(self.url(method)).json(body)).await
     }
 
-    async fn get<T: DeserializeOwned>(
-        &self,
-        method: &str,
-        query: &[(&str, &str)],
-    ) -> Result<T, SlackError> {
-        self.send(self.http.get(self.url(method)).query(query))
-            .await
+    async fn get<T: DeserializeOwned>(&self, method: &str, query: &[(&str, &str)]) -> Result<T, SlackError> {
+        self.send(self.http.get(self.url(method)).query(query)).await
     }
 
     pub async fn auth_test(&self) -> Result<AuthTest, SlackError> {
@@ -282,15 +255,8 @@ impl SlackApi {
         Ok(answer.ts)
     }
 
-    pub async fn update_message(
-        &self,
-        channel: &str,
-        ts: &str,
-        text: &str,
-        blocks: &Value,
-    ) -> Result<(), SlackError> {
-        let body =
-            serde_json::json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
+    pub async fn update_message(&self, channel: &str, ts: &str, text: &str, blocks: &Value) -> Result<(), SlackError> {
+        let body = serde_json::json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
         let _: Value = self.post("chat.update", &body).await?;
         Ok(())
     }
@@ -321,11 +287,7 @@ impl SlackApi {
     ) -> Result<Option<String>, SlackError> {
         let mut cursor = String::new();
         for _ in 0..SEARCH_PAGES {
-            let mut query = vec![
-                ("channel", channel),
-                ("include_all_metadata", "true"),
-                ("limit", "200"),
-            ];
+            let mut query = vec![("channel", channel), ("include_all_metadata", "true"), ("limit", "200")];
             match thread_ts {
                 Some(ts) => query.push(("ts", ts)),
                 None => query.push(("oldest", oldest)),
@@ -342,10 +304,7 @@ impl SlackApi {
             if let Some(found) = page.messages.iter().find(|m| is_effect(m, effect_id)) {
                 return Ok(Some(found.ts.clone()));
             }
-            cursor = page
-                .response_metadata
-                .map(|m| m.next_cursor)
-                .unwrap_or_default();
+            cursor = page.response_metadata.map(|m| m.next_cursor).unwrap_or_default();
             if cursor.is_empty() {
                 break;
             }
@@ -378,7 +337,12 @@ mod tests {
             "https://acme.slack.com/archives/C1/p1700000000000100"
         );
         assert_eq!(
-            permalink("https://acme.slack.com/", "C1", "1700000001.000200", Some("1700000000.000100")),
+            permalink(
+                "https://acme.slack.com/",
+                "C1",
+                "1700000001.000200",
+                Some("1700000000.000100")
+            ),
             "https://acme.slack.com/archives/C1/p1700000001000200?thread_ts=1700000000.000100&cid=C1"
         );
     }

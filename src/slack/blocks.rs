@@ -12,9 +12,7 @@ const SECTION_MAX: usize = 3000;
 
 /// Escape text for mrkdwn: `&`, `<` and `>` are control characters there.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn clip(text: &str, max: usize) -> String {
@@ -80,10 +78,13 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
         }),
     ];
     if ticket.description.trim() != ticket.summary.trim() {
-        blocks.insert(1, json!({
-            "type": "section",
-            "text": { "type": "mrkdwn", "text": clip(&escape(&ticket.description), SECTION_MAX) },
-        }));
+        blocks.insert(
+            1,
+            json!({
+                "type": "section",
+                "text": { "type": "mrkdwn", "text": clip(&escape(&ticket.description), SECTION_MAX) },
+            }),
+        );
     }
     deleted_note(ticket, &mut blocks);
     Value::Array(blocks)
@@ -96,9 +97,6 @@ mod tests {
     #[test]
     fn mrkdwn_control_characters_are_escaped_and_long_text_is_clipped() {
         assert_eq!(escape("a <b> & c"), "a &lt;b&gt; &amp; c");
-        assert_eq!(
-            clip(&"x".repeat(5000), SECTION_MAX).chars().count(),
-            SECTION_MAX
-        );
+        assert_eq!(clip(&"x".repeat(5000), SECTION_MAX).chars().count(), SECTION_MAX);
     }
 }

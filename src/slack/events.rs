@@ -147,9 +147,7 @@ pub fn decode(body: &str) -> Result<Command, DecodeError> {
     if event.kind != "message" {
         return Ok(Command::Ignored { what: event.kind });
     }
-    let channel = event
-        .channel
-        .ok_or(DecodeError::Missing("message", "channel"))?;
+    let channel = event.channel.ok_or(DecodeError::Missing("message", "channel"))?;
     match event.subtype.as_deref() {
         None | Some("bot_message") => {}
         Some(s) if MESSAGE_SUBTYPES.contains(&s) => {}
@@ -166,8 +164,7 @@ pub fn decode(body: &str) -> Result<Command, DecodeError> {
                 channel,
                 ts,
                 text: message.text.unwrap_or_default(),
-                from_bot: message.bot_id.is_some()
-                    || message.subtype.as_deref() == Some("bot_message"),
+                from_bot: message.bot_id.is_some() || message.subtype.as_deref() == Some("bot_message"),
                 files: message.files,
             });
         }
@@ -202,10 +199,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/../shared/fixtures/slack/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -253,8 +247,7 @@ mod tests {
 
     #[test]
     fn unknown_events_and_subtypes_are_ignored_not_errors() {
-        let join =
-            r#"{"event":{"type":"message","subtype":"channel_join","channel":"C1","ts":"1.1"}}"#;
+        let join = r#"{"event":{"type":"message","subtype":"channel_join","channel":"C1","ts":"1.1"}}"#;
         let pin = r#"{"event":{"type":"pin_added","channel_id":"C1"}}"#;
         assert_eq!(
             decode(join).unwrap(),

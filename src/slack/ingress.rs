@@ -56,14 +56,12 @@ impl SignatureCheck {
 
 /// Verify a request from Slack, or the 401 to answer it with. The log line names the
 /// reason and the request's timestamp, never the signature or the secret.
-pub fn verified<'b>(
-    state: &AppState,
-    route: &str,
-    headers: &HeaderMap,
-    body: &'b [u8],
-) -> Result<&'b str, Response> {
+pub fn verified<'b>(state: &AppState, route: &str, headers: &HeaderMap, body: &'b [u8]) -> Result<&'b str, Response> {
     state.signature.verify(headers, body).map_err(|rejection| {
-        let timestamp = headers.get("x-slack-request-timestamp").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let timestamp = headers
+            .get("x-slack-request-timestamp")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
         tracing::warn!(route, %rejection, timestamp, body_len = body.len(), "refused a request that is not from Slack");
         (StatusCode::UNAUTHORIZED, "invalid signature").into_response()
     })
@@ -84,16 +82,11 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
     match envelope.kind.as_ref() {
         "url_verification" => match envelope.challenge {
             Some(challenge) => Json(serde_json::json!({ "challenge": challenge })).into_response(),
-            None => (
-                StatusCode::BAD_REQUEST,
-                "url_verification without a challenge",
-            )
-                .into_response(),
+            None => (StatusCode::BAD_REQUEST, "url_verification without a challenge").into_response(),
         },
         "event_callback" => {
             let Some(event_id) = envelope.event_id.as_deref() else {
-                return (StatusCode::BAD_REQUEST, "event_callback without event_id")
-                    .into_response();
+                return (StatusCode::BAD_REQUEST, "event_callback without event_id").into_response();
             };
             let event = NewEvent {
                 dedupe_key: format!("event:{event_id}"),
@@ -107,11 +100,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
             match state.inbox.submit(event).await {
                 Ok(true) => StatusCode::OK.into_response(),
                 Ok(false) => {
-                    tracing::debug!(
-                        event.id = event_id,
-                        retry,
-                        "already stored: retry acknowledged"
-                    );
+                    tracing::debug!(event.id = event_id, retry, "already stored: retry acknowledged");
                     StatusCode::OK.into_response()
                 }
                 Err(e) => {

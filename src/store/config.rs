@@ -78,9 +78,7 @@ impl Store {
         let now = now_ms();
         if let Some(agent) = &channel.agent_channel {
             if agent == &channel.channel_id {
-                return Err(StoreError::Conflict(
-                    "a channel cannot be its own agent channel".into(),
-                ));
+                return Err(StoreError::Conflict("a channel cannot be its own agent channel".into()));
             }
             let kind: Option<String> = on_tx!(tx, |conn| {
                 sqlx::query_scalar("select kind from channels where channel_id = $1")
@@ -144,11 +142,9 @@ impl Store {
 
     pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels order by channel_id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(
-            &sql
-        )
-        .fetch_all(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// Unbind a channel. Its tickets stay; an agent channel still named by a support

@@ -25,8 +25,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 pub use config::{ChannelRecord, ProjectRecord};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use tickets::{
-    AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, NewTicket,
-    ParkedRecord, PersonLink, SlackUserRecord, TicketMessageRecord, TicketRecord,
+    AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, NewTicket, ParkedRecord,
+    PersonLink, SlackUserRecord, TicketMessageRecord, TicketRecord,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -43,9 +43,7 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            sqlx::Error::Database(db)
-                if db.is_unique_violation() || db.is_foreign_key_violation() =>
-            {
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
                 StoreError::Conflict(db.message().to_owned())
             }
             other => StoreError::Other(other.to_string()),
@@ -130,13 +128,7 @@ fn migrator(files: &[(&'static str, &'static str)]) -> sqlx::migrate::Migrator {
         .map(|(name, sql)| {
             let (version, description) = name.split_once('_').unwrap_or((name, name));
             let version = version.parse().unwrap_or_default();
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                (*sql).into(),
-                false,
-            )
+            Migration::new(version, description.into(), MigrationType::Simple, (*sql).into(), false)
         })
         .collect::<Vec<_>>();
     Migrator {
@@ -145,14 +137,8 @@ fn migrator(files: &[(&'static str, &'static str)]) -> sqlx::migrate::Migrator {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_core",
-    include_str!("../../migrations/sqlite/0001_core.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_core",
-    include_str!("../../migrations/postgres/0001_core.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[("0001_core", include_str!("../../migrations/sqlite/0001_core.sql"))];
+const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[("0001_core", include_str!("../../migrations/postgres/0001_core.sql"))];
 
 impl Store {
     /// Connect to the database the URL names. This is the one place the backend is chosen.
@@ -215,10 +201,7 @@ impl Store {
 
     /// Is the database reachable? (`/readyz`)
     pub async fn ping(&self) -> Result<()> {
-        on_pool!(self, |pool| sqlx::query("select 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 

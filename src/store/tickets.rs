@@ -29,7 +29,8 @@ pub struct TicketRecord {
     pub deleted_at: Option<i64>,
 }
 
-const TICKET_COLUMNS: &str = "id, key, project_key, summary, description, status, priority, source, requester_person_id,
+const TICKET_COLUMNS: &str =
+    "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
 
 pub struct NewTicket<'a> {
@@ -66,8 +67,7 @@ pub struct CommentRecord {
     pub deleted_at: Option<i64>,
 }
 
-const COMMENT_COLUMNS: &str =
-    "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
+const COMMENT_COLUMNS: &str = "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
     channel_id, message_ts, permalink, created_at, edited_at, deleted_at";
 
 pub struct NewComment<'a> {
@@ -135,8 +135,7 @@ pub struct SlackUserRecord {
     pub fetched_at: i64,
 }
 
-const SLACK_USER_COLUMNS: &str =
-    "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
+const SLACK_USER_COLUMNS: &str = "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
     is_ultra_restricted, deleted, person_id, fetched_at";
 
 /// Whether to link a Slack user to a desk person by their email.
@@ -181,11 +180,7 @@ impl Store {
 
     /// Remember what Slack said about a user, linking them to the person with their email
     /// (created when new) when `link` says so.
-    pub async fn save_slack_user(
-        &self,
-        user: &SlackUserRecord,
-        link: PersonLink<'_>,
-    ) -> Result<SlackUserRecord> {
+    pub async fn save_slack_user(&self, user: &SlackUserRecord, link: PersonLink<'_>) -> Result<SlackUserRecord> {
         let mut tx = self.begin().await?;
         let now = now_ms();
         let person_id: Option<i64> = match link {
@@ -232,14 +227,8 @@ impl Store {
     }
 
     /// The ticket filed from the Slack message at (`channel_id`, `ts`).
-    pub async fn ticket_by_message(
-        tx: &mut Tx,
-        channel_id: &str,
-        ts: &str,
-    ) -> Result<Option<TicketRecord>> {
-        let sql = format!(
-            "select {TICKET_COLUMNS} from tickets where channel_id = $1 and message_ts = $2"
-        );
+    pub async fn ticket_by_message(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>> {
+        let sql = format!("select {TICKET_COLUMNS} from tickets where channel_id = $1 and message_ts = $2");
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, TicketRecord>(&sql)
                 .bind(channel_id)
@@ -250,12 +239,7 @@ impl Store {
     }
 
     /// The ticket whose message deskhand posted at (`channel_id`, `ts`) in `role`.
-    pub async fn ticket_by_posted(
-        tx: &mut Tx,
-        role: &str,
-        channel_id: &str,
-        ts: &str,
-    ) -> Result<Option<TicketRecord>> {
+    pub async fn ticket_by_posted(tx: &mut Tx, role: &str, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>> {
         let sql = format!(
             "select {} from tickets t join ticket_messages m on m.ticket_id = t.id
              where m.role = $1 and m.channel_id = $2 and m.ts = $3",
@@ -275,14 +259,8 @@ impl Store {
         })?)
     }
 
-    pub async fn comment_by_message(
-        tx: &mut Tx,
-        channel_id: &str,
-        ts: &str,
-    ) -> Result<Option<CommentRecord>> {
-        let sql = format!(
-            "select {COMMENT_COLUMNS} from comments where channel_id = $1 and message_ts = $2"
-        );
+    pub async fn comment_by_message(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<Option<CommentRecord>> {
+        let sql = format!("select {COMMENT_COLUMNS} from comments where channel_id = $1 and message_ts = $2");
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, CommentRecord>(&sql)
                 .bind(channel_id)
@@ -296,10 +274,12 @@ impl Store {
     pub async fn insert_ticket(tx: &mut Tx, ticket: &NewTicket<'_>) -> Result<TicketRecord> {
         let now = now_ms();
         let number: i64 = on_tx!(tx, |conn| {
-            sqlx::query_scalar("update projects set next_number = next_number + 1 where key = $1 returning next_number - 1")
-                .bind(ticket.project_key)
-                .fetch_one(conn)
-                .await
+            sqlx::query_scalar(
+                "update projects set next_number = next_number + 1 where key = $1 returning next_number - 1",
+            )
+            .bind(ticket.project_key)
+            .fetch_one(conn)
+            .await
         })?;
         let key = format!("{}-{number}", ticket.project_key);
         let sql = format!(
@@ -379,23 +359,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn update_ticket_text(
-        tx: &mut Tx,
-        ticket_id: i64,
-        summary: &str,
-        description: &str,
-    ) -> Result<()> {
+    pub async fn update_ticket_text(tx: &mut Tx, ticket_id: i64, summary: &str, description: &str) -> Result<()> {
         on_tx!(tx, |conn| {
-            sqlx::query(
-                "update tickets set summary = $2, description = $3, updated_at = $4 where id = $1",
-            )
-            .bind(ticket_id)
-            .bind(summary)
-            .bind(description)
-            .bind(now_ms())
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
+            sqlx::query("update tickets set summary = $2, description = $3, updated_at = $4 where id = $1")
+                .bind(ticket_id)
+                .bind(summary)
+                .bind(description)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -501,31 +474,22 @@ impl Store {
 
     pub async fn ticket(&self, ticket_id: i64) -> Result<TicketRecord> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(
-            &sql
-        )
-        .bind(ticket_id)
-        .fetch_one(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(ticket_id)
+            .fetch_one(pool)
+            .await)?)
     }
 
     pub async fn ticket_by_key(&self, key: &str) -> Result<TicketRecord> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(
-            &sql
-        )
-        .bind(key)
-        .fetch_one(pool)
-        .await)?)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(key)
+            .fetch_one(pool)
+            .await)?)
     }
 
     /// Tickets newest first, optionally of one project, `limit` at most, before id `before`.
-    pub async fn tickets(
-        &self,
-        project: Option<&str>,
-        before: Option<i64>,
-        limit: i64,
-    ) -> Result<Vec<TicketRecord>> {
+    pub async fn tickets(&self, project: Option<&str>, before: Option<i64>, limit: i64) -> Result<Vec<TicketRecord>> {
         let sql = format!(
             "select {TICKET_COLUMNS} from tickets where ($1 is null or project_key = $1) and ($2 is null or id < $2)
              order by id desc limit $3"
@@ -541,14 +505,11 @@ impl Store {
     }
 
     pub async fn comments(&self, ticket_id: i64) -> Result<Vec<CommentRecord>> {
-        let sql =
-            format!("select {COMMENT_COLUMNS} from comments where ticket_id = $1 order by id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(
-            &sql
-        )
-        .bind(ticket_id)
-        .fetch_all(pool)
-        .await)?)
+        let sql = format!("select {COMMENT_COLUMNS} from comments where ticket_id = $1 order by id");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(&sql)
+            .bind(ticket_id)
+            .fetch_all(pool)
+            .await)?)
     }
 
     pub async fn attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRecord>> {

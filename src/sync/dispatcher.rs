@@ -24,8 +24,6 @@ use crate::sync::ratelimit::ChannelPacer;
 
 /// How many Slack calls may be under way at once.
 pub const MAX_IN_FLIGHT: usize = 256;
-/// How long a claimed effect is ours; longer than any one call's timeout.
-const LEASE_MS: i64 = 120_000;
 const POLL: Duration = Duration::from_millis(250);
 
 /// How an effect ended, and what it posted.
@@ -50,23 +48,15 @@ pub struct Dispatcher {
     ready: Arc<Notify>,
     completions: GroupCommit<Completion, ()>,
     slots: Arc<Semaphore>,
+    /// How long a claimed effect is ours: longer than the calls it makes.
+    lease: Duration,
 }
 
-async fn record_completions(
-    store: Store,
-    completions: Vec<Completion>,
-) -> Result<Vec<()>, StoreError> {
+async fn record_completions(store: Store, completions: Vec<Completion>) -> Result<Vec<()>, StoreError> {
     let mut tx = store.begin().await?;
     for completion in &completions {
         if let Some(posted) = &completion.posted {
-            Store::record_ticket_message(
-                &mut tx,
-                posted.ticket_id,
-                posted.role,
-                &posted.channel,
-                &posted.ts,
-            )
-            .await?;
+            Store::record_ticket_message(&mut tx, posted.ticket_id, posted.role, &posted.channel, &posted.ts).await?;
         }
         Store::settle_effect(&mut tx, completion.id, &completion.settle).await?;
     }
@@ -80,9 +70,9 @@ impl Dispatcher {
         slack: SlackApi,
         pacer: ChannelPacer,
         ready: Arc<Notify>,
+        lease: Duration,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (completions, writer) =
-            GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
+        let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
         let dispatcher = Self {
             store,
             slack,
@@ -90,6 +80,7 @@ impl Dispatcher {
             ready,
             completions,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            lease,
         };
         (dispatcher, writer)
     }
@@ -114,11 +105,7 @@ impl Dispatcher {
         }
         // Let the calls under way finish and be recorded; what is cut off is claimed again
         // after its lease, as ambiguous.
-        let _ = tokio::time::timeout(
-            Duration::from_secs(10),
-            self.slots.acquire_many(MAX_IN_FLIGHT as u32),
-        )
-        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.slots.acquire_many(MAX_IN_FLIGHT as u32)).await;
     }
 
     /// Claim as many due effects as there are free slots and start them. How many started.
@@ -129,7 +116,7 @@ impl Dispatcher {
         }
         let claimed = self
             .store
-            .claim_effects(free.min(128) as i64, LEASE_MS)
+            .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64)
             .await?;
         let started = claimed.len();
         for effect in claimed {
@@ -174,15 +161,11 @@ impl Dispatcher {
                 }
                 Err(e) => return self.retry_store(claimed, e),
             },
-            Effect::PostAgentCard { ticket_id, channel } => {
-                match self.store.ticket(*ticket_id).await {
-                    Ok(ticket) => self.post(claimed, &ticket, AGENT_CARD, channel, None).await,
-                    Err(e) => return self.retry_store(claimed, e),
-                }
-            }
-            Effect::RefreshThreadReply { ticket_id } => {
-                self.refresh(*ticket_id, THREAD_REPLY).await
-            }
+            Effect::PostAgentCard { ticket_id, channel } => match self.store.ticket(*ticket_id).await {
+                Ok(ticket) => self.post(claimed, &ticket, AGENT_CARD, channel, None).await,
+                Err(e) => return self.retry_store(claimed, e),
+            },
+            Effect::RefreshThreadReply { ticket_id } => self.refresh(*ticket_id, THREAD_REPLY).await,
             Effect::RefreshAgentCard { ticket_id } => self.refresh(*ticket_id, AGENT_CARD).await,
             Effect::PostEphemeral {
                 channel,
@@ -258,13 +241,11 @@ impl Dispatcher {
     }
 
     async fn refresh(&self, ticket_id: i64, role: &'static str) -> Result<Outcome, SlackError> {
-        let (ticket, messages) = match tokio::try_join!(
-            self.store.ticket(ticket_id),
-            self.store.ticket_messages(ticket_id)
-        ) {
-            Ok(found) => found,
-            Err(e) => return Ok(Outcome::Store(e)),
-        };
+        let (ticket, messages) =
+            match tokio::try_join!(self.store.ticket(ticket_id), self.store.ticket_messages(ticket_id)) {
+                Ok(found) => found,
+                Err(e) => return Ok(Outcome::Store(e)),
+            };
         // Nothing was posted (the post failed for good): nothing to update.
         let Some(message) = messages.iter().find(|m| m.role == role) else {
             return Ok(Outcome::Done(None));
@@ -278,12 +259,7 @@ impl Dispatcher {
             blocks::agent_card(&ticket)
         };
         self.slack
-            .update_message(
-                &message.channel_id,
-                &message.ts,
-                &blocks::ticket_text(&ticket),
-                &blocks,
-            )
+            .update_message(&message.channel_id, &message.ts, &blocks::ticket_text(&ticket), &blocks)
             .await?;
         Ok(Outcome::Done(None))
     }

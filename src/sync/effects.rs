@@ -58,12 +58,8 @@ impl Effect {
     /// the moment it runs.
     fn coalesce_key(&self) -> Option<String> {
         match self {
-            Effect::RefreshThreadReply { ticket_id } => {
-                Some(format!("refresh:{ticket_id}:{THREAD_REPLY}"))
-            }
-            Effect::RefreshAgentCard { ticket_id } => {
-                Some(format!("refresh:{ticket_id}:{AGENT_CARD}"))
-            }
+            Effect::RefreshThreadReply { ticket_id } => Some(format!("refresh:{ticket_id}:{THREAD_REPLY}")),
+            Effect::RefreshAgentCard { ticket_id } => Some(format!("refresh:{ticket_id}:{AGENT_CARD}")),
             _ => None,
         }
     }
@@ -93,10 +89,7 @@ mod tests {
     fn effects_round_trip_and_refreshes_coalesce_per_message() {
         let effect = Effect::RefreshAgentCard { ticket_id: 3 };
         let new = effect.to_new();
-        assert_eq!(
-            serde_json::from_str::<Effect>(&new.payload).unwrap(),
-            effect
-        );
+        assert_eq!(serde_json::from_str::<Effect>(&new.payload).unwrap(), effect);
         assert_eq!(new.coalesce_key.as_deref(), Some("refresh:3:agent_card"));
         assert_eq!(
             new.order_key,

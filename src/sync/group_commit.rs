@@ -39,11 +39,7 @@ pub enum SubmitError {
 impl<I: Send + 'static, O: Send + 'static> GroupCommit<I, O> {
     /// Start the writer. After each commit `committed` is notified, so whoever consumes
     /// what was written wakes at once. The task ends when every handle is dropped.
-    pub fn spawn<F, Fut>(
-        store: Store,
-        committed: Arc<Notify>,
-        apply: F,
-    ) -> (Self, tokio::task::JoinHandle<()>)
+    pub fn spawn<F, Fut>(store: Store, committed: Arc<Notify>, apply: F) -> (Self, tokio::task::JoinHandle<()>)
     where
         F: Fn(Store, Vec<I>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<O>, StoreError>> + Send,
@@ -76,12 +72,7 @@ impl<I: Send + 'static, O: Send + 'static> GroupCommit<I, O> {
     /// Write `item` and wait until it is committed.
     pub async fn submit(&self, item: I) -> Result<O, SubmitError> {
         let (done, wait) = oneshot::channel();
-        self.sender
-            .send((item, done))
-            .await
-            .map_err(|_| SubmitError::Closed)?;
-        wait.await
-            .map_err(|_| SubmitError::Closed)?
-            .map_err(SubmitError::Store)
+        self.sender.send((item, done)).await.map_err(|_| SubmitError::Closed)?;
+        wait.await.map_err(|_| SubmitError::Closed)?.map_err(SubmitError::Store)
     }
 }

@@ -32,10 +32,7 @@ impl ChannelPacer {
     }
 
     fn try_take_at(&self, channel: &str, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() > 10_000 {
             // Forget channels that have been quiet long enough to be full again.
             let full_after = Duration::from_secs_f64(self.burst / self.rate);

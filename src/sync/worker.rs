@@ -19,16 +19,14 @@ use crate::desk::{self, Priority, Source, INITIAL_STATUS};
 use crate::slack::api::{permalink, SlackApi, SlackError};
 use crate::slack::events::{self, Command, PostedMessage, SlackFile};
 use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, NewAttachment, NewComment, NewParked, NewTicket,
-    PersonLink, Settle, SlackUserRecord, Store, StoreError, Tx,
+    now_ms, ChannelRecord, ClaimedEvent, NewAttachment, NewComment, NewParked, NewTicket, PersonLink, Settle,
+    SlackUserRecord, Store, StoreError, Tx,
 };
 use crate::sync::backoff;
 use crate::sync::effects::{Effect, AGENT_CARD};
 
 /// Events taken per batch.
 const BATCH: i64 = 512;
-/// How long a claimed batch is ours before another worker may take it.
-const LEASE_MS: i64 = 60_000;
 /// How often to look for work nobody announced (another replica's, or retries coming due).
 const POLL: Duration = Duration::from_millis(250);
 /// An event that fails this often is set aside as failed, with its error.
@@ -52,6 +50,8 @@ pub struct Worker {
     outbox_ready: Arc<Notify>,
     workspace: Option<Workspace>,
     users: HashMap<String, (SlackUserRecord, Instant)>,
+    /// How long a claimed batch is ours before another worker may take it.
+    lease: Duration,
 }
 
 /// Everything a batch needs that was read or fetched before its transaction.
@@ -75,8 +75,10 @@ impl Worker {
         slack: SlackApi,
         inbox_ready: Arc<Notify>,
         outbox_ready: Arc<Notify>,
+        lease: Duration,
     ) -> Self {
         Self {
+            lease,
             store,
             slack,
             inbox_ready,
@@ -113,7 +115,8 @@ impl Worker {
 
     /// Take one batch of due events and handle it. How many events were taken.
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
-        let claimed = self.store.claim_events(BATCH, LEASE_MS).await?;
+        let claimed = self.store.claim_events(BATCH, self.lease.as_millis() as i64).await?;
+        let claimed_at = Instant::now();
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -123,17 +126,16 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(error = %e, "auth.test failed; events wait until Slack answers");
                 let due_at = now_ms() + backoff(1).as_millis() as i64;
-                let rows: Vec<_> = claimed
-                    .iter()
-                    .map(|c| (c.id, Settle::Defer { due_at }))
-                    .collect();
+                let rows: Vec<_> = claimed.iter().map(|c| (c.id, Settle::Defer { due_at })).collect();
                 self.settle_each(rows).await?;
                 return Ok(0);
             }
         };
         let decoded: Vec<_> = claimed.iter().map(|c| events::decode(&c.body)).collect();
         let channels = self.load_channels(&decoded).await?;
-        let (users, unavailable) = self.resolve_users(&decoded, &channels, &workspace).await;
+        // Lookups stop at half the lease, so the batch is applied while it is still ours.
+        let deadline = claimed_at + self.lease / 2;
+        let (users, unavailable) = self.resolve_users(&decoded, &channels, &workspace, deadline).await;
 
         // Which events wait this round: those whose author could not be looked up, and
         // everything after them in the same channel.
@@ -141,7 +143,8 @@ impl Worker {
         let mut held_keys = HashSet::new();
         let mut ready = Vec::new();
         for (event, command) in claimed.iter().zip(&decoded) {
-            let author_unavailable = matches!(command, Ok(Command::Posted(m)) if m.user.as_ref().is_some_and(|u| unavailable.contains(u)));
+            let author_unavailable =
+                matches!(command, Ok(Command::Posted(m)) if m.user.as_ref().is_some_and(|u| unavailable.contains(u)));
             if held_keys.contains(&event.order_key) {
                 waiting.push((
                     event.id,
@@ -189,14 +192,7 @@ impl Worker {
                 Ok(command) => apply(&mut tx, event, command, facts).await?,
                 Err(e) => {
                     tracing::warn!(inbox.id = event.id, error = %e, body = %event.body, "an event deskhand cannot read was set aside");
-                    Store::settle_event(
-                        &mut tx,
-                        event.id,
-                        &Settle::Fail {
-                            error: e.to_string(),
-                        },
-                    )
-                    .await?;
+                    Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;
                     continue;
                 }
             }
@@ -228,9 +224,7 @@ impl Worker {
                 held_keys.insert(event.order_key.clone());
                 let settle = if event.attempts >= MAX_ATTEMPTS {
                     tracing::error!(inbox.id = event.id, error = %e, body = %event.body, "giving up on an event after {MAX_ATTEMPTS} attempts");
-                    Settle::Fail {
-                        error: e.to_string(),
-                    }
+                    Settle::Fail { error: e.to_string() }
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
                     Settle::Retry {
@@ -296,6 +290,7 @@ impl Worker {
         decoded: &[Result<Command, events::DecodeError>],
         channels: &HashMap<String, Option<ChannelRecord>>,
         workspace: &Workspace,
+        deadline: Instant,
     ) -> (HashMap<String, SlackUserRecord>, HashSet<String>) {
         let mut known = HashMap::new();
         let mut unavailable = HashSet::new();
@@ -305,8 +300,11 @@ impl Worker {
             };
             let Some(user) = &message.user else { continue };
             let served = channels.get(&message.channel).is_some_and(Option::is_some);
-            if message.from_bot || !served || known.contains_key(user) || unavailable.contains(user)
-            {
+            if message.from_bot || !served || known.contains_key(user) || unavailable.contains(user) {
+                continue;
+            }
+            if Instant::now() >= deadline {
+                unavailable.insert(user.clone());
                 continue;
             }
             match self.user(user, workspace).await {
@@ -322,11 +320,7 @@ impl Worker {
         (known, unavailable)
     }
 
-    async fn user(
-        &mut self,
-        user_id: &str,
-        workspace: &Workspace,
-    ) -> Result<SlackUserRecord, SlackError> {
+    async fn user(&mut self, user_id: &str, workspace: &Workspace) -> Result<SlackUserRecord, SlackError> {
         if let Some((record, at)) = self.users.get(user_id) {
             if at.elapsed() < USER_MEMORY_TTL {
                 return Ok(record.clone());
@@ -337,16 +331,11 @@ impl Worker {
             Some(record) if now_ms() - record.fetched_at < USER_DB_TTL_MS => record,
             _ => self.fetch_user(user_id, workspace).await?,
         };
-        self.users
-            .insert(user_id.to_owned(), (record.clone(), Instant::now()));
+        self.users.insert(user_id.to_owned(), (record.clone(), Instant::now()));
         Ok(record)
     }
 
-    async fn fetch_user(
-        &self,
-        user_id: &str,
-        workspace: &Workspace,
-    ) -> Result<SlackUserRecord, SlackError> {
+    async fn fetch_user(&self, user_id: &str, workspace: &Workspace) -> Result<SlackUserRecord, SlackError> {
         let user = match self.slack.users_info(user_id).await {
             Ok(user) => user,
             // Slack does not know them (e.g. some Slack Connect users): nobody the desk
@@ -422,22 +411,13 @@ fn channel_rules(channel: &ChannelRecord) -> ChannelRules<'_> {
 }
 
 async fn enqueue(tx: &mut Tx, effect: Effect) -> Result<(), StoreError> {
-    Store::enqueue_effect(tx, &effect.to_new())
-        .await
-        .map(|_| ())
+    Store::enqueue_effect(tx, &effect.to_new()).await.map(|_| ())
 }
 
-async fn apply(
-    tx: &mut Tx,
-    event: &ClaimedEvent,
-    command: &Command,
-    facts: &Facts<'_>,
-) -> Result<(), ApplyError> {
+async fn apply(tx: &mut Tx, event: &ClaimedEvent, command: &Command, facts: &Facts<'_>) -> Result<(), ApplyError> {
     let channel_of = |id: &str| facts.channels.get(id).and_then(Option::as_ref);
     match command {
-        Command::Posted(message) => {
-            on_posted(tx, event, message, channel_of(&message.channel), facts).await?
-        }
+        Command::Posted(message) => on_posted(tx, event, message, channel_of(&message.channel), facts).await?,
         Command::Edited {
             channel,
             ts,
@@ -445,9 +425,7 @@ async fn apply(
             from_bot,
             ..
         } if !from_bot => on_edited(tx, channel_of(channel), channel, ts, text).await?,
-        Command::Deleted { channel, ts } => {
-            on_deleted(tx, channel_of(channel), channel, ts).await?
-        }
+        Command::Deleted { channel, ts } => on_deleted(tx, channel_of(channel), channel, ts).await?,
         Command::Edited { .. } => {}
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
@@ -463,8 +441,7 @@ async fn on_posted(
     channel: Option<&ChannelRecord>,
     facts: &Facts<'_>,
 ) -> Result<(), StoreError> {
-    let from_bot =
-        message.from_bot || message.user.as_deref() == Some(facts.workspace.bot_user_id.as_str());
+    let from_bot = message.from_bot || message.user.as_deref() == Some(facts.workspace.bot_user_id.as_str());
     let desk_message = rules::Message {
         ts: &message.ts,
         thread_ts: message.thread_ts.as_deref(),
@@ -508,10 +485,7 @@ async fn on_posted(
     };
     match outcome {
         Outcome::FileTicket => file_ticket(tx, channel, message, author, facts).await,
-        Outcome::Comment {
-            ticket_id,
-            visibility,
-        } => {
+        Outcome::Comment { ticket_id, visibility } => {
             if Store::comment_by_message(tx, &message.channel, &message.ts)
                 .await?
                 .is_some()
@@ -540,7 +514,8 @@ async fn on_posted(
             )
             .await?;
             attach_files(tx, ticket_id, Some(comment.id), &message.files).await?;
-            let detail = serde_json::json!({ "comment": comment.id, "visibility": visibility.as_str(), "permalink": link });
+            let detail =
+                serde_json::json!({ "comment": comment.id, "visibility": visibility.as_str(), "permalink": link });
             Store::insert_audit(
                 tx,
                 Some(ticket_id),
@@ -626,8 +601,7 @@ async fn file_ticket(
     )
     .await?;
     attach_files(tx, ticket.id, None, &message.files).await?;
-    let detail =
-        serde_json::json!({ "key": ticket.key, "summary": ticket.summary, "permalink": link });
+    let detail = serde_json::json!({ "key": ticket.key, "summary": ticket.summary, "permalink": link });
     Store::insert_audit(
         tx,
         Some(ticket.id),
@@ -639,13 +613,7 @@ async fn file_ticket(
     )
     .await?;
     tracing::info!(ticket.key = %ticket.key, channel = %message.channel, "filed a ticket");
-    enqueue(
-        tx,
-        Effect::PostThreadReply {
-            ticket_id: ticket.id,
-        },
-    )
-    .await?;
+    enqueue(tx, Effect::PostThreadReply { ticket_id: ticket.id }).await?;
     if let Some(agents) = &channel.agent_channel {
         enqueue(
             tx,
@@ -666,11 +634,7 @@ async fn attach_files(
     files: &[SlackFile],
 ) -> Result<(), StoreError> {
     for file in files {
-        let name = file
-            .name
-            .as_deref()
-            .or(file.title.as_deref())
-            .unwrap_or(&file.id);
+        let name = file.name.as_deref().or(file.title.as_deref()).unwrap_or(&file.id);
         Store::insert_attachment(
             tx,
             ticket_id,
@@ -678,10 +642,7 @@ async fn attach_files(
             &NewAttachment {
                 slack_file_id: &file.id,
                 name,
-                mimetype: file
-                    .mimetype
-                    .as_deref()
-                    .unwrap_or("application/octet-stream"),
+                mimetype: file.mimetype.as_deref().unwrap_or("application/octet-stream"),
                 size: file.size.unwrap_or(0),
                 permalink: file.permalink.as_deref().unwrap_or_default(),
             },
@@ -734,8 +695,7 @@ async fn on_edited(
             return Ok(());
         }
         Store::update_comment_body(tx, comment.id, text).await?;
-        let detail =
-            serde_json::json!({ "comment": comment.id, "previous": comment.body, "text": text });
+        let detail = serde_json::json!({ "comment": comment.id, "previous": comment.body, "text": text });
         Store::insert_audit(
             tx,
             Some(comment.ticket_id),

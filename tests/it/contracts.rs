@@ -1,0 +1,125 @@
+//! What deskhand sends Slack, checked against Slack's published Web API description
+//! (`../shared/contracts/slack-web-api-openapi-v2.json`): every call names a real method,
+//! carries its required parameters, and uses no parameter the method does not know.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn web_api_spec() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/contracts/slack-web-api-openapi-v2.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the Slack Web API description")).expect("valid JSON")
+}
+
+/// Parameters of a method, as (name, required), whatever verb the description files it under.
+fn parameters(spec: &Value, method: &str) -> Vec<(String, bool)> {
+    let path = &spec["paths"][format!("/{method}")];
+    assert!(path.is_object(), "{method} is not a Slack Web API method");
+    path.as_object()
+        .unwrap()
+        .values()
+        .flat_map(|op| op["parameters"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or_default().to_owned(),
+                p["required"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Methods Slack documents as reads: deskhand sends them as GET with query parameters.
+const READS: &[&str] = &[
+    "users.info",
+    "conversations.info",
+    "conversations.history",
+    "conversations.replies",
+    "chat.getPermalink",
+];
+
+#[tokio::test]
+async fn every_call_deskhand_makes_matches_the_published_web_api() {
+    let app = TestApp::spawn().await;
+    // A flow that makes every kind of call: lookups, posts, updates, ephemerals, and the
+    // searches that follow a lost answer.
+    app.slack
+        .fail_in("chat.postMessage", SUPPORT, 1, Failure::AfterEffect500);
+    app.slack
+        .fail_in("chat.postMessage", AGENTS, 1, Failure::AfterEffect500);
+    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
+        .await;
+    app.deliver(
+        "Ev2",
+        json!({
+            "type": "message", "subtype": "message_changed", "channel": SUPPORT,
+            "message": { "type": "message", "text": "VPN is down again", "user": ANA },
+            "previous_message": { "type": "message", "text": "VPN is down", "user": ANA, "ts": "1700000100.000100" },
+            "ts": "1700000200.000100"
+        }),
+    )
+    .await;
+    app.deliver("Ev3", message(SUPPORT, GIL, "1700000100.000300", "guest here"))
+        .await;
+
+    let spec = web_api_spec();
+    let calls = app.slack.calls();
+    let methods: std::collections::BTreeSet<_> = calls.iter().map(|c| c.method.as_str()).collect();
+    for expected in [
+        "auth.test",
+        "users.info",
+        "chat.postMessage",
+        "chat.update",
+        "chat.postEphemeral",
+        "conversations.replies",
+        "conversations.history",
+    ] {
+        assert!(methods.contains(expected), "the flow exercised {expected}: {methods:?}");
+    }
+    for call in &calls {
+        let known = parameters(&spec, &call.method);
+        let sent = call
+            .params
+            .as_object()
+            .unwrap_or_else(|| panic!("{} parameters: {}", call.method, call.params));
+        for (name, required) in &known {
+            if *required && name != "token" {
+                assert!(
+                    sent.contains_key(name),
+                    "{} without its required {name}: {}",
+                    call.method,
+                    call.params
+                );
+            }
+        }
+        for name in sent.keys() {
+            assert!(
+                known.iter().any(|(k, _)| k == name),
+                "{} has no parameter {name}",
+                call.method
+            );
+        }
+        assert_eq!(
+            call.authorization.as_deref(),
+            Some("Bearer xoxb-test-token"),
+            "{} authenticates with Bearer",
+            call.method
+        );
+        let verb = if READS.contains(&call.method.as_str()) {
+            "GET"
+        } else {
+            "POST"
+        };
+        assert_eq!(call.http_method, verb, "{} is sent as {verb}", call.method);
+    }
+    for post in app.slack.calls_to("chat.postMessage") {
+        assert!(post.params["blocks"].is_array(), "blocks are a JSON array");
+        let metadata = &post.params["metadata"];
+        assert!(
+            metadata["event_type"].is_string() && metadata["event_payload"].is_object(),
+            "metadata has Slack's shape: {metadata}"
+        );
+    }
+}

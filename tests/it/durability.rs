@@ -1,0 +1,218 @@
+//! Nothing lost, nothing doubled, with real processes: `kill -9` in the middle of a stream
+//! of events, and two replicas sharing one PostgreSQL.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deskhand::store::Store;
+use serde_json::json;
+
+use crate::support::process::{self, Server};
+use crate::support::*;
+
+/// Events as Slack would send them: one top-level message each, in one support channel.
+fn events(n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let ts = format!("1700001000.{:06}", i + 1);
+            let body = envelope(
+                &format!("EvD{i:05}"),
+                message(SUPPORT, ANA, &ts, &format!("request number {i}")),
+            )
+            .to_string();
+            (format!("EvD{i:05}"), body)
+        })
+        .collect()
+}
+
+async fn send(http: &reqwest::Client, addr: &str, body: &str, retry: u32) -> Option<u16> {
+    let timestamp = now_secs();
+    let mut request = http
+        .post(format!("{addr}/slack/events"))
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", sign(SIGNING_SECRET, timestamp, body))
+        .timeout(Duration::from_secs(5))
+        .body(body.to_owned());
+    if retry > 0 {
+        request = request.header("x-slack-retry-num", retry.to_string());
+    }
+    request.send().await.ok().map(|r| r.status().as_u16())
+}
+
+async fn configure(http: &reqwest::Client, addr: &str) {
+    for (path, body) in [
+        ("/api/v1/projects/IT", json!({ "name": "IT Help" })),
+        (
+            &format!("/api/v1/channels/{SUPPORT}") as &str,
+            json!({ "kind": "support", "project": "IT", "agent_channel": AGENTS }),
+        ),
+    ] {
+        let status = http
+            .put(format!("{addr}{path}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+}
+
+/// Wait until `n` tickets exist and nothing is left to do.
+async fn wait_for_tickets(store: &Store, n: usize, within: Duration) {
+    let start = Instant::now();
+    loop {
+        let tickets = store.tickets(None, None, 100_000).await.unwrap().len();
+        let backlog = store.backlog().await.unwrap();
+        if tickets >= n && backlog == (0, 0) {
+            return;
+        }
+        assert!(
+            start.elapsed() < within,
+            "after {within:?}: {tickets} of {n} tickets, backlog {backlog:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every ticket was filed once and answered once, in its own thread.
+async fn assert_each_filed_and_answered_once(store: &Store, slack: &FakeSlack, n: usize) {
+    let tickets = store.tickets(None, None, 100_000).await.unwrap();
+    assert_eq!(tickets.len(), n, "one ticket per event");
+    let sources: HashSet<_> = tickets.iter().map(|t| t.message_ts.clone()).collect();
+    assert_eq!(sources.len(), n, "no message filed twice");
+    let mut replies: HashMap<String, usize> = HashMap::new();
+    for message in slack.messages_in(SUPPORT) {
+        *replies
+            .entry(message.thread_ts.clone().expect("replies are in threads"))
+            .or_default() += 1;
+    }
+    assert_eq!(replies.len(), n, "every ticket answered");
+    assert!(
+        replies.values().all(|&count| count == 1),
+        "no thread answered twice: {:?}",
+        replies.iter().filter(|(_, &c)| c > 1).collect::<Vec<_>>()
+    );
+    assert_eq!(slack.messages_in(AGENTS).len(), n, "one card per ticket");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_event_and_files_no_ticket_twice() {
+    const N: usize = 400;
+    let db = TestDb::new().await;
+    let slack = FakeSlack::start().await;
+    slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+    let env = process::env(db.url(), &slack);
+    let http = reqwest::Client::new();
+
+    let server = Server::start(&env);
+    configure(&http, &server.addr).await;
+
+    // Eight senders stream events at the server; it is killed while they do.
+    let all = Arc::new(events(N));
+    let acknowledged = Arc::new(Mutex::new(HashSet::new()));
+    let mut senders = Vec::new();
+    for lane in 0..8 {
+        let (all, acknowledged, http, addr) = (all.clone(), acknowledged.clone(), http.clone(), server.addr.clone());
+        senders.push(tokio::spawn(async move {
+            for (id, body) in all.iter().skip(lane).step_by(8) {
+                match send(&http, &addr, body, 0).await {
+                    Some(200) => {
+                        acknowledged.lock().unwrap().insert(id.clone());
+                    }
+                    Some(status) => panic!("{id}: {status}"),
+                    None => return, // the server is gone
+                }
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < N / 3 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill_9();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acked_before_kill = acknowledged.lock().unwrap().len();
+    assert!(acked_before_kill < N, "the kill came before everything was sent");
+
+    // Nothing the dead process acknowledged may be lost: look before anything is retried.
+    let store = Store::connect(db.url()).await.unwrap();
+    let stored: i64 = {
+        let (pending, _) = store.backlog().await.unwrap();
+        pending + store.tickets(None, None, 100_000).await.unwrap().len() as i64
+    };
+    assert!(stored >= 1, "work was stored before the kill");
+
+    // Restart; Slack retries whatever was not acknowledged, and (at least once) some that
+    // were: a retry of anything stored must change nothing.
+    let server = Server::start(&env);
+    for (id, body) in all.iter() {
+        let retry = if acknowledged.lock().unwrap().contains(id) {
+            1
+        } else {
+            2
+        };
+        assert_eq!(send(&http, &server.addr, body, retry).await, Some(200), "{id}");
+    }
+    wait_for_tickets(&store, N, Duration::from_secs(60)).await;
+    // Let any post the dead process left in flight come back after its lease.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    wait_for_tickets(&store, N, Duration::from_secs(30)).await;
+
+    assert_each_filed_and_answered_once(&store, &slack, N).await;
+    server.kill_9();
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgresql_never_handle_an_event_twice() {
+    const N: usize = 300;
+    let Some(db) = TestDb::postgres_or_skip("two_replicas_on_one_postgresql_never_handle_an_event_twice").await else {
+        return;
+    };
+    let slack = FakeSlack::start().await;
+    slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+    let env = process::env(db.url(), &slack);
+    let http = reqwest::Client::new();
+    let (a, b) = (Server::start(&env), Server::start(&env));
+    configure(&http, &a.addr).await;
+
+    // Every event reaches both replicas, the way retries behind a load balancer do.
+    let all = events(N);
+    let mut deliveries = Vec::new();
+    for (i, (_, body)) in all.into_iter().enumerate() {
+        let (http, first, second) = if i % 2 == 0 {
+            (http.clone(), a.addr.clone(), b.addr.clone())
+        } else {
+            (http.clone(), b.addr.clone(), a.addr.clone())
+        };
+        deliveries.push(tokio::spawn(async move {
+            let (x, y) = tokio::join!(send(&http, &first, &body, 0), send(&http, &second, &body, 1));
+            assert_eq!((x, y), (Some(200), Some(200)));
+        }));
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap();
+    }
+    let store = Store::connect(db.url()).await.unwrap();
+    wait_for_tickets(&store, N, Duration::from_secs(60)).await;
+
+    assert_each_filed_and_answered_once(&store, &slack, N).await;
+    let numbers: HashSet<_> = store
+        .tickets(None, None, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.key)
+        .collect();
+    assert_eq!(numbers.len(), N, "no ticket number given twice");
+    assert!(
+        numbers.contains(&format!("IT-{N}")) && !numbers.contains(&format!("IT-{}", N + 1)),
+        "numbers have no gaps"
+    );
+    store.close().await;
+}

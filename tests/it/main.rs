@@ -1,0 +1,14 @@
+//! deskhand's integration tests: one binary, a module per feature, all through the real
+//! path (signed HTTP in, the fake Slack's recorded calls out).
+
+mod support;
+
+mod admin_api;
+mod contracts;
+mod durability;
+mod identity;
+mod ingress;
+mod outbox;
+mod startup;
+mod threads;
+mod tickets;

@@ -1,0 +1,151 @@
+//! Slack failures are retried from the outbox until they succeed; nothing is posted twice;
+//! permanent errors are recorded and shown, not retried forever.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::*;
+
+const ORIGINAL: &str = "1700000100.000100";
+
+#[tokio::test]
+async fn a_429_is_honoured_and_the_reply_is_posted_once() {
+    let app = TestApp::spawn().await;
+    app.slack
+        .fail_in("chat.postMessage", SUPPORT, 1, Failure::RateLimited { retry_after: 1 });
+    let started = std::time::Instant::now();
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+
+    assert_eq!(app.slack.messages_in(SUPPORT).len(), 1);
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+    let attempts = app
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.params["channel"] == SUPPORT)
+        .count();
+    assert_eq!(attempts, 2);
+}
+
+#[tokio::test]
+async fn server_errors_and_network_failures_are_retried_until_they_succeed() {
+    let app = TestApp::spawn().await;
+    app.slack.fail_in("chat.postMessage", AGENTS, 2, Failure::ServerError);
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+
+    assert_eq!(app.slack.messages_in(AGENTS).len(), 1, "the card arrives once");
+    let ticket = app.ticket("IT-1").await;
+    assert_eq!(ticket["slack_messages"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_post_whose_answer_was_lost_is_found_not_posted_again() {
+    let app = TestApp::spawn().await;
+    // Slack posts the reply, but the answer is a 500: deskhand cannot know it was posted.
+    app.slack
+        .fail_in("chat.postMessage", SUPPORT, 1, Failure::AfterEffect500);
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+
+    assert_eq!(app.slack.messages_in(SUPPORT).len(), 1, "exactly one thread reply");
+    let lookups = app.slack.calls_to("conversations.replies");
+    assert_eq!(lookups.len(), 1);
+    assert_eq!(lookups[0].params["include_all_metadata"], "true");
+    assert_eq!(lookups[0].params["ts"], ORIGINAL);
+    let reply_ts = app.slack.messages_in(SUPPORT)[0].ts.clone();
+    let ticket = app.ticket("IT-1").await;
+    assert!(ticket["slack_messages"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({ "role": "thread_reply", "channel_id": SUPPORT, "ts": reply_ts })));
+}
+
+#[tokio::test]
+async fn a_card_whose_answer_timed_out_is_found_in_the_channel_history() {
+    let app = TestApp::spawn().await;
+    // Longer than deskhand's 1.5 s timeout: the card is posted, the answer never comes.
+    app.slack
+        .fail_in("chat.postMessage", AGENTS, 1, Failure::Slow(Duration::from_secs(3)));
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // let the slow answer land in the fake
+
+    assert_eq!(app.slack.messages_in(AGENTS).len(), 1, "exactly one card");
+    assert_eq!(app.slack.calls_to("conversations.history").len(), 1);
+}
+
+#[tokio::test]
+async fn a_permanent_error_is_recorded_and_shown_not_retried() {
+    let app = TestApp::spawn().await;
+    app.slack
+        .fail_in("chat.postMessage", AGENTS, 1, Failure::SlackError("channel_not_found"));
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(
+        app.slack.calls_to("chat.postMessage").len(),
+        2,
+        "the reply, and one try at the card"
+    );
+    let (status, failed) = app.get("/api/v1/outbox?state=failed").await;
+    assert_eq!(status, 200);
+    let effects = failed["effects"].as_array().unwrap();
+    assert_eq!(effects.len(), 1);
+    assert_eq!(effects[0]["kind"], "post_agent_card");
+    assert!(effects[0]["last_error"].as_str().unwrap().contains("channel_not_found"));
+}
+
+#[tokio::test]
+async fn posts_to_one_channel_are_paced() {
+    let app = TestApp::spawn_with(|config| {
+        config.slack_channel_rate = 4.0;
+        config.slack_channel_burst = 1;
+    })
+    .await;
+    app.admin_ok("PUT", "/api/v1/projects/IT", json!({ "name": "IT" }))
+        .await;
+    app.admin_ok(
+        "PUT",
+        &format!("/api/v1/channels/{SUPPORT}"),
+        json!({ "kind": "support", "project": "IT" }),
+    )
+    .await;
+    app.slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+    for n in 0..4 {
+        assert_eq!(
+            app.send_event(
+                &format!("Ev{n}"),
+                message(SUPPORT, ANA, &format!("1700000100.00010{n}"), "x")
+            )
+            .await,
+            200
+        );
+    }
+    app.settle().await;
+
+    let posts: Vec<_> = app.slack.calls_to("chat.postMessage");
+    assert_eq!(posts.len(), 4, "no 429 was needed, nothing was lost");
+    let span = posts[3].at.duration_since(posts[0].at);
+    assert!(
+        span >= Duration::from_millis(700),
+        "4 posts at 4/s with no burst take ≥ 0.75 s, took {span:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_resumes_pending_work() {
+    let mut app = TestApp::spawn().await;
+    // Slack is down for the first attempts, and deskhand stops before it could post.
+    app.slack.fail("chat.postMessage", 2, Failure::ServerError);
+    assert_eq!(
+        app.send_event("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down"))
+            .await,
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.restart().await;
+    app.settle().await;
+
+    assert_eq!(app.slack.messages_in(SUPPORT).len(), 1);
+    assert_eq!(app.slack.messages_in(AGENTS).len(), 1);
+    assert_eq!(app.tickets().await.len(), 1);
+}

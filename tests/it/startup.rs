@@ -1,0 +1,68 @@
+//! Starting deskhand: configuration errors are one clear line and exit 1; `migrate` only
+//! migrates; secrets never reach the logs.
+
+use crate::support::process;
+
+#[test]
+fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = process::run(&["serve"], &[("SLACK_BOT_TOKEN", "xoxb-1")], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "deskhand: configuration: SLACK_SIGNING_SECRET is required but not set"
+    );
+
+    let (code, stderr) = process::run(&["serve"], &[("SLACK_SIGNING_SECRET", "s3cret-value")], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "deskhand: configuration: SLACK_BOT_TOKEN is required but not set"
+    );
+}
+
+#[test]
+fn an_invalid_setting_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("SLACK_SIGNING_SECRET", "s3cret-value"),
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("DATABASE_URL", "mysql://nope"),
+    ];
+    let (code, stderr) = process::run(&["serve"], &env, dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        stderr
+            .trim()
+            .starts_with("deskhand: configuration: DATABASE_URL is invalid"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1);
+    assert!(!stderr.contains("s3cret-value"));
+}
+
+#[test]
+fn migrate_creates_the_default_sqlite_database_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = process::run(&["migrate"], &[], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(dir.path().join("deskhand.db").exists(), "deskhand.db is the default");
+    let (code, _) = process::run(&["migrate"], &[], dir.path());
+    assert_eq!(code, 0, "migrating twice is fine");
+}
+
+#[test]
+fn settings_come_from_deskhand_toml_when_the_environment_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deskhand.toml"),
+        "slack_signing_secret = \"from-file\"\ndatabase_url = \"postgres://\"\nlisten = \"nonsense\"\n",
+    )
+    .unwrap();
+    let (code, stderr) = process::run(&["serve"], &[("SLACK_BOT_TOKEN", "xoxb-1")], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "deskhand: configuration: DESKHAND_LISTEN is invalid: invalid socket address syntax"
+    );
+}

@@ -1,0 +1,381 @@
+//! The test harness: each test starts deskhand on 127.0.0.1:0 with its own fresh database
+//! and its own fake Slack, and talks to it the way Slack and admins do.
+//!
+//! The database is SQLite unless `DESKHAND_TEST_DATABASE=postgres`, in which case each
+//! test gets a fresh PostgreSQL database on `DESKHAND_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), dropped when the test ends.
+
+#![allow(dead_code)]
+
+pub mod fake_slack;
+pub mod process;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use deskhand::app::App;
+use deskhand::config::{Config, Secret};
+use deskhand::store::Store;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::sync::oneshot;
+
+pub use fake_slack::{Failure, FakeSlack};
+
+pub const SIGNING_SECRET: &str = "test-signing-secret";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const SUPPORT: &str = "C0SUPPORT";
+pub const AGENTS: &str = "C0AGENTS";
+/// A full member of the workspace, who files most tests' requests.
+pub const ANA: &str = "U0ANA";
+/// An agent.
+pub const BO: &str = "U0BO";
+/// A guest.
+pub const GIL: &str = "U0GIL";
+
+/// Which database the suite runs on.
+pub fn use_postgres() -> bool {
+    std::env::var("DESKHAND_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("DESKHAND_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database that lives as long as the test.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        if use_postgres() {
+            Self::postgres()
+                .await
+                .unwrap_or_else(|why| panic!("DESKHAND_TEST_DATABASE=postgres but {why}"))
+        } else {
+            Self::sqlite()
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("deskhand.db").display());
+        TestDb::Sqlite { _dir: dir, url }
+    }
+
+    /// A fresh PostgreSQL database, or why there is none.
+    pub async fn postgres() -> Result<Self, String> {
+        use sqlx::Connection;
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .map_err(|e| format!("PostgreSQL at {admin} is unreachable: {e}"))?;
+        let name = format!("deskhand_test_{:016x}", rand::random::<u64>());
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| format!("cannot create a test database: {e}"))?;
+        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+        Ok(TestDb::Postgres {
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    /// For tests that need PostgreSQL whatever the suite runs on: a database, or `None`
+    /// after saying why (outside CI only: in CI a missing PostgreSQL fails the test).
+    pub async fn postgres_or_skip(test: &str) -> Option<Self> {
+        match Self::postgres().await {
+            Ok(db) => Some(db),
+            Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{test} needs PostgreSQL: {why}"),
+            Err(why) => {
+                eprintln!("skipping {test}: it needs PostgreSQL, and {why}");
+                None
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { name, .. } = self {
+            let name = name.clone();
+            let admin = postgres_admin_url();
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime.block_on(async {
+                    use sqlx::Connection;
+                    let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                    sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut conn)
+                        .await
+                        .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
+    Config {
+        slack_signing_secret: Secret::new(SIGNING_SECRET),
+        slack_bot_token: Secret::new("xoxb-test-token"),
+        slack_api_url: slack.api_url(),
+        database_url: db_url.to_owned(),
+        listen: "127.0.0.1:0".parse().expect("address"),
+        admin_token: Some(Secret::new(ADMIN_TOKEN)),
+        public_url: "http://localhost:3000".into(),
+        slack_channel_rate: 1000.0,
+        slack_channel_burst: 1000,
+        slack_timeout: Duration::from_millis(1500),
+        lease: Duration::from_millis(5000),
+    }
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub http: reqwest::Client,
+    pub slack: FakeSlack,
+    pub store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub db: TestDb,
+}
+
+/// Sign a body the way Slack does: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}`.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// An Events API envelope around `event`, as Slack sends it.
+pub fn envelope(event_id: &str, event: Value) -> Value {
+    json!({
+        "token": "unused", "team_id": fake_slack::TEAM, "api_app_id": "A0APP",
+        "event": event, "type": "event_callback", "event_id": event_id, "event_time": now_secs(),
+        "authorizations": [{ "team_id": fake_slack::TEAM, "user_id": fake_slack::BOT_USER, "is_bot": true }],
+    })
+}
+
+/// A top-level message `event`.
+pub fn message(channel: &str, user: &str, ts: &str, text: &str) -> Value {
+    json!({ "type": "message", "channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts, "channel_type": "channel" })
+}
+
+/// A reply in the thread under `thread_ts`.
+pub fn reply(channel: &str, user: &str, ts: &str, thread_ts: &str, text: &str) -> Value {
+    let mut event = message(channel, user, ts, text);
+    event["thread_ts"] = thread_ts.into();
+    event
+}
+
+impl TestApp {
+    /// deskhand with a support channel `SUPPORT` in project IT, whose agent channel is
+    /// `AGENTS`, and users Ana and Bo (members) and Gil (a guest).
+    pub async fn spawn() -> Self {
+        let app = Self::spawn_bare().await;
+        app.admin_ok("PUT", "/api/v1/projects/IT", json!({ "name": "IT Help" }))
+            .await;
+        app.admin_ok(
+            "PUT",
+            &format!("/api/v1/channels/{SUPPORT}"),
+            json!({ "kind": "support", "project": "IT", "agent_channel": AGENTS, "auto_create": true, "thread_sync": true }),
+        )
+        .await;
+        app.slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+        app.slack.add_member(BO, "Bo Agent", "bo@acme.example");
+        app.slack.add_guest(GIL, "Gil Guest", "gil@partner.example");
+        app
+    }
+
+    /// deskhand with nothing configured.
+    pub async fn spawn_bare() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
+        let slack = FakeSlack::start().await;
+        let mut config = config(db.url(), &slack);
+        adjust(&mut config);
+        let (addr, store, stop, server) = Self::start(config).await;
+        TestApp {
+            addr,
+            http: reqwest::Client::new(),
+            slack,
+            store,
+            stop: Some(stop),
+            server: Some(server),
+            db,
+        }
+    }
+
+    /// Stop deskhand the way a signal does, and wait until it has.
+    pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+
+    /// Stop deskhand and start it again on the same database and fake Slack.
+    pub async fn restart(&mut self) {
+        self.shut_down().await;
+        let (addr, store, stop, server) = Self::start(config(self.db.url(), &self.slack)).await;
+        self.addr = addr;
+        self.store = store;
+        self.stop = Some(stop);
+        self.server = Some(server);
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn start(
+        config: Config,
+    ) -> (
+        String,
+        Store,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let app = App::build(config).await.expect("deskhand builds");
+        let addr = format!("http://{}", app.local_addr());
+        let store = app.store();
+        let (stop, stopped) = oneshot::channel();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        (addr, store, stop, server)
+    }
+
+    /// POST a body to a Slack route, signed now with the right secret.
+    pub async fn post_signed(&self, path: &str, body: &str, content_type: &str) -> reqwest::Response {
+        let timestamp = now_secs();
+        self.http
+            .post(format!("{}{path}", self.addr))
+            .header("content-type", content_type)
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header("x-slack-signature", sign(SIGNING_SECRET, timestamp, body))
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request reaches deskhand")
+    }
+
+    /// Deliver an Events API event; the status deskhand answered.
+    pub async fn send_event(&self, event_id: &str, event: Value) -> u16 {
+        let body = envelope(event_id, event).to_string();
+        self.post_signed("/slack/events", &body, "application/json")
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// Deliver an event and wait until deskhand has done everything it causes.
+    pub async fn deliver(&self, event_id: &str, event: Value) {
+        assert_eq!(
+            self.send_event(event_id, event).await,
+            200,
+            "event {event_id} acknowledged"
+        );
+        self.settle().await;
+    }
+
+    /// Wait until the inbox and outbox hold nothing due (background work is done).
+    /// Fails the test after 20 s.
+    pub async fn settle(&self) {
+        let start = Instant::now();
+        loop {
+            let (events, effects) = self.store.backlog().await.expect("backlog");
+            if events == 0 && effects == 0 {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "work still pending after 20 s: {events} events, {effects} effects"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.parse().expect("method"), format!("{}{path}", self.addr))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("admin request");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// An admin call that must succeed; its JSON.
+    pub async fn admin_ok(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, answer) = self.admin(method, path, Some(body)).await;
+        assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+        answer
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.admin("GET", path, None).await
+    }
+
+    pub async fn ticket(&self, key: &str) -> Value {
+        let (status, ticket) = self.get(&format!("/api/v1/tickets/{key}")).await;
+        assert_eq!(status, 200, "ticket {key}: {ticket}");
+        ticket
+    }
+
+    pub async fn tickets(&self) -> Vec<Value> {
+        let (status, body) = self.get("/api/v1/tickets?limit=500").await;
+        assert_eq!(status, 200);
+        body["tickets"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Messages deskhand posted to `channel`, keyed by thread (None: top level).
+    pub fn posts_by_thread(&self, channel: &str) -> HashMap<Option<String>, Vec<fake_slack::Message>> {
+        let mut by_thread: HashMap<_, Vec<_>> = HashMap::new();
+        for message in self.slack.messages_in(channel) {
+            by_thread.entry(message.thread_ts.clone()).or_default().push(message);
+        }
+        by_thread
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Threads stay in sync: replies become comments, edits and deletes follow.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const ORIGINAL: &str = "1700000100.000100";
+
+async fn with_ticket() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    app
+}
+
+fn card_ts(app: &TestApp) -> String {
+    app.slack.messages_in(AGENTS)[0].ts.clone()
+}
+
+fn edit(channel: &str, ts: &str, text: &str, previous: &str) -> Value {
+    // Shaped like the real payload: the inner message has no ts.
+    json!({
+        "type": "message", "subtype": "message_changed", "channel": channel, "hidden": true,
+        "message": { "type": "message", "text": text, "user": ANA, "edited": { "user": ANA, "ts": "1700000200.000000" } },
+        "previous_message": { "type": "message", "text": previous, "user": ANA, "ts": ts },
+        "ts": "1700000200.000100", "event_ts": "1700000200.000100", "channel_type": "channel"
+    })
+}
+
+fn delete(channel: &str, ts: &str, previous: &str) -> Value {
+    json!({
+        "type": "message", "subtype": "message_deleted", "channel": channel, "hidden": true, "deleted_ts": ts,
+        "previous_message": { "type": "message", "text": previous, "user": ANA, "ts": ts },
+        "ts": "1700000300.000100", "event_ts": "1700000300.000100", "channel_type": "channel"
+    })
+}
+
+#[tokio::test]
+async fn a_reply_in_the_support_thread_is_a_public_comment() {
+    let app = with_ticket().await;
+    app.deliver(
+        "Ev2",
+        reply(
+            SUPPORT,
+            BO,
+            "1700000100.000500",
+            ORIGINAL,
+            "Have you tried turning it off and on?",
+        ),
+    )
+    .await;
+
+    let comments = app.ticket("IT-1").await["comments"].clone();
+    assert_eq!(comments.as_array().unwrap().len(), 1);
+    let comment = &comments[0];
+    assert_eq!(comment["visibility"], "public");
+    assert_eq!(comment["body"], "Have you tried turning it off and on?");
+    assert_eq!(comment["author_slack_id"], BO);
+    assert_eq!(comment["author_name"], "Bo Agent");
+    assert_eq!(
+        comment["permalink"],
+        "https://acme.slack.com/archives/C0SUPPORT/p1700000100000500?thread_ts=1700000100.000100&cid=C0SUPPORT"
+    );
+}
+
+#[tokio::test]
+async fn a_reply_under_the_agent_card_is_internal_and_never_reaches_the_requester() {
+    let app = with_ticket().await;
+    let card = card_ts(&app);
+    let posts_before = app.slack.calls_to("chat.postMessage").len();
+
+    app.deliver(
+        "Ev2",
+        reply(AGENTS, BO, "1700000100.000600", &card, "Probably the RADIUS cert again"),
+    )
+    .await;
+
+    let comment = app.ticket("IT-1").await["comments"][0].clone();
+    assert_eq!(comment["visibility"], "internal");
+    assert_eq!(comment["body"], "Probably the RADIUS cert again");
+    assert_eq!(
+        app.slack.calls_to("chat.postMessage").len(),
+        posts_before,
+        "nothing was posted anywhere"
+    );
+    assert!(app
+        .slack
+        .messages_in(SUPPORT)
+        .iter()
+        .all(|m| !m.text.contains("RADIUS") && !m.blocks.to_string().contains("RADIUS")));
+}
+
+#[tokio::test]
+async fn replies_in_threads_that_are_not_tickets_file_nothing() {
+    let app = with_ticket().await;
+    app.deliver(
+        "Ev2",
+        reply(
+            SUPPORT,
+            ANA,
+            "1700000100.000700",
+            "1690000000.000100",
+            "in some old thread",
+        ),
+    )
+    .await;
+    app.deliver(
+        "Ev3",
+        reply(AGENTS, BO, "1700000100.000800", "1690000000.000200", "chatter"),
+    )
+    .await;
+    assert_eq!(app.ticket("IT-1").await["comments"], json!([]));
+    assert_eq!(app.tickets().await.len(), 1, "a reply never files a new ticket");
+}
+
+#[tokio::test]
+async fn thread_sync_off_keeps_replies_out_of_the_ticket() {
+    let app = with_ticket().await;
+    app.admin_ok(
+        "PUT",
+        &format!("/api/v1/channels/{SUPPORT}"),
+        json!({ "kind": "support", "project": "IT", "agent_channel": AGENTS, "thread_sync": false }),
+    )
+    .await;
+    app.deliver("Ev2", reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "any news?"))
+        .await;
+    assert_eq!(app.ticket("IT-1").await["comments"], json!([]));
+}
+
+#[tokio::test]
+async fn editing_the_original_message_edits_the_ticket_and_its_slack_messages() {
+    let app = with_ticket().await;
+    app.slack.clear_calls();
+
+    app.deliver(
+        "Ev2",
+        edit(SUPPORT, ORIGINAL, "VPN is down in Lisbon\nsince 9am", "VPN is down"),
+    )
+    .await;
+
+    let ticket = app.ticket("IT-1").await;
+    assert_eq!(ticket["summary"], "VPN is down in Lisbon");
+    assert_eq!(ticket["description"], "VPN is down in Lisbon\nsince 9am");
+    let updates = app.slack.calls_to("chat.update");
+    assert_eq!(updates.len(), 2, "the thread reply and the card are edited in place");
+    assert!(
+        app.slack.calls_to("chat.postMessage").is_empty(),
+        "nothing is posted again"
+    );
+    for message in app.slack.messages() {
+        assert!(message.text.contains("VPN is down in Lisbon"), "{message:?}");
+    }
+    let (_, audit) = app.get("/api/v1/tickets/IT-1").await;
+    assert_eq!(audit["description"], "VPN is down in Lisbon\nsince 9am");
+}
+
+#[tokio::test]
+async fn an_edit_that_does_not_change_the_text_changes_nothing() {
+    let app = with_ticket().await;
+    app.slack.clear_calls();
+    // Slack sends message_changed when it unfurls a link; the words are the same.
+    app.deliver("Ev2", edit(SUPPORT, ORIGINAL, "VPN is down", "VPN is down"))
+        .await;
+    assert!(app.slack.calls().is_empty(), "{:?}", app.slack.calls());
+    assert_eq!(
+        app.ticket("IT-1").await["updated_at"],
+        app.ticket("IT-1").await["created_at"]
+    );
+}
+
+#[tokio::test]
+async fn the_real_message_changed_payload_edits_a_comment() {
+    let app = with_ticket().await;
+    app.deliver(
+        "Ev2",
+        reply(SUPPORT, ANA, "1665102338.901939", ORIGINAL, "original message"),
+    )
+    .await;
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/slack/message-changed.json"
+    ))
+    .unwrap();
+    let mut body: Value = serde_json::from_str(&fixture).unwrap();
+    body["event"]["channel"] = SUPPORT.into();
+
+    app.deliver("Ev111", body["event"].take()).await;
+
+    let comment = app.ticket("IT-1").await["comments"][0].clone();
+    assert_eq!(comment["body"], "updated message");
+    assert!(comment["edited_at"].is_i64());
+}
+
+#[tokio::test]
+async fn deleting_a_message_marks_it_deleted_and_keeps_its_text_in_the_audit_trail() {
+    let app = with_ticket().await;
+    app.deliver(
+        "Ev2",
+        reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "my password is hunter2"),
+    )
+    .await;
+    app.deliver("Ev3", delete(SUPPORT, "1700000100.000500", "my password is hunter2"))
+        .await;
+
+    let comment = app.ticket("IT-1").await["comments"][0].clone();
+    assert!(comment["deleted_at"].is_i64());
+
+    app.deliver("Ev4", delete(SUPPORT, ORIGINAL, "VPN is down")).await;
+    let ticket = app.ticket("IT-1").await;
+    assert!(ticket["deleted_at"].is_i64());
+    assert!(app.slack.messages_in(AGENTS)[0]
+        .blocks
+        .to_string()
+        .contains("original message was deleted"));
+
+    let audit = app.store.audit(1).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "ticket_created",
+            "comment_added",
+            "comment_deleted",
+            "ticket_message_deleted"
+        ]
+    );
+    assert!(
+        audit[2].detail.contains("hunter2"),
+        "the deleted text is kept in the audit trail"
+    );
+}
+
+#[tokio::test]
+async fn the_real_message_deleted_payload_is_understood() {
+    let app = TestApp::spawn().await;
+    app.deliver("Ev1", message(SUPPORT, ANA, "1665368619.804829", "Delete this message"))
+        .await;
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/slack/message-deleted.json"
+    ))
+    .unwrap();
+    let mut body: Value = serde_json::from_str(&fixture).unwrap();
+    body["event"]["channel"] = SUPPORT.into();
+    app.deliver("Ev111", body["event"].take()).await;
+    assert!(app.ticket("IT-1").await["deleted_at"].is_i64());
+}
