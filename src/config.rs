@@ -11,9 +11,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-/// A value that must never reach a log line: `Debug` and `Display` print a placeholder.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://deskhand.db";
 
+/// A value that must never reach a log line: `Debug` prints a placeholder, and there is
+/// no `Display`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -129,12 +130,28 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    const KNOWN: &[&str] = &[
+        "slack_signing_secret",
+        "slack_bot_token",
+        "slack_api_url",
+        "database_url",
+        "listen",
+        "admin_token",
+        "public_url",
+        "slack_channel_rate",
+        "slack_channel_burst",
+        "slack_timeout_ms",
+        "lease_ms",
+    ];
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
     table
         .into_iter()
         .map(|(k, v)| {
+            if !KNOWN.contains(&k.as_str()) {
+                return Err(file_error(format!("unknown setting {k:?}")));
+            }
             let v = match v {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),

@@ -170,6 +170,8 @@ create table outbox (
     state        text not null default 'pending' check (state in ('pending', 'done', 'failed')),
     attempts     bigint not null default 0,
     ambiguous    boolean not null default false,
+    -- set when first claimed: from then on the row no longer absorbs later requests
+    started      boolean not null default false,
     due_at       bigint not null,
     lease_until  bigint,
     last_error   text,
@@ -179,4 +181,4 @@ create table outbox (
 create index outbox_pending on outbox (id) where state = 'pending';
 create index outbox_order on outbox (order_key, id) where state = 'pending';
 create index outbox_finished on outbox (finished_at) where state = 'done';
-create unique index outbox_coalesce on outbox (coalesce_key) where state = 'pending' and attempts = 0;
+create unique index outbox_coalesce on outbox (coalesce_key) where state = 'pending' and not started;

@@ -3,7 +3,8 @@
 //! errors are logged with their cause and answered without it.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -99,6 +100,10 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Self(value)),
+            // Well-formed JSON of the wrong shape is 422, like any invalid request.
+            Err(rejection) if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+                Err(ApiError::Invalid(rejection_message(&rejection)))
+            }
             Err(rejection) => Err(ApiError::BadRequest(rejection_message(&rejection))),
         }
     }
@@ -106,6 +111,28 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
 
 fn rejection_message(rejection: &JsonRejection) -> String {
     rejection.body_text()
+}
+
+/// `Query` whose rejections are answered in our format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// A store lookup that found nothing is `not_found` with this message; any other error stays what it is.
+fn not_found(message: String) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(message),
+        e => e.into(),
+    }
 }
 
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -121,6 +148,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/tickets/{key}", get(get_ticket))
         .route("/outbox", get(list_outbox))
         .route("/parked", get(list_parked))
+        .route("/audit", get(list_audit))
         .route_layer(axum::middleware::from_fn_with_state(state, require_token));
     Router::new()
         .route(
@@ -178,7 +206,7 @@ async fn get_project(State(state): State<AppState>, Path(key): Path<String>) -> 
         .store
         .project(&key)
         .await
-        .map_err(|_| ApiError::NotFound(format!("no project {key}")))?;
+        .map_err(not_found(format!("no project {key}")))?;
     Ok(Json(project))
 }
 
@@ -258,11 +286,10 @@ async fn put_channel(
             let project = body
                 .project
                 .ok_or_else(|| ApiError::Invalid("a support channel needs a project".into()))?;
-            state
-                .store
-                .project(&project)
-                .await
-                .map_err(|_| ApiError::Invalid(format!("no project {project}: create it first")))?;
+            state.store.project(&project).await.map_err(|e| match e {
+                StoreError::NotFound => ApiError::Invalid(format!("no project {project}: create it first")),
+                e => e.into(),
+            })?;
             if let Some(agents) = &body.agent_channel {
                 if !valid_channel_id(agents) {
                     return Err(ApiError::Invalid(format!(
@@ -324,10 +351,11 @@ async fn list_channels(State(state): State<AppState>) -> Result<impl IntoRespons
 }
 
 async fn delete_channel(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
-    state.store.delete_channel(&id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("channel {id} is not configured")),
-        e => e.into(),
-    })?;
+    state
+        .store
+        .delete_channel(&id)
+        .await
+        .map_err(not_found(format!("channel {id} is not configured")))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -338,7 +366,10 @@ struct TicketQuery {
     before: Option<i64>,
 }
 
-async fn list_tickets(State(state): State<AppState>, Query(query): Query<TicketQuery>) -> Result<impl IntoResponse> {
+async fn list_tickets(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
+) -> Result<impl IntoResponse> {
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
     let tickets = state
         .store
@@ -351,10 +382,11 @@ async fn list_tickets(State(state): State<AppState>, Query(query): Query<TicketQ
 }
 
 async fn get_ticket(State(state): State<AppState>, Path(key): Path<String>) -> Result<impl IntoResponse> {
-    let ticket = state.store.ticket_by_key(&key).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no ticket {key}")),
-        e => e.into(),
-    })?;
+    let ticket = state
+        .store
+        .ticket_by_key(&key)
+        .await
+        .map_err(not_found(format!("no ticket {key}")))?;
     let (comments, attachments, messages) = tokio::try_join!(
         state.store.comments(ticket.id),
         state.store.attachments(ticket.id),
@@ -377,7 +409,10 @@ struct OutboxQuery {
     limit: Option<i64>,
 }
 
-async fn list_outbox(State(state): State<AppState>, Query(query): Query<OutboxQuery>) -> Result<impl IntoResponse> {
+async fn list_outbox(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OutboxQuery>,
+) -> Result<impl IntoResponse> {
     let wanted = query.state.unwrap_or_else(|| "failed".into());
     if !["pending", "done", "failed"].contains(&wanted.as_str()) {
         return Err(ApiError::Invalid("state is pending, done or failed".into()));
@@ -389,6 +424,43 @@ async fn list_outbox(State(state): State<AppState>, Query(query): Query<OutboxQu
     Ok(Json(json!({ "effects": effects })))
 }
 
-async fn list_parked(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    Ok(Json(json!({ "parked": state.store.parked_messages().await? })))
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<i64>,
+}
+
+async fn list_parked(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<LimitQuery>,
+) -> Result<impl IntoResponse> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(json!({ "parked": state.store.parked_messages(limit).await? })))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    ticket: String,
+}
+
+/// Who changed a ticket, how and from where, oldest first.
+async fn list_audit(State(state): State<AppState>, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<impl IntoResponse> {
+    let ticket = state
+        .store
+        .ticket_by_key(&query.ticket)
+        .await
+        .map_err(not_found(format!("no ticket {}", query.ticket)))?;
+    let entries: Vec<_> = state
+        .store
+        .audit(ticket.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let detail = serde_json::from_str(&e.detail).unwrap_or_else(|_| json!(e.detail));
+            json!({
+                "at": e.at, "actor_slack_id": e.actor_slack_id, "actor_name": e.actor_name,
+                "source": e.source, "action": e.action, "detail": detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "ticket": ticket.key, "audit": entries })))
 }

@@ -54,23 +54,26 @@ impl SignatureCheck {
     }
 }
 
-/// Verify a request from Slack, or the 401 to answer it with. The log line names the
+/// The answer to a request that is not from Slack.
+pub const UNAUTHORIZED: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "invalid signature");
+
+/// Verify a request from Slack, or say why not (answer it with [`UNAUTHORIZED`]). The log line names the
 /// reason and the request's timestamp, never the signature or the secret.
-pub fn verified<'b>(state: &AppState, route: &str, headers: &HeaderMap, body: &'b [u8]) -> Result<&'b str, Response> {
+pub fn verified<'b>(state: &AppState, route: &str, headers: &HeaderMap, body: &'b [u8]) -> Result<&'b str, Rejection> {
     state.signature.verify(headers, body).map_err(|rejection| {
         let timestamp = headers
             .get("x-slack-request-timestamp")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
         tracing::warn!(route, %rejection, timestamp, body_len = body.len(), "refused a request that is not from Slack");
-        (StatusCode::UNAUTHORIZED, "invalid signature").into_response()
+        rejection
     })
 }
 
 pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match verified(&state, "/slack/events", &headers, &body) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err(_) => return UNAUTHORIZED.into_response(),
     };
     let envelope: IngressEnvelope = match serde_json::from_str(body) {
         Ok(envelope) => envelope,

@@ -105,6 +105,20 @@ impl Store {
                 }
             }
         }
+        if channel.kind == "support" {
+            let user: Option<String> = on_tx!(tx, |conn| {
+                sqlx::query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
+                    .bind(&channel.channel_id)
+                    .fetch_optional(conn)
+                    .await
+            })?;
+            if let Some(user) = user {
+                return Err(StoreError::Conflict(format!(
+                    "{} is the agent channel of {user}; it cannot be a support channel",
+                    channel.channel_id
+                )));
+            }
+        }
         let sql = format!(
             "insert into channels ({CHANNEL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
              on conflict (channel_id) do update set kind = excluded.kind, project_key = excluded.project_key,

@@ -161,7 +161,7 @@ impl Store {
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(4)
-                .connect_with(options.read_only(false))
+                .connect_with(options)
                 .await?;
             Db::Sqlite { read, write }
         } else {

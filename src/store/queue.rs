@@ -109,10 +109,15 @@ impl Store {
     /// Record incoming events in one transaction (group commit). For each, whether it was
     /// new (`false`: a retry of something already stored).
     pub async fn insert_events(&self, events: &[NewEvent]) -> Result<Vec<bool>> {
+        // Insert in key order: two replicas storing overlapping batches then take their
+        // row locks in the same order and cannot deadlock.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[a].dedupe_key.cmp(&events[b].dedupe_key));
         let mut tx = self.begin().await?;
         let now = now_ms();
-        let mut inserted = Vec::with_capacity(events.len());
-        for event in events {
+        let mut inserted = vec![false; events.len()];
+        for i in order {
+            let event = &events[i];
             let id: Option<i64> = on_tx!(tx, |conn| {
                 sqlx::query_scalar(
                     "insert into inbox (dedupe_key, order_key, body, received_at, due_at) values ($1, $2, $3, $4, $4)
@@ -125,7 +130,7 @@ impl Store {
                 .fetch_optional(conn)
                 .await
             })?;
-            inserted.push(id.is_some());
+            inserted[i] = id.is_some();
         }
         tx.commit().await?;
         Ok(inserted)
@@ -184,7 +189,7 @@ impl Store {
             sqlx::query_scalar(
                 "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, due_at, created_at)
                  values ($1, $2, $3, $4, $5, $6, $6)
-                 on conflict (coalesce_key) where state = 'pending' and attempts = 0 do nothing
+                 on conflict (coalesce_key) where state = 'pending' and not started do nothing
                  returning id",
             )
             .bind(&effect.effect_id)
@@ -205,7 +210,7 @@ impl Store {
         let now = now_ms();
         let sql = claim_sql(
             "outbox",
-            ", ambiguous = (ambiguous or lease_until is not null)",
+            ", ambiguous = (ambiguous or lease_until is not null), started = true",
             "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at",
             matches!(self.db, Db::Postgres(_)),
             true,

@@ -399,9 +399,10 @@ impl Store {
         Ok(())
     }
 
+    /// Mark a comment deleted and forget its text here: the audit trail keeps it.
     pub async fn mark_comment_deleted(tx: &mut Tx, comment_id: i64) -> Result<()> {
         on_tx!(tx, |conn| {
-            sqlx::query("update comments set deleted_at = $2 where id = $1 and deleted_at is null")
+            sqlx::query("update comments set deleted_at = $2, body = '' where id = $1 and deleted_at is null")
                 .bind(comment_id)
                 .bind(now_ms())
                 .execute(conn)
@@ -461,12 +462,14 @@ impl Store {
         Ok(id.is_some())
     }
 
-    pub async fn parked_messages(&self) -> Result<Vec<ParkedRecord>> {
+    /// Parked messages, oldest first, `limit` at most.
+    pub async fn parked_messages(&self, limit: i64) -> Result<Vec<ParkedRecord>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, ParkedRecord>(
                 "select id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at
-                 from parked_messages order by id",
+                 from parked_messages order by id limit $1",
             )
+            .bind(limit)
             .fetch_all(pool)
             .await
         })?)

@@ -124,8 +124,15 @@ impl Worker {
         let workspace = match self.workspace().await {
             Ok(workspace) => workspace,
             Err(e) => {
-                tracing::warn!(error = %e, "auth.test failed; events wait until Slack answers");
-                let due_at = now_ms() + backoff(1).as_millis() as i64;
+                // Events wait (they are safe in the inbox) until Slack accepts the token.
+                let wait = if e.is_transient() {
+                    tracing::warn!(error = %e, "auth.test failed; events wait until Slack answers");
+                    backoff(1)
+                } else {
+                    tracing::error!(error = %e, "Slack does not accept SLACK_BOT_TOKEN; events wait until it does");
+                    Duration::from_secs(30)
+                };
+                let due_at = now_ms() + wait.as_millis() as i64;
                 let rows: Vec<_> = claimed.iter().map(|c| (c.id, Settle::Defer { due_at })).collect();
                 self.settle_each(rows).await?;
                 return Ok(0);
@@ -424,8 +431,8 @@ async fn apply(tx: &mut Tx, event: &ClaimedEvent, command: &Command, facts: &Fac
             text,
             from_bot,
             ..
-        } if !from_bot => on_edited(tx, channel_of(channel), channel, ts, text).await?,
-        Command::Deleted { channel, ts } => on_deleted(tx, channel_of(channel), channel, ts).await?,
+        } if !from_bot => on_edited(tx, channel, ts, text).await?,
+        Command::Deleted { channel, ts } => on_deleted(tx, channel, ts).await?,
         Command::Edited { .. } => {}
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
@@ -652,26 +659,14 @@ async fn attach_files(
     Ok(())
 }
 
-/// The messages about a ticket that show its text: refresh them after it changes.
-async fn refresh_ticket_messages(
-    tx: &mut Tx,
-    ticket_id: i64,
-    channel: Option<&ChannelRecord>,
-) -> Result<(), StoreError> {
+/// The messages about a ticket that show its text: refresh them after it changes. A
+/// message that was never posted is skipped by the dispatcher, so both are always asked.
+async fn refresh_ticket_messages(tx: &mut Tx, ticket_id: i64) -> Result<(), StoreError> {
     enqueue(tx, Effect::RefreshThreadReply { ticket_id }).await?;
-    if channel.is_some_and(|c| c.agent_channel.is_some()) {
-        enqueue(tx, Effect::RefreshAgentCard { ticket_id }).await?;
-    }
-    Ok(())
+    enqueue(tx, Effect::RefreshAgentCard { ticket_id }).await
 }
 
-async fn on_edited(
-    tx: &mut Tx,
-    channel: Option<&ChannelRecord>,
-    channel_id: &str,
-    ts: &str,
-    text: &str,
-) -> Result<(), StoreError> {
+async fn on_edited(tx: &mut Tx, channel_id: &str, ts: &str, text: &str) -> Result<(), StoreError> {
     if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {
         if !rules::edit_changes_text(&ticket.description, text) {
             return Ok(());
@@ -688,7 +683,7 @@ async fn on_edited(
             &detail,
         )
         .await?;
-        return refresh_ticket_messages(tx, ticket.id, channel).await;
+        return refresh_ticket_messages(tx, ticket.id).await;
     }
     if let Some(comment) = Store::comment_by_message(tx, channel_id, ts).await? {
         if !rules::edit_changes_text(&comment.body, text) {
@@ -710,12 +705,7 @@ async fn on_edited(
     Ok(())
 }
 
-async fn on_deleted(
-    tx: &mut Tx,
-    channel: Option<&ChannelRecord>,
-    channel_id: &str,
-    ts: &str,
-) -> Result<(), StoreError> {
+async fn on_deleted(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<(), StoreError> {
     if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {
         if ticket.deleted_at.is_some() {
             return Ok(());
@@ -732,7 +722,7 @@ async fn on_deleted(
             &detail,
         )
         .await?;
-        return refresh_ticket_messages(tx, ticket.id, channel).await;
+        return refresh_ticket_messages(tx, ticket.id).await;
     }
     if let Some(comment) = Store::comment_by_message(tx, channel_id, ts).await? {
         if comment.deleted_at.is_none() {

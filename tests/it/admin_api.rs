@@ -201,6 +201,12 @@ async fn tickets_are_listed_by_project_newest_first() {
     let (_, next) = app.get(&format!("/api/v1/tickets?limit=5&before={before}")).await;
     assert_eq!(next["tickets"].as_array().unwrap().len(), 2);
     assert_eq!(app.get("/api/v1/tickets/IT-99").await.0, 404);
+    let (status, body) = app.get("/api/v1/tickets?limit=lots").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "query errors are in the API format"
+    );
 }
 
 #[tokio::test]

@@ -31,6 +31,15 @@ fn parameters(spec: &Value, method: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Parameters Slack added after the 2020 description was published: message metadata
+/// (<https://api.slack.com/metadata/using>) on posts and when reading history.
+const NEWER_THAN_THE_DESCRIPTION: &[(&str, &str)] = &[
+    ("chat.postMessage", "metadata"),
+    ("chat.update", "metadata"),
+    ("conversations.history", "include_all_metadata"),
+    ("conversations.replies", "include_all_metadata"),
+];
+
 /// Methods Slack documents as reads: deskhand sends them as GET with query parameters.
 const READS: &[&str] = &[
     "users.info",
@@ -95,8 +104,9 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
             }
         }
         for name in sent.keys() {
+            let newer = NEWER_THAN_THE_DESCRIPTION.contains(&(call.method.as_str(), name.as_str()));
             assert!(
-                known.iter().any(|(k, _)| k == name),
+                newer || known.iter().any(|(k, _)| k == name),
                 "{} has no parameter {name}",
                 call.method
             );

@@ -8,6 +8,7 @@ mod contracts;
 mod durability;
 mod identity;
 mod ingress;
+mod manifest;
 mod outbox;
 mod startup;
 mod threads;

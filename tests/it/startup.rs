@@ -66,3 +66,16 @@ fn settings_come_from_deskhand_toml_when_the_environment_has_none() {
         "deskhand: configuration: DESKHAND_LISTEN is invalid: invalid socket address syntax"
     );
 }
+
+#[test]
+fn an_unknown_key_in_deskhand_toml_is_an_error_not_a_silent_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deskhand.toml"), "admin_tokn = \"x\"\n").unwrap();
+    let env = [("SLACK_SIGNING_SECRET", "s"), ("SLACK_BOT_TOKEN", "xoxb-1")];
+    let (code, stderr) = process::run(&["serve"], &env, dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "deskhand: configuration: cannot read deskhand.toml: unknown setting \"admin_tokn\""
+    );
+}

@@ -203,6 +203,7 @@ async fn deleting_a_message_marks_it_deleted_and_keeps_its_text_in_the_audit_tra
 
     let comment = app.ticket("IT-1").await["comments"][0].clone();
     assert!(comment["deleted_at"].is_i64());
+    assert_eq!(comment["body"], "", "the text is no longer shown");
 
     app.deliver("Ev4", delete(SUPPORT, ORIGINAL, "VPN is down")).await;
     let ticket = app.ticket("IT-1").await;
@@ -243,4 +244,63 @@ async fn the_real_message_deleted_payload_is_understood() {
     body["event"]["channel"] = SUPPORT.into();
     app.deliver("Ev111", body["event"].take()).await;
     assert!(app.ticket("IT-1").await["deleted_at"].is_i64());
+}
+
+#[tokio::test]
+async fn rapid_edits_coalesce_into_one_update_showing_the_latest_text() {
+    let app = with_ticket().await;
+    app.slack.clear_calls();
+    // The first update is slow, so the edits that follow pile up behind it.
+    app.slack.fail_in(
+        "chat.update",
+        SUPPORT,
+        1,
+        Failure::Slow(std::time::Duration::from_millis(800)),
+    );
+    assert_eq!(
+        app.send_event("Ev2", edit(SUPPORT, ORIGINAL, "edit 1", "VPN is down"))
+            .await,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for n in 2..=6 {
+        assert_eq!(
+            app.send_event(
+                &format!("Ev{}", n + 1),
+                edit(SUPPORT, ORIGINAL, &format!("edit {n}"), "x")
+            )
+            .await,
+            200
+        );
+    }
+    app.settle().await;
+
+    let updates: Vec<_> = app
+        .slack
+        .calls_to("chat.update")
+        .into_iter()
+        .filter(|c| c.params["channel"] == SUPPORT)
+        .collect();
+    assert_eq!(updates.len(), 2, "the slow one, then one with the latest state");
+    assert!(updates[1].params["text"].as_str().unwrap().contains("edit 6"));
+    assert_eq!(app.ticket("IT-1").await["summary"], "edit 6");
+}
+
+#[tokio::test]
+async fn the_audit_trail_says_who_changed_what_and_from_where() {
+    let app = with_ticket().await;
+    app.deliver("Ev2", edit(SUPPORT, ORIGINAL, "VPN is down in Porto", "VPN is down"))
+        .await;
+    let (status, audit) = app.get("/api/v1/audit?ticket=IT-1").await;
+    assert_eq!(status, 200);
+    let entries = audit["audit"].as_array().unwrap();
+    assert_eq!(entries[0]["action"], "ticket_created");
+    assert_eq!(entries[0]["actor_slack_id"], ANA);
+    assert_eq!(entries[0]["source"], "slack");
+    assert_eq!(entries[1]["action"], "ticket_edited");
+    assert_eq!(entries[1]["detail"]["previous"], "VPN is down");
+    assert_eq!(entries[1]["detail"]["text"], "VPN is down in Porto");
+    assert_eq!(app.get("/api/v1/audit?ticket=IT-404").await.0, 404);
+    let (status, body) = app.get("/api/v1/audit").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")));
 }

@@ -49,6 +49,8 @@ impl Server {
         std::thread::spawn(move || {
             let mut found = Some(found);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Shown with the test's output when it fails.
+                eprintln!("[deskhand] {line}");
                 if let Some(rest) = line.split("addr=").nth(1) {
                     if let Some(found) = found.take() {
                         let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());

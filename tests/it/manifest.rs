@@ -1,0 +1,60 @@
+//! `slack-manifest.yaml` is an app manifest Slack accepts (checked against Slack's published
+//! manifest schema) and asks for what deskhand uses.
+
+use serde_json::Value;
+
+fn manifest() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slack-manifest.yaml"))
+        .expect("slack-manifest.yaml");
+    serde_yaml::from_str(&text).expect("slack-manifest.yaml is YAML")
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_manifest_is_valid_against_slacks_schema() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/contracts/slack-manifest.schema.2.0.0.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("manifest schema")).expect("JSON");
+    let manifest = manifest();
+    assert_eq!(
+        manifest["_metadata"]["major_version"], 2,
+        "the schema checked is the one for version 2"
+    );
+    let validator = jsonschema::draft7::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&manifest)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "slack-manifest.yaml: {errors:#?}");
+}
+
+#[test]
+fn the_manifest_asks_for_what_deskhand_uses() {
+    let manifest = manifest();
+    let scopes = strings(&manifest["oauth_config"]["scopes"]["bot"]);
+    for scope in [
+        "channels:history",
+        "groups:history",
+        "chat:write",
+        "users:read",
+        "users:read.email",
+    ] {
+        assert!(scopes.contains(&scope), "bot scope {scope}");
+    }
+    let events = &manifest["settings"]["event_subscriptions"];
+    assert!(
+        events["request_url"].as_str().unwrap().ends_with("/slack/events"),
+        "events go to /slack/events"
+    );
+    for event in ["message.channels", "message.groups"] {
+        assert!(strings(&events["bot_events"]).contains(&event), "bot event {event}");
+    }
+}
