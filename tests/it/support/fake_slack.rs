@@ -40,6 +40,8 @@ pub struct Message {
     pub text: String,
     pub blocks: Value,
     pub metadata: Option<Value>,
+    /// When the fake received it.
+    pub at: Instant,
 }
 
 /// How the next matching call fails.
@@ -186,6 +188,16 @@ impl FakeSlack {
             .collect()
     }
 
+    /// When each thread reply arrived, by the `thread_ts` it answered; forgets the messages
+    /// (for load runs, whose messages would otherwise pile up).
+    pub fn take_thread_replies(&self) -> HashMap<String, Instant> {
+        let messages = std::mem::take(&mut self.lock().messages);
+        messages
+            .into_iter()
+            .filter_map(|m| m.thread_ts.map(|t| (t, m.at)))
+            .collect()
+    }
+
     /// Forget recorded calls (messages stay).
     pub fn clear_calls(&self) {
         self.lock().calls.clear();
@@ -304,6 +316,7 @@ fn answer(inner: &Mutex<Inner>, method: &str, params: &Value) -> Response {
                 text: text("text"),
                 blocks: params["blocks"].clone(),
                 metadata: params.get("metadata").cloned().filter(|m| !m.is_null()),
+                at: Instant::now(),
             };
             inner.messages.push(message);
             ok(json!({ "channel": text("channel"), "ts": ts, "message": { "text": text("text"), "ts": ts } }))
