@@ -11,6 +11,7 @@
 //! Writes go through one connection on SQLite (it has one writer anyway, and a single
 //! in-process writer never meets `SQLITE_BUSY`); reads use a small pool beside it.
 
+mod bulk;
 mod config;
 mod queue;
 mod tickets;
@@ -22,6 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
+pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, ProjectRecord};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use tickets::{

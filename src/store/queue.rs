@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_tx, Db, Result, Store, Tx, TxInner};
+use super::{now_ms, on_tx, Db, Result, Store, StoreError, Tx, TxInner};
 
 /// How a claimed queue row ends its lease.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,7 @@ pub enum Settle {
     Fail { error: String },
 }
 
+#[derive(Debug, Serialize)]
 pub struct NewEvent {
     pub dedupe_key: String,
     pub order_key: String,
@@ -44,6 +45,7 @@ pub struct ClaimedEvent {
     pub received_at: i64,
 }
 
+#[derive(Debug, Serialize)]
 pub struct NewEffect {
     pub effect_id: String,
     pub order_key: String,
@@ -106,34 +108,30 @@ fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict:
 }
 
 impl Store {
-    /// Record incoming events in one transaction (group commit). For each, whether it was
+    /// Record incoming events in one statement (group commit). For each, whether it was
     /// new (`false`: a retry of something already stored).
     pub async fn insert_events(&self, events: &[NewEvent]) -> Result<Vec<bool>> {
-        // Insert in key order: two replicas storing overlapping batches then take their
-        // row locks in the same order and cannot deadlock.
-        let mut order: Vec<usize> = (0..events.len()).collect();
-        order.sort_by(|&a, &b| events[a].dedupe_key.cmp(&events[b].dedupe_key));
+        // In key order: two replicas storing overlapping batches then take their row
+        // locks in the same order and cannot deadlock.
+        let mut rows: Vec<&NewEvent> = events.iter().collect();
+        rows.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
+        let sql = format!(
+            "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
+             select dedupe_key, order_key, body, $2, $2 from ({}) as r where true
+             on conflict (dedupe_key) do nothing returning dedupe_key",
+            self.dialect()
+                .json_rows(1, &[("dedupe_key", "text"), ("order_key", "text"), ("body", "text")])
+        );
+        let json = serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))?;
         let mut tx = self.begin().await?;
-        let now = now_ms();
-        let mut inserted = vec![false; events.len()];
-        for i in order {
-            let event = &events[i];
-            let id: Option<i64> = on_tx!(tx, |conn| {
-                sqlx::query_scalar(
-                    "insert into inbox (dedupe_key, order_key, body, received_at, due_at) values ($1, $2, $3, $4, $4)
-                     on conflict (dedupe_key) do nothing returning id",
-                )
-                .bind(&event.dedupe_key)
-                .bind(&event.order_key)
-                .bind(&event.body)
-                .bind(now)
-                .fetch_optional(conn)
-                .await
-            })?;
-            inserted[i] = id.is_some();
-        }
+        let new: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+            .bind(&json)
+            .bind(now_ms())
+            .fetch_all(conn)
+            .await)?;
         tx.commit().await?;
-        Ok(inserted)
+        let new: std::collections::HashSet<String> = new.into_iter().collect();
+        Ok(events.iter().map(|e| new.contains(&e.dedupe_key)).collect())
     }
 
     async fn claim_lock(tx: &mut Tx) -> Result<()> {

@@ -29,7 +29,7 @@ pub struct TicketRecord {
     pub deleted_at: Option<i64>,
 }
 
-const TICKET_COLUMNS: &str =
+pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
 

@@ -2,6 +2,7 @@
 //! acknowledgement), the worker (inbox → desk → store + outbox) and the dispatcher
 //! (outbox → Slack).
 
+pub mod apply;
 pub mod dispatcher;
 pub mod effects;
 pub mod group_commit;

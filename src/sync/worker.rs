@@ -13,17 +13,12 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
-use crate::desk::identity::{self, SlackProfile, Unverified, Verification};
-use crate::desk::rules::{self, ChannelKind, ChannelRules, Outcome, Thread};
-use crate::desk::{self, Priority, Source, INITIAL_STATUS};
-use crate::slack::api::{permalink, SlackApi, SlackError};
-use crate::slack::events::{self, Command, PostedMessage, SlackFile};
-use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, NewAttachment, NewComment, NewParked, NewTicket, PersonLink, Settle,
-    SlackUserRecord, Store, StoreError, Tx,
-};
+use crate::desk::identity::{self, Verification};
+use crate::slack::api::{SlackApi, SlackError};
+use crate::slack::events::{self, Command};
+use crate::store::{now_ms, ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError};
+use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
-use crate::sync::effects::{Effect, AGENT_CARD};
 
 /// Events taken per batch.
 const BATCH: i64 = 512;
@@ -52,21 +47,6 @@ pub struct Worker {
     users: HashMap<String, (SlackUserRecord, Instant)>,
     /// How long a claimed batch is ours before another worker may take it.
     lease: Duration,
-}
-
-/// Everything a batch needs that was read or fetched before its transaction.
-struct Facts<'a> {
-    workspace: &'a Workspace,
-    channels: &'a HashMap<String, Option<ChannelRecord>>,
-    users: &'a HashMap<String, SlackUserRecord>,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ApplyError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("event could not be read: {0}")]
-    Decode(#[from] events::DecodeError),
 }
 
 impl Worker {
@@ -192,21 +172,20 @@ impl Worker {
         &self,
         ready: &[(&ClaimedEvent, &Result<Command, events::DecodeError>)],
         facts: &Facts<'_>,
-    ) -> Result<(), ApplyError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        let mut batch = Batch::default();
         for (event, command) in ready {
             match command {
-                Ok(command) => apply(&mut tx, event, command, facts).await?,
+                Ok(command) => batch.apply(&mut tx, event, command, facts).await?,
                 Err(e) => {
                     tracing::warn!(inbox.id = event.id, error = %e, body = %event.body, "an event deskhand cannot read was set aside");
                     Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;
-                    continue;
                 }
             }
-            Store::settle_event(&mut tx, event.id, &Settle::Done).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        batch.flush(&mut tx, facts).await?;
+        tx.commit().await
     }
 
     async fn apply_one_by_one(
@@ -391,354 +370,4 @@ impl Worker {
             }
         }
     }
-}
-
-fn profile(record: &SlackUserRecord) -> SlackProfile<'_> {
-    SlackProfile {
-        team_id: &record.team_id,
-        is_bot: record.is_bot,
-        is_restricted: record.is_restricted,
-        is_ultra_restricted: record.is_ultra_restricted,
-        deleted: record.deleted,
-        email: record.email.as_deref(),
-    }
-}
-
-fn channel_rules(channel: &ChannelRecord) -> ChannelRules<'_> {
-    ChannelRules {
-        kind: if channel.kind == "agent" {
-            ChannelKind::Agent
-        } else {
-            ChannelKind::Support
-        },
-        auto_create: channel.auto_create,
-        thread_sync: channel.thread_sync,
-        announcement_marker: &channel.announcement_marker,
-    }
-}
-
-async fn enqueue(tx: &mut Tx, effect: Effect) -> Result<(), StoreError> {
-    Store::enqueue_effect(tx, &effect.to_new()).await.map(|_| ())
-}
-
-async fn apply(tx: &mut Tx, event: &ClaimedEvent, command: &Command, facts: &Facts<'_>) -> Result<(), ApplyError> {
-    let channel_of = |id: &str| facts.channels.get(id).and_then(Option::as_ref);
-    match command {
-        Command::Posted(message) => on_posted(tx, event, message, channel_of(&message.channel), facts).await?,
-        Command::Edited {
-            channel,
-            ts,
-            text,
-            from_bot,
-            ..
-        } if !from_bot => on_edited(tx, channel, ts, text).await?,
-        Command::Deleted { channel, ts } => on_deleted(tx, channel, ts).await?,
-        Command::Edited { .. } => {}
-        Command::Ignored { what } => {
-            tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
-        }
-    }
-    Ok(())
-}
-
-async fn on_posted(
-    tx: &mut Tx,
-    event: &ClaimedEvent,
-    message: &PostedMessage,
-    channel: Option<&ChannelRecord>,
-    facts: &Facts<'_>,
-) -> Result<(), StoreError> {
-    let from_bot = message.from_bot || message.user.as_deref() == Some(facts.workspace.bot_user_id.as_str());
-    let desk_message = rules::Message {
-        ts: &message.ts,
-        thread_ts: message.thread_ts.as_deref(),
-        text: &message.text,
-        from_bot: from_bot || message.user.is_none(),
-    };
-    let thread = match (channel, desk_message.is_reply()) {
-        (Some(channel), true) => {
-            let parent = message.thread_ts.as_deref().unwrap_or_default();
-            if channel.kind == "agent" {
-                Store::ticket_by_posted(tx, AGENT_CARD, &message.channel, parent)
-                    .await?
-                    .map(|t| Thread::AgentCard { ticket_id: t.id })
-            } else {
-                Store::ticket_by_message(tx, &message.channel, parent)
-                    .await?
-                    .map(|t| Thread::Support { ticket_id: t.id })
-            }
-        }
-        _ => None,
-    }
-    .unwrap_or(Thread::Unknown);
-    let author = message.user.as_ref().and_then(|u| facts.users.get(u));
-    let verification = match author {
-        Some(author) => identity::verify(&profile(author), &facts.workspace.team_id),
-        None => Verification::Unverified(Unverified::OtherWorkspace),
-    };
-    let outcome = rules::on_message(
-        channel.map(channel_rules).as_ref(),
-        &desk_message,
-        thread,
-        &verification,
-    );
-    let (Some(channel), Some(author)) = (channel, author) else {
-        tracing::debug!(
-            inbox.id = event.id,
-            ?outcome,
-            "message in a channel deskhand does not serve"
-        );
-        return Ok(());
-    };
-    match outcome {
-        Outcome::FileTicket => file_ticket(tx, channel, message, author, facts).await,
-        Outcome::Comment { ticket_id, visibility } => {
-            if Store::comment_by_message(tx, &message.channel, &message.ts)
-                .await?
-                .is_some()
-            {
-                return Ok(());
-            }
-            let link = permalink(
-                &facts.workspace.url,
-                &message.channel,
-                &message.ts,
-                message.thread_ts.as_deref(),
-            );
-            let comment = Store::insert_comment(
-                tx,
-                &NewComment {
-                    ticket_id,
-                    visibility: visibility.as_str(),
-                    body: &message.text,
-                    author_person_id: author.person_id,
-                    author_slack_id: &author.slack_user_id,
-                    author_name: &author.display_name,
-                    channel_id: &message.channel,
-                    message_ts: &message.ts,
-                    permalink: &link,
-                },
-            )
-            .await?;
-            attach_files(tx, ticket_id, Some(comment.id), &message.files).await?;
-            let detail =
-                serde_json::json!({ "comment": comment.id, "visibility": visibility.as_str(), "permalink": link });
-            Store::insert_audit(
-                tx,
-                Some(ticket_id),
-                Some(&author.slack_user_id),
-                Some(&author.display_name),
-                "slack",
-                "comment_added",
-                &detail,
-            )
-            .await
-        }
-        Outcome::Park(reason) => {
-            let parked = Store::park_message(
-                tx,
-                &NewParked {
-                    channel_id: &message.channel,
-                    slack_user_id: &author.slack_user_id,
-                    ts: &message.ts,
-                    thread_ts: message.thread_ts.as_deref(),
-                    text: &message.text,
-                    reason: reason.as_str(),
-                    event: &event.body,
-                },
-            )
-            .await?;
-            if parked {
-                tracing::info!(slack.user = %author.slack_user_id, channel = %message.channel, reason = reason.as_str(), "parked a message from an unverified user");
-                enqueue(
-                    tx,
-                    Effect::PostEphemeral {
-                        channel: message.channel.clone(),
-                        user: author.slack_user_id.clone(),
-                        thread_ts: message.thread_ts.clone(),
-                        text: reason.explanation().to_owned(),
-                    },
-                )
-                .await?;
-            }
-            Ok(())
-        }
-        Outcome::Ignore(why) => {
-            tracing::debug!(inbox.id = event.id, ?why, "message files nothing");
-            Ok(())
-        }
-    }
-}
-
-async fn file_ticket(
-    tx: &mut Tx,
-    channel: &ChannelRecord,
-    message: &PostedMessage,
-    author: &SlackUserRecord,
-    facts: &Facts<'_>,
-) -> Result<(), StoreError> {
-    if Store::ticket_by_message(tx, &message.channel, &message.ts)
-        .await?
-        .is_some()
-    {
-        return Ok(());
-    }
-    let Some(project) = channel.project_key.as_deref() else {
-        tracing::warn!(channel = %channel.channel_id, "support channel has no project; nothing filed");
-        return Ok(());
-    };
-    let link = permalink(&facts.workspace.url, &message.channel, &message.ts, None);
-    let summary = desk::summary_from(&message.text);
-    let ticket = Store::insert_ticket(
-        tx,
-        &NewTicket {
-            project_key: project,
-            summary: &summary,
-            description: &message.text,
-            status: INITIAL_STATUS,
-            priority: Priority::Normal.as_str(),
-            source: Source::ChannelMessage.as_str(),
-            requester_person_id: author.person_id,
-            requester_slack_id: &author.slack_user_id,
-            requester_name: &author.display_name,
-            channel_id: &message.channel,
-            message_ts: &message.ts,
-            permalink: &link,
-        },
-    )
-    .await?;
-    attach_files(tx, ticket.id, None, &message.files).await?;
-    let detail = serde_json::json!({ "key": ticket.key, "summary": ticket.summary, "permalink": link });
-    Store::insert_audit(
-        tx,
-        Some(ticket.id),
-        Some(&author.slack_user_id),
-        Some(&author.display_name),
-        "slack",
-        "ticket_created",
-        &detail,
-    )
-    .await?;
-    tracing::info!(ticket.key = %ticket.key, channel = %message.channel, "filed a ticket");
-    enqueue(tx, Effect::PostThreadReply { ticket_id: ticket.id }).await?;
-    if let Some(agents) = &channel.agent_channel {
-        enqueue(
-            tx,
-            Effect::PostAgentCard {
-                ticket_id: ticket.id,
-                channel: agents.clone(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn attach_files(
-    tx: &mut Tx,
-    ticket_id: i64,
-    comment_id: Option<i64>,
-    files: &[SlackFile],
-) -> Result<(), StoreError> {
-    for file in files {
-        let name = file.name.as_deref().or(file.title.as_deref()).unwrap_or(&file.id);
-        Store::insert_attachment(
-            tx,
-            ticket_id,
-            comment_id,
-            &NewAttachment {
-                slack_file_id: &file.id,
-                name,
-                mimetype: file.mimetype.as_deref().unwrap_or("application/octet-stream"),
-                size: file.size.unwrap_or(0),
-                permalink: file.permalink.as_deref().unwrap_or_default(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The messages about a ticket that show its text: refresh them after it changes. A
-/// message that was never posted is skipped by the dispatcher, so both are always asked.
-async fn refresh_ticket_messages(tx: &mut Tx, ticket_id: i64) -> Result<(), StoreError> {
-    enqueue(tx, Effect::RefreshThreadReply { ticket_id }).await?;
-    enqueue(tx, Effect::RefreshAgentCard { ticket_id }).await
-}
-
-async fn on_edited(tx: &mut Tx, channel_id: &str, ts: &str, text: &str) -> Result<(), StoreError> {
-    if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {
-        if !rules::edit_changes_text(&ticket.description, text) {
-            return Ok(());
-        }
-        Store::update_ticket_text(tx, ticket.id, &desk::summary_from(text), text).await?;
-        let detail = serde_json::json!({ "previous": ticket.description, "text": text });
-        Store::insert_audit(
-            tx,
-            Some(ticket.id),
-            Some(&ticket.requester_slack_id),
-            Some(&ticket.requester_name),
-            "slack",
-            "ticket_edited",
-            &detail,
-        )
-        .await?;
-        return refresh_ticket_messages(tx, ticket.id).await;
-    }
-    if let Some(comment) = Store::comment_by_message(tx, channel_id, ts).await? {
-        if !rules::edit_changes_text(&comment.body, text) {
-            return Ok(());
-        }
-        Store::update_comment_body(tx, comment.id, text).await?;
-        let detail = serde_json::json!({ "comment": comment.id, "previous": comment.body, "text": text });
-        Store::insert_audit(
-            tx,
-            Some(comment.ticket_id),
-            Some(&comment.author_slack_id),
-            Some(&comment.author_name),
-            "slack",
-            "comment_edited",
-            &detail,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn on_deleted(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<(), StoreError> {
-    if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {
-        if ticket.deleted_at.is_some() {
-            return Ok(());
-        }
-        Store::mark_ticket_deleted(tx, ticket.id).await?;
-        let detail = serde_json::json!({ "text": ticket.description });
-        Store::insert_audit(
-            tx,
-            Some(ticket.id),
-            Some(&ticket.requester_slack_id),
-            Some(&ticket.requester_name),
-            "slack",
-            "ticket_message_deleted",
-            &detail,
-        )
-        .await?;
-        return refresh_ticket_messages(tx, ticket.id).await;
-    }
-    if let Some(comment) = Store::comment_by_message(tx, channel_id, ts).await? {
-        if comment.deleted_at.is_none() {
-            Store::mark_comment_deleted(tx, comment.id).await?;
-            let detail = serde_json::json!({ "comment": comment.id, "text": comment.body });
-            Store::insert_audit(
-                tx,
-                Some(comment.ticket_id),
-                Some(&comment.author_slack_id),
-                Some(&comment.author_name),
-                "slack",
-                "comment_deleted",
-                &detail,
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
