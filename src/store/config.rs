@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_pool, on_tx, Result, Store, StoreError, Tx};
+use super::{now_ms, on_pool, on_tx, Result, Store, StoreError};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ProjectRecord {
@@ -188,16 +188,5 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Channel settings inside a worker transaction.
-    pub async fn channel_in(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelRecord>> {
-        let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
-        Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
-                .bind(channel_id)
-                .fetch_optional(conn)
-                .await
-        })?)
     }
 }

@@ -27,8 +27,8 @@ pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, ProjectRecord};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use tickets::{
-    AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, NewTicket, ParkedRecord,
-    PersonLink, SlackUserRecord, TicketMessageRecord, TicketRecord,
+    AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
+    SlackUserRecord, TicketMessageRecord, TicketRecord,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -179,29 +179,6 @@ impl Store {
         settle_row(tx, "outbox", id, settle).await
     }
 
-    /// Queue an effect in the transaction of the change that causes it. `false` when a
-    /// pending effect with the same coalesce key already covers it.
-    pub async fn enqueue_effect(tx: &mut Tx, effect: &NewEffect) -> Result<bool> {
-        let now = now_ms();
-        let id: Option<i64> = on_tx!(tx, |conn| {
-            sqlx::query_scalar(
-                "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, due_at, created_at)
-                 values ($1, $2, $3, $4, $5, $6, $6)
-                 on conflict (coalesce_key) where state = 'pending' and not started do nothing
-                 returning id",
-            )
-            .bind(&effect.effect_id)
-            .bind(&effect.order_key)
-            .bind(&effect.coalesce_key)
-            .bind(effect.kind)
-            .bind(&effect.payload)
-            .bind(now)
-            .fetch_optional(conn)
-            .await
-        })?;
-        Ok(id.is_some())
-    }
-
     /// Lease up to `limit` due effects, in order per ticket. An effect whose earlier lease
     /// ran out (its process died mid-call) comes back marked ambiguous.
     pub async fn claim_effects(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEffect>> {

@@ -33,21 +33,6 @@ pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
 
-pub struct NewTicket<'a> {
-    pub project_key: &'a str,
-    pub summary: &'a str,
-    pub description: &'a str,
-    pub status: &'a str,
-    pub priority: &'a str,
-    pub source: &'a str,
-    pub requester_person_id: Option<i64>,
-    pub requester_slack_id: &'a str,
-    pub requester_name: &'a str,
-    pub channel_id: &'a str,
-    pub message_ts: &'a str,
-    pub permalink: &'a str,
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {
     pub id: i64,
@@ -270,46 +255,6 @@ impl Store {
         })?)
     }
 
-    /// File a ticket under the project's next number.
-    pub async fn insert_ticket(tx: &mut Tx, ticket: &NewTicket<'_>) -> Result<TicketRecord> {
-        let now = now_ms();
-        let number: i64 = on_tx!(tx, |conn| {
-            sqlx::query_scalar(
-                "update projects set next_number = next_number + 1 where key = $1 returning next_number - 1",
-            )
-            .bind(ticket.project_key)
-            .fetch_one(conn)
-            .await
-        })?;
-        let key = format!("{}-{number}", ticket.project_key);
-        let sql = format!(
-            "insert into tickets (key, project_key, number, summary, description, status, priority, source,
-               requester_person_id, requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
-             returning {TICKET_COLUMNS}"
-        );
-        Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, TicketRecord>(&sql)
-                .bind(&key)
-                .bind(ticket.project_key)
-                .bind(number)
-                .bind(ticket.summary)
-                .bind(ticket.description)
-                .bind(ticket.status)
-                .bind(ticket.priority)
-                .bind(ticket.source)
-                .bind(ticket.requester_person_id)
-                .bind(ticket.requester_slack_id)
-                .bind(ticket.requester_name)
-                .bind(ticket.channel_id)
-                .bind(ticket.message_ts)
-                .bind(ticket.permalink)
-                .bind(now)
-                .fetch_one(conn)
-                .await
-        })?)
-    }
-
     pub async fn insert_comment(tx: &mut Tx, comment: &NewComment<'_>) -> Result<CommentRecord> {
         let sql = format!(
             "insert into comments (ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
@@ -408,35 +353,6 @@ impl Store {
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_audit(
-        tx: &mut Tx,
-        ticket_id: Option<i64>,
-        actor_slack_id: Option<&str>,
-        actor_name: Option<&str>,
-        source: &str,
-        action: &str,
-        detail: &serde_json::Value,
-    ) -> Result<()> {
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into audit (ticket_id, at, actor_slack_id, actor_name, source, action, detail)
-                 values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(ticket_id)
-            .bind(now_ms())
-            .bind(actor_slack_id)
-            .bind(actor_name)
-            .bind(source)
-            .bind(action)
-            .bind(detail.to_string())
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -547,29 +463,5 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// Remember the message deskhand posted for a ticket, with the effect that posted it done.
-    pub async fn record_ticket_message(
-        tx: &mut Tx,
-        ticket_id: i64,
-        role: &str,
-        channel_id: &str,
-        ts: &str,
-    ) -> Result<()> {
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into ticket_messages (ticket_id, role, channel_id, ts) values ($1, $2, $3, $4)
-                 on conflict (ticket_id, role) do update set channel_id = excluded.channel_id, ts = excluded.ts",
-            )
-            .bind(ticket_id)
-            .bind(role)
-            .bind(channel_id)
-            .bind(ts)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(())
     }
 }

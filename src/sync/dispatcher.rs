@@ -9,6 +9,7 @@
 //! crash mid-call) first looks for that post in the thread or channel and, when it finds
 //! it, records it instead of posting again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::blocks;
-use crate::store::{now_ms, ClaimedEffect, Settle, Store, StoreError, TicketRecord};
+use crate::store::{now_ms, ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
 use crate::sync::backoff;
 use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 use crate::sync::group_commit::GroupCommit;
@@ -30,14 +31,7 @@ const POLL: Duration = Duration::from_millis(250);
 pub struct Completion {
     id: i64,
     settle: Settle,
-    posted: Option<Posted>,
-}
-
-struct Posted {
-    ticket_id: i64,
-    role: &'static str,
-    channel: String,
-    ts: String,
+    posted: Option<NewTicketMessage>,
 }
 
 #[derive(Clone)]
@@ -52,16 +46,28 @@ pub struct Dispatcher {
     lease: Duration,
 }
 
+/// Record how effects ended, many to a transaction; the common outcome (done, maybe with
+/// a posted message) set-at-a-time.
 async fn record_completions(store: Store, completions: Vec<Completion>) -> Result<Vec<()>, StoreError> {
-    let mut tx = store.begin().await?;
-    for completion in &completions {
-        if let Some(posted) = &completion.posted {
-            Store::record_ticket_message(&mut tx, posted.ticket_id, posted.role, &posted.channel, &posted.ts).await?;
+    let count = completions.len();
+    let mut posted = Vec::new();
+    let mut done = Vec::new();
+    let mut other = Vec::new();
+    for completion in completions {
+        posted.extend(completion.posted);
+        match completion.settle {
+            Settle::Done => done.push(completion.id),
+            settle => other.push((completion.id, settle)),
         }
-        Store::settle_effect(&mut tx, completion.id, &completion.settle).await?;
+    }
+    let mut tx = store.begin().await?;
+    Store::record_ticket_messages(&mut tx, &posted).await?;
+    Store::finish_effects(&mut tx, &done).await?;
+    for (id, settle) in &other {
+        Store::settle_effect(&mut tx, *id, settle).await?;
     }
     tx.commit().await?;
-    Ok(vec![(); completions.len()])
+    Ok(vec![(); count])
 }
 
 impl Dispatcher {
@@ -119,13 +125,24 @@ impl Dispatcher {
             .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64)
             .await?;
         let started = claimed.len();
+        // The tickets the posts render, read at once; a read that fails here is retried
+        // by each effect on its own.
+        let ticket_ids: Vec<i64> = claimed.iter().filter_map(|c| ticket_to_post(&c.payload)).collect();
+        let mut tickets: HashMap<i64, TicketRecord> = match self.store.tickets_by_ids(&ticket_ids).await {
+            Ok(tickets) => tickets.into_iter().map(|t| (t.id, t)).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the tickets of a batch of effects");
+                HashMap::new()
+            }
+        };
         for effect in claimed {
             let Ok(slot) = self.slots.clone().acquire_owned().await else {
                 break;
             };
             let this = self.clone();
+            let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.remove(&id));
             tokio::spawn(async move {
-                let completion = this.execute(&effect).await;
+                let completion = this.execute(&effect, ticket).await;
                 if let Err(e) = this.completions.submit(completion).await {
                     // The lease runs out and the effect is tried again: nothing is lost.
                     tracing::error!(effect.id = %effect.effect_id, error = %e, "could not record an effect's outcome");
@@ -137,7 +154,7 @@ impl Dispatcher {
     }
 
     #[tracing::instrument(skip_all, fields(effect.id = %claimed.effect_id, effect.kind = %claimed.kind))]
-    async fn execute(&self, claimed: &ClaimedEffect) -> Completion {
+    async fn execute(&self, claimed: &ClaimedEffect, ticket: Option<TicketRecord>) -> Completion {
         let done = |posted| Completion {
             id: claimed.id,
             settle: Settle::Done,
@@ -148,7 +165,7 @@ impl Dispatcher {
             Err(e) => return self.failed(claimed, format!("unreadable effect: {e}")),
         };
         let result = match &effect {
-            Effect::PostThreadReply { ticket_id } => match self.store.ticket(*ticket_id).await {
+            Effect::PostThreadReply { ticket_id } => match self.ticket(*ticket_id, ticket).await {
                 Ok(ticket) => {
                     self.post(
                         claimed,
@@ -161,7 +178,7 @@ impl Dispatcher {
                 }
                 Err(e) => return self.retry_store(claimed, e),
             },
-            Effect::PostAgentCard { ticket_id, channel } => match self.store.ticket(*ticket_id).await {
+            Effect::PostAgentCard { ticket_id, channel } => match self.ticket(*ticket_id, ticket).await {
                 Ok(ticket) => self.post(claimed, &ticket, AGENT_CARD, channel, None).await,
                 Err(e) => return self.retry_store(claimed, e),
             },
@@ -192,6 +209,14 @@ impl Dispatcher {
         }
     }
 
+    /// The ticket a post renders: the one read with its batch, or read now.
+    async fn ticket(&self, ticket_id: i64, read: Option<TicketRecord>) -> Result<TicketRecord, StoreError> {
+        match read {
+            Some(ticket) => Ok(ticket),
+            None => self.store.ticket(ticket_id).await,
+        }
+    }
+
     async fn post(
         &self,
         claimed: &ClaimedEffect,
@@ -201,10 +226,10 @@ impl Dispatcher {
         thread_ts: Option<&str>,
     ) -> Result<Outcome, SlackError> {
         let posted = |ts: String| {
-            Outcome::Done(Some(Posted {
+            Outcome::Done(Some(NewTicketMessage {
                 ticket_id: ticket.id,
                 role,
-                channel: channel.to_owned(),
+                channel_id: channel.to_owned(),
                 ts,
             }))
         };
@@ -309,8 +334,20 @@ impl Dispatcher {
     }
 }
 
+/// The ticket a post effect renders, read from its payload without decoding it all.
+fn ticket_to_post(payload: &str) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Target {
+        #[serde(rename = "type")]
+        kind: String,
+        ticket_id: Option<i64>,
+    }
+    let target: Target = serde_json::from_str(payload).ok()?;
+    matches!(target.kind.as_str(), "post_thread_reply" | "post_agent_card").then_some(target.ticket_id)?
+}
+
 enum Outcome {
-    Done(Option<Posted>),
+    Done(Option<NewTicketMessage>),
     /// The channel's pace says wait this long first.
     Paced(Duration),
     Store(StoreError),
