@@ -9,11 +9,6 @@ use deskhand::app::App;
 use deskhand::config::{Config, Sources};
 use deskhand::store::Store;
 
-// Many small, short-lived allocations per request: mimalloc serves them faster than the
-// system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(version, about = "A Slack-first helpdesk")]
 struct Cli {
