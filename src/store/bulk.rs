@@ -11,8 +11,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::json;
 
+use super::config::CHANNEL_COLUMNS;
 use super::tickets::TICKET_COLUMNS;
-use super::{now_ms, on_pool, on_tx, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
+use super::{now_ms, on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
 
 /// A ticket to file, with its number already given.
 #[derive(Debug, Serialize)]
@@ -294,6 +295,22 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// The bound channels among these ids.
+    pub async fn channels_by_ids(&self, ids: &[String]) -> Result<Vec<ChannelRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids_sql = match self.dialect() {
+            Dialect::Sqlite => "select value from json_each($1)",
+            Dialect::Postgres => "select value from json_array_elements_text($1::json)",
+        };
+        let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id in ({ids_sql})");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
+            .bind(to_json(&ids))
+            .fetch_all(pool)
+            .await)?)
     }
 
     /// These tickets, in any order (missing ones are left out).

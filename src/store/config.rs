@@ -27,7 +27,7 @@ pub struct ChannelRecord {
     pub updated_at: i64,
 }
 
-const CHANNEL_COLUMNS: &str =
+pub(super) const CHANNEL_COLUMNS: &str =
     "channel_id, kind, project_key, agent_channel, auto_create, thread_sync, announcement_marker, created_at, updated_at";
 
 impl Store {

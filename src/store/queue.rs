@@ -81,26 +81,33 @@ pub struct OutboxRecord {
     pub finished_at: Option<i64>,
 }
 
-/// Advisory lock id under which PostgreSQL replicas take turns claiming.
-const CLAIM_LOCK: i64 = 0x6465_736b;
+/// Advisory lock ids under which PostgreSQL replicas take turns claiming, one per queue
+/// (a worker claiming events need not wait for a dispatcher claiming effects).
+const INBOX_CLAIM_LOCK: i64 = 0x6465_736b_0001;
+const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 
 /// `strict`: any earlier pending row with the same key holds a row back (the outbox: one
 /// message's effects one at a time). Otherwise only an earlier row that is leased elsewhere
 /// or backing off does, and a batch takes a whole run of one key at once (the inbox).
+///
+/// Candidates are the first due, unleased rows in id order (a window a few times the
+/// batch, read straight off the pending index); only they are checked against earlier
+/// rows of their key. That keeps a claim's cost independent of how much is pending, and
+/// of the planner's statistics. The outer conditions are checked again after any row lock
+/// wait, so a row settled meanwhile is never claimed.
 fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool) -> String {
     let blocking = if strict {
         ""
     } else {
-        "\n                 and (e.due_at > $2 or (e.lease_until is not null and e.lease_until >= $2))"
+        " and (e.due_at > $2 or (e.lease_until is not null and e.lease_until >= $2))"
     };
+    let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
     format!(
         "update {table} set lease_until = $1, attempts = attempts + 1{set}
-         where id in (
-           select q.id from {table} q
-           where q.state = 'pending' and q.due_at <= $2 and (q.lease_until is null or q.lease_until < $2)
-             and not exists (
-               select 1 from {table} e
-               where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
+         where {claimable} and id in (
+           select q.id from (select id, order_key from {table} where {claimable} order by id limit $3 * 4 + 64) q
+           where not exists (
+             select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
            order by q.id limit $3{lock})
          returning {returning}",
         lock = if skip_locked { " for update skip locked" } else { "" }
@@ -134,10 +141,10 @@ impl Store {
         Ok(events.iter().map(|e| new.contains(&e.dedupe_key)).collect())
     }
 
-    async fn claim_lock(tx: &mut Tx) -> Result<()> {
+    async fn claim_lock(tx: &mut Tx, lock: i64) -> Result<()> {
         if let TxInner::Postgres(t) = &mut tx.inner {
             sqlx::query("select pg_advisory_xact_lock($1)")
-                .bind(CLAIM_LOCK)
+                .bind(lock)
                 .execute(&mut **t)
                 .await?;
         }
@@ -155,7 +162,7 @@ impl Store {
             false,
         );
         let mut tx = self.begin().await?;
-        Self::claim_lock(&mut tx).await?;
+        Self::claim_lock(&mut tx, INBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEvent>(&sql)
                 .bind(now + lease_ms)
@@ -191,7 +198,7 @@ impl Store {
             true,
         );
         let mut tx = self.begin().await?;
-        Self::claim_lock(&mut tx).await?;
+        Self::claim_lock(&mut tx, OUTBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEffect>(&sql)
                 .bind(now + lease_ms)

@@ -255,16 +255,20 @@ impl Worker {
         &self,
         decoded: &[Result<Command, events::DecodeError>],
     ) -> Result<HashMap<String, Option<ChannelRecord>>, StoreError> {
-        let mut channels = HashMap::new();
-        for command in decoded.iter().flatten() {
-            let channel = match command {
-                Command::Posted(m) => &m.channel,
-                Command::Edited { channel, .. } | Command::Deleted { channel, .. } => channel,
-                Command::Ignored { .. } => continue,
-            };
-            if !channels.contains_key(channel) {
-                channels.insert(channel.clone(), self.store.channel(channel).await?);
-            }
+        let mut wanted: Vec<String> = decoded
+            .iter()
+            .flatten()
+            .filter_map(|command| match command {
+                Command::Posted(m) => Some(m.channel.clone()),
+                Command::Edited { channel, .. } | Command::Deleted { channel, .. } => Some(channel.clone()),
+                Command::Ignored { .. } => None,
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut channels: HashMap<String, Option<ChannelRecord>> = wanted.iter().map(|c| (c.clone(), None)).collect();
+        for channel in self.store.channels_by_ids(&wanted).await? {
+            channels.insert(channel.channel_id.clone(), Some(channel));
         }
         Ok(channels)
     }

@@ -103,12 +103,7 @@ async fn posts_to_one_channel_are_paced() {
     .await;
     app.admin_ok("PUT", "/api/v1/projects/IT", json!({ "name": "IT" }))
         .await;
-    app.admin_ok(
-        "PUT",
-        &format!("/api/v1/channels/{SUPPORT}"),
-        json!({ "kind": "support", "project": "IT" }),
-    )
-    .await;
+    app.set_support_channel(json!({})).await;
     app.slack.add_member(ANA, "Ana Lima", "ana@acme.example");
     for n in 0..4 {
         assert_eq!(

@@ -115,12 +115,8 @@ async fn replies_in_threads_that_are_not_tickets_file_nothing() {
 #[tokio::test]
 async fn thread_sync_off_keeps_replies_out_of_the_ticket() {
     let app = with_ticket().await;
-    app.admin_ok(
-        "PUT",
-        &format!("/api/v1/channels/{SUPPORT}"),
-        json!({ "kind": "support", "project": "IT", "agent_channel": AGENTS, "thread_sync": false }),
-    )
-    .await;
+    app.set_support_channel(json!({ "agent_channel": AGENTS, "thread_sync": false }))
+        .await;
     app.deliver("Ev2", reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "any news?"))
         .await;
     assert_eq!(app.ticket("IT-1").await["comments"], json!([]));

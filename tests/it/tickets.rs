@@ -88,12 +88,8 @@ async fn announcements_are_not_filed() {
 #[tokio::test]
 async fn the_announcement_marker_is_a_channel_setting() {
     let app = TestApp::spawn().await;
-    app.admin_ok(
-        "PUT",
-        &format!("/api/v1/channels/{SUPPORT}"),
-        json!({ "kind": "support", "project": "IT", "agent_channel": AGENTS, "announcement_marker": "[FYI]" }),
-    )
-    .await;
+    app.set_support_channel(json!({ "agent_channel": AGENTS, "announcement_marker": "[FYI]" }))
+        .await;
     app.deliver(
         "Ev1",
         message(SUPPORT, ANA, "1700000100.000100", "[FYI] new wifi password"),
@@ -139,12 +135,7 @@ async fn messages_outside_support_channels_file_nothing() {
 #[tokio::test]
 async fn auto_create_off_files_nothing() {
     let app = TestApp::spawn().await;
-    app.admin_ok(
-        "PUT",
-        &format!("/api/v1/channels/{SUPPORT}"),
-        json!({ "kind": "support", "project": "IT", "auto_create": false }),
-    )
-    .await;
+    app.set_support_channel(json!({ "auto_create": false })).await;
     app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "help"))
         .await;
     assert!(app.tickets().await.is_empty());

@@ -210,6 +210,14 @@ impl TestApp {
         app
     }
 
+    /// Replace the settings of the support channel `SUPPORT` (project IT).
+    pub async fn set_support_channel(&self, mut settings: Value) {
+        settings["kind"] = "support".into();
+        settings["project"] = "IT".into();
+        self.admin_ok("PUT", &format!("/api/v1/channels/{SUPPORT}"), settings)
+            .await;
+    }
+
     /// deskhand with nothing configured.
     pub async fn spawn_bare() -> Self {
         Self::spawn_with(|_| {}).await
