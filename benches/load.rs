@@ -86,7 +86,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(database_url: &str, slack: &FakeSlack) -> Server {
+    fn start(database: &str, database_url: &str, slack: &FakeSlack) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("port")
             .local_addr()
@@ -105,7 +105,8 @@ impl Server {
             .env("DESKHAND_SLACK_CHANNEL_RATE", "100000")
             .env("DESKHAND_SLACK_CHANNEL_BURST", "100000")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            // deskhand logs to stdout: keep its warnings for after the run.
+            .stdout(log_file(database))
             .stderr(Stdio::inherit())
             .spawn()
             .expect("deskhand starts");
@@ -136,6 +137,15 @@ impl Server {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     }
+}
+
+/// Where the server's log goes: `target/bench-<database>.log`.
+fn log_file(database: &str) -> Stdio {
+    let path = format!(
+        "{}/bench-{database}.log",
+        env!("CARGO_TARGET_TMPDIR").trim_end_matches("/tmp")
+    );
+    std::fs::File::create(&path).map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 async fn wait_ready(http: &reqwest::Client, addr: &str) {
@@ -269,7 +279,7 @@ async fn run(database: &str, database_url: &str) {
             &format!("user{u}@acme.example"),
         );
     }
-    let server = Server::start(database_url, &slack);
+    let server = Server::start(database, database_url, &slack);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()

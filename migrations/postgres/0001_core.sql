@@ -154,7 +154,8 @@ create table inbox (
 );
 -- partial indexes: claiming looks only at pending rows, however long the history
 create index inbox_pending on inbox (id) where state = 'pending';
-create index inbox_order on inbox (order_key, id) where state = 'pending';
+-- the events that hold back later ones of their channel: tried, and not yet done
+create index inbox_tried on inbox (order_key, id) where state = 'pending' and attempts > 0;
 create index inbox_finished on inbox (finished_at) where state = 'done';
 
 -- Effects to carry out on the outside world, written in the same transaction as the change

@@ -87,8 +87,9 @@ const INBOX_CLAIM_LOCK: i64 = 0x6465_736b_0001;
 const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 
 /// `strict`: any earlier pending row with the same key holds a row back (the outbox: one
-/// message's effects one at a time). Otherwise only an earlier row that is leased elsewhere
-/// or backing off does, and a batch takes a whole run of one key at once (the inbox).
+/// message's effects one at a time). Otherwise only an earlier row that has been tried
+/// (leased now, or waiting to be retried) does, and a batch takes a whole run of one key at
+/// once (the inbox); the partial index `inbox_tried` keeps that check small.
 ///
 /// Candidates are the first due, unleased rows in id order (a window a few times the
 /// batch, read straight off the pending index); only they are checked against earlier
@@ -96,11 +97,7 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 /// of the planner's statistics. The outer conditions are checked again after any row lock
 /// wait, so a row settled meanwhile is never claimed.
 fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool) -> String {
-    let blocking = if strict {
-        ""
-    } else {
-        " and (e.due_at > $2 or (e.lease_until is not null and e.lease_until >= $2))"
-    };
+    let blocking = if strict { "" } else { " and e.attempts > 0" };
     let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
     format!(
         "update {table} set lease_until = $1, attempts = attempts + 1{set}

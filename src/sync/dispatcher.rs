@@ -121,7 +121,7 @@ impl Dispatcher {
         let free = self.slots.available_permits();
         // Under load, claim in large batches rather than one claim per finished effect:
         // each claim is a write transaction of its own.
-        if free == 0 || (free < CLAIM_AT_LEAST && free < MAX_IN_FLIGHT) {
+        if free < CLAIM_AT_LEAST {
             return Ok(0);
         }
         let claimed = self
