@@ -79,3 +79,45 @@ fn an_unknown_key_in_deskhand_toml_is_an_error_not_a_silent_default() {
         "deskhand: configuration: cannot read deskhand.toml: unknown setting \"admin_tokn\""
     );
 }
+
+#[tokio::test]
+async fn a_bad_signature_is_logged_without_secrets() {
+    use crate::support::{
+        envelope, message, now_secs, process::Server, sign, FakeSlack, TestDb, SIGNING_SECRET, SUPPORT,
+    };
+
+    let db = TestDb::sqlite();
+    let slack = FakeSlack::start().await;
+    // At the default level, info: nothing logged at any level may show a secret.
+    let env = process::env(db.url(), &slack);
+    let (log_path, log) = {
+        let dir = tempfile::tempdir().unwrap();
+        (dir.path().join("deskhand.log"), dir)
+    };
+    let server = Server::start_logging_to(&env, &log_path);
+    let body = envelope("Ev1", message(SUPPORT, "U1", "1.1", "hello")).to_string();
+    let forged = sign("not-the-secret", now_secs(), &body);
+    let status = reqwest::Client::new()
+        .post(format!("{}/slack/events", server.addr))
+        .header("x-slack-request-timestamp", now_secs().to_string())
+        .header("x-slack-signature", &forged)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    server.kill_9();
+
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logged.contains("refused a request that is not from Slack"), "{logged}");
+    for secret in [
+        SIGNING_SECRET,
+        "xoxb-test-token",
+        crate::support::ADMIN_TOKEN,
+        forged.as_str(),
+    ] {
+        assert!(!logged.contains(secret), "the log shows {secret}: {logged}");
+    }
+    drop(log);
+}

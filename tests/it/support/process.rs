@@ -35,6 +35,15 @@ pub struct Server {
 impl Server {
     /// Start `deskhand serve` and wait until it listens.
     pub fn start(env: &[(&'static str, String)]) -> Self {
+        Self::spawn(env, None)
+    }
+
+    /// Start `deskhand serve`, its log also copied to `log`.
+    pub fn start_logging_to(env: &[(&'static str, String)], log: &std::path::Path) -> Self {
+        Self::spawn(env, Some(log.to_owned()))
+    }
+
+    fn spawn(env: &[(&'static str, String)], log: Option<std::path::PathBuf>) -> Self {
         let mut child = Command::new(BINARY)
             .arg("serve")
             .env_clear()
@@ -48,9 +57,14 @@ impl Server {
         let (found, addr) = mpsc::channel();
         std::thread::spawn(move || {
             let mut found = Some(found);
+            let mut copy = log.and_then(|path| std::fs::File::create(path).ok());
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 // Shown with the test's output when it fails.
                 eprintln!("[deskhand] {line}");
+                if let Some(copy) = copy.as_mut() {
+                    use std::io::Write;
+                    let _ = writeln!(copy, "{line}");
+                }
                 if let Some(rest) = line.split("addr=").nth(1) {
                     if let Some(found) = found.take() {
                         let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
