@@ -132,7 +132,7 @@ impl Dispatcher {
         // The tickets the posts render, read at once; a read that fails here is retried
         // by each effect on its own.
         let ticket_ids: Vec<i64> = claimed.iter().filter_map(|c| ticket_to_post(&c.payload)).collect();
-        let mut tickets: HashMap<i64, TicketRecord> = match self.store.tickets_by_ids(&ticket_ids).await {
+        let tickets: HashMap<i64, TicketRecord> = match self.store.tickets_by_ids(&ticket_ids).await {
             Ok(tickets) => tickets.into_iter().map(|t| (t.id, t)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the tickets of a batch of effects");
@@ -144,7 +144,8 @@ impl Dispatcher {
                 break;
             };
             let this = self.clone();
-            let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.remove(&id));
+            // A ticket's reply and card are usually claimed together: both use the one read.
+            let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.get(&id).cloned());
             tokio::spawn(async move {
                 let completion = this.execute(&effect, ticket).await;
                 if let Err(e) = this.completions.submit(completion).await {
