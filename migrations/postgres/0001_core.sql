@@ -58,6 +58,8 @@ create table tickets (
     requester_person_id bigint references people (id),
     requester_slack_id text not null,
     requester_name     text not null,
+    -- who the request is for when someone filed it for them (JSON: Slack id, name, team, email)
+    on_behalf_of       text,
     channel_id         text not null,
     message_ts         text not null,
     permalink          text not null,
@@ -77,6 +79,8 @@ create table comments (
     author_person_id bigint references people (id),
     author_slack_id text not null,
     author_name     text not null,
+    -- whose words these are when the author wrote them for someone else (JSON, as for tickets)
+    on_behalf_of    text,
     channel_id      text not null,
     message_ts      text not null,
     permalink       text not null,

@@ -1,7 +1,15 @@
 //! Tickets, comments, attachments, the Slack messages deskhand posted about them, the
 //! people behind them and the audit trail.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// A JSON text column, shown as the JSON it holds (`null` when empty).
+fn raw_json<S: Serializer>(value: &Option<String>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    let parsed = value
+        .as_deref()
+        .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
+    parsed.serialize(serializer)
+}
 
 use super::{now_ms, on_pool, on_tx, Result, Store, Tx};
 
@@ -21,6 +29,9 @@ pub struct TicketRecord {
     pub requester_person_id: Option<i64>,
     pub requester_slack_id: String,
     pub requester_name: String,
+    /// Who the request is for when someone filed it for them, as JSON.
+    #[serde(serialize_with = "raw_json")]
+    pub on_behalf_of: Option<String>,
     pub channel_id: String,
     pub message_ts: String,
     pub permalink: String,
@@ -31,7 +42,7 @@ pub struct TicketRecord {
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
-    requester_slack_id, requester_name, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
+    requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {
@@ -44,6 +55,9 @@ pub struct CommentRecord {
     pub author_person_id: Option<i64>,
     pub author_slack_id: String,
     pub author_name: String,
+    /// Whose words these are when the author wrote them for someone else, as JSON.
+    #[serde(serialize_with = "raw_json")]
+    pub on_behalf_of: Option<String>,
     pub channel_id: String,
     pub message_ts: String,
     pub permalink: String,
@@ -53,7 +67,7 @@ pub struct CommentRecord {
 }
 
 const COMMENT_COLUMNS: &str = "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
-    channel_id, message_ts, permalink, created_at, edited_at, deleted_at";
+    on_behalf_of, channel_id, message_ts, permalink, created_at, edited_at, deleted_at";
 
 pub struct NewComment<'a> {
     pub ticket_id: i64,
@@ -229,7 +243,7 @@ impl Store {
             "select {} from tickets t join ticket_messages m on m.ticket_id = t.id
              where m.role = $1 and m.channel_id = $2 and m.ts = $3",
             TICKET_COLUMNS
-                .split(", ")
+                .split(',')
                 .map(|c| format!("t.{}", c.trim()))
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -57,6 +57,11 @@ async fn a_reply_in_the_support_thread_is_a_public_comment() {
     assert_eq!(comment["author_slack_id"], BO);
     assert_eq!(comment["author_name"], "Bo Agent");
     assert_eq!(
+        comment["on_behalf_of"],
+        serde_json::Value::Null,
+        "written by Bo for himself"
+    );
+    assert_eq!(
         comment["permalink"],
         "https://acme.slack.com/archives/C0SUPPORT/p1700000100000500?thread_ts=1700000100.000100&cid=C0SUPPORT"
     );
