@@ -99,13 +99,16 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool) -> String {
     let blocking = if strict { "" } else { " and e.attempts > 0" };
     let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
+    // `materialized`: the choice is made once, whatever plan the outer update gets (left to
+    // the planner, a nested loop can run it again for every pending row).
     format!(
-        "update {table} set lease_until = $1, attempts = attempts + 1{set}
-         where {claimable} and id in (
+        "with picked as materialized (
            select q.id from (select id, order_key from {table} where {claimable} order by id limit $3 * 4 + 64) q
            where not exists (
              select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
            order by q.id limit $3{lock})
+         update {table} set lease_until = $1, attempts = attempts + 1{set}
+         where {claimable} and id in (select id from picked)
          returning {returning}",
         lock = if skip_locked { " for update skip locked" } else { "" }
     )
