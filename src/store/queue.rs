@@ -165,6 +165,9 @@ impl Store {
         Self::claim_lock(&mut tx, INBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEvent>(&sql)
+                // Planned afresh each time: a cached plan from when the queue was small
+                // can turn a millisecond claim into seconds once it is large.
+                .persistent(false)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
@@ -201,6 +204,7 @@ impl Store {
         Self::claim_lock(&mut tx, OUTBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEffect>(&sql)
+                .persistent(false)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
@@ -235,6 +239,24 @@ impl Store {
             .fetch_one(pool)
             .await
         })?)
+    }
+
+    /// Refresh the planner's statistics of the tables that grow and churn fastest. On
+    /// PostgreSQL this also makes cached plans of statements on them be planned again:
+    /// plans made when the tables were nearly empty would otherwise stay in use as they
+    /// grow. SQLite plans afresh per statement; `pragma optimize` is its light equivalent.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite { write, .. } => {
+                sqlx::query("pragma optimize").execute(write).await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query("analyze inbox, outbox, tickets, comments, ticket_messages, audit")
+                    .execute(pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Forget finished queue rows older than `before`: Slack retries within minutes, so a

@@ -20,6 +20,8 @@ use crate::store::{now_ms, ChannelRecord, ClaimedEvent, PersonLink, Settle, Slac
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
 
+/// How often, while events flow, the store's statistics are refreshed.
+const STATISTICS_EVERY: Duration = Duration::from_secs(15);
 /// Events taken per batch.
 const BATCH: i64 = 512;
 /// How often to look for work nobody announced (another replica's, or retries coming due).
@@ -70,10 +72,20 @@ impl Worker {
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut last_purge = Instant::now();
+        let (mut last_statistics, mut since_statistics) = (Instant::now(), 0);
         loop {
+            if since_statistics > 0 && last_statistics.elapsed() > STATISTICS_EVERY {
+                if let Err(e) = self.store.refresh_statistics().await {
+                    tracing::warn!(error = %e, "could not refresh table statistics");
+                }
+                (last_statistics, since_statistics) = (Instant::now(), 0);
+            }
             match self.run_once().await {
                 Ok(0) => {}
-                Ok(_) => continue,
+                Ok(taken) => {
+                    since_statistics += taken;
+                    continue;
+                }
                 Err(e) => tracing::error!(error = %e, "worker could not take events; trying again"),
             }
             if last_purge.elapsed() > Duration::from_secs(3600) {
