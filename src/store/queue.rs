@@ -161,13 +161,15 @@ impl Store {
             matches!(self.db, Db::Postgres(_)),
             false,
         );
+        let sqlite = matches!(self.db, Db::Sqlite { .. });
         let mut tx = self.begin().await?;
         Self::claim_lock(&mut tx, INBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEvent>(&sql)
-                // Planned afresh each time: a cached plan from when the queue was small
-                // can turn a millisecond claim into seconds once it is large.
-                .persistent(false)
+                // On PostgreSQL, planned afresh each time: a cached generic plan from
+                // when the queue was small can turn a millisecond claim into seconds once
+                // it is large. SQLite's cached statements have no such plan to go stale.
+                .persistent(sqlite)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
@@ -200,11 +202,12 @@ impl Store {
             matches!(self.db, Db::Postgres(_)),
             true,
         );
+        let sqlite = matches!(self.db, Db::Sqlite { .. });
         let mut tx = self.begin().await?;
         Self::claim_lock(&mut tx, OUTBOX_CLAIM_LOCK).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, ClaimedEffect>(&sql)
-                .persistent(false)
+                .persistent(sqlite)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
