@@ -93,10 +93,9 @@ impl Sources {
     }
 
     fn get(&self, var: &'static str) -> Option<String> {
-        let key = var.strip_prefix("DESKHAND_").unwrap_or(var).to_lowercase();
         self.env
             .get(var)
-            .or_else(|| self.file.get(&key))
+            .or_else(|| self.file.get(&toml_key(var)))
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
@@ -124,32 +123,39 @@ impl Sources {
     }
 }
 
+/// Every setting, by its environment variable.
+const SETTINGS: &[&str] = &[
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+    "DESKHAND_LISTEN",
+    "DESKHAND_ADMIN_TOKEN",
+    "DESKHAND_PUBLIC_URL",
+    "DESKHAND_SLACK_CHANNEL_RATE",
+    "DESKHAND_SLACK_CHANNEL_BURST",
+    "DESKHAND_SLACK_TIMEOUT_MS",
+    "DESKHAND_LEASE_MS",
+];
+
+/// A setting's key in `deskhand.toml`: its variable in lower case, without `DESKHAND_`.
+fn toml_key(var: &str) -> String {
+    var.strip_prefix("DESKHAND_").unwrap_or(var).to_lowercase()
+}
+
 fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     let file_error = |reason: String| ConfigError::File {
         path: path.display().to_string(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
-    const KNOWN: &[&str] = &[
-        "slack_signing_secret",
-        "slack_bot_token",
-        "slack_api_url",
-        "database_url",
-        "listen",
-        "admin_token",
-        "public_url",
-        "slack_channel_rate",
-        "slack_channel_burst",
-        "slack_timeout_ms",
-        "lease_ms",
-    ];
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| file_error(e.message().to_owned()))?;
     table
         .into_iter()
         .map(|(k, v)| {
-            if !KNOWN.contains(&k.as_str()) {
+            if !SETTINGS.iter().any(|var| toml_key(var) == k) {
                 return Err(file_error(format!("unknown setting {k:?}")));
             }
             let v = match v {

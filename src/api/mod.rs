@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::desk::rules::DEFAULT_ANNOUNCEMENT_MARKER;
 use crate::desk::ProjectKey;
 use crate::store::{ChannelRecord, StoreError};
 
@@ -304,7 +305,9 @@ async fn put_channel(
                 agent_channel: body.agent_channel,
                 auto_create: body.auto_create,
                 thread_sync: body.thread_sync,
-                announcement_marker: body.announcement_marker.unwrap_or_else(|| ":megaphone:".into()),
+                announcement_marker: body
+                    .announcement_marker
+                    .unwrap_or_else(|| DEFAULT_ANNOUNCEMENT_MARKER.into()),
                 created_at: 0,
                 updated_at: 0,
             }

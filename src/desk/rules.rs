@@ -10,6 +10,10 @@ pub enum ChannelKind {
     Agent,
 }
 
+/// A support channel's announcement marker unless its admin chose another: the one teams
+/// know from Jira Service Management.
+pub const DEFAULT_ANNOUNCEMENT_MARKER: &str = ":megaphone:";
+
 /// The settings of the channel a message was written in.
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelRules<'a> {

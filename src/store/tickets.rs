@@ -240,13 +240,8 @@ impl Store {
     /// The ticket whose message deskhand posted at (`channel_id`, `ts`) in `role`.
     pub async fn ticket_by_posted(tx: &mut Tx, role: &str, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>> {
         let sql = format!(
-            "select {} from tickets t join ticket_messages m on m.ticket_id = t.id
-             where m.role = $1 and m.channel_id = $2 and m.ts = $3",
-            TICKET_COLUMNS
-                .split(',')
-                .map(|c| format!("t.{}", c.trim()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "select {TICKET_COLUMNS} from tickets where id =
+               (select ticket_id from ticket_messages where role = $1 and channel_id = $2 and ts = $3)"
         );
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, TicketRecord>(&sql)

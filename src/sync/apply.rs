@@ -72,12 +72,11 @@ impl<'a> Batch<'a> {
     ) -> Result<(), StoreError> {
         let channel_of = |id: &str| facts.channels.get(id).and_then(Option::as_ref);
         match command {
-            Command::Posted(message) if message.thread_ts.is_none() => {
-                self.on_posted(tx, event, message, channel_of(&message.channel), facts)
-                    .await?
-            }
             Command::Posted(message) => {
-                self.file_drafts(tx, facts).await?;
+                // A reply may answer a ticket drafted earlier in this batch.
+                if message.thread_ts.is_some() {
+                    self.file_drafts(tx, facts).await?;
+                }
                 self.on_posted(tx, event, message, channel_of(&message.channel), facts)
                     .await?
             }

@@ -124,8 +124,23 @@ impl Worker {
                     tracing::error!(error = %e, "Slack does not accept SLACK_BOT_TOKEN; events wait until it does");
                     Duration::from_secs(30)
                 };
+                // A retry, not a deferral: tried events keep holding back later events of
+                // their channel, so a reply never overtakes the message it answers.
                 let due_at = now_ms() + wait.as_millis() as i64;
-                let rows: Vec<_> = claimed.iter().map(|c| (c.id, Settle::Defer { due_at })).collect();
+                let error = e.to_string();
+                let rows: Vec<_> = claimed
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.id,
+                            Settle::Retry {
+                                due_at,
+                                error: error.clone(),
+                                ambiguous: false,
+                            },
+                        )
+                    })
+                    .collect();
                 self.settle_each(rows).await?;
                 return Ok(0);
             }

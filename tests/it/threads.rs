@@ -305,3 +305,22 @@ async fn the_audit_trail_says_who_changed_what_and_from_where() {
     let (status, body) = app.get("/api/v1/audit").await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("bad_request")));
 }
+
+#[tokio::test]
+async fn a_reply_never_overtakes_its_ticket_while_slack_is_unreachable() {
+    let app = TestApp::spawn().await;
+    // deskhand cannot reach Slack for its first auth.test: the message waits. The reply
+    // comes meanwhile, when Slack answers again, and must still wait for its ticket.
+    app.slack.fail("auth.test", 1, Failure::ServerError);
+    assert_eq!(
+        app.send_event("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down"))
+            .await,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let answer = reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "still down");
+    assert_eq!(app.send_event("Ev2", answer).await, 200);
+    app.settle().await;
+
+    assert_eq!(app.ticket("IT-1").await["comments"][0]["body"], "still down");
+}
