@@ -146,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/slack/events", post(ingress::events))
+        .route("/slack/interactivity", post(ingress::interactivity))
+        .route("/slack/commands", post(ingress::commands))
         .nest("/api/v1", crate::api::routes(state.clone()))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

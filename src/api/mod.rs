@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::desk::rules::DEFAULT_ANNOUNCEMENT_MARKER;
-use crate::desk::ProjectKey;
-use crate::store::{ChannelRecord, StoreError};
+use crate::desk::rules::{emoji_name, DEFAULT_ANNOUNCEMENT_MARKER, DEFAULT_EMOJI};
+use crate::desk::workflow::Workflow;
+use crate::desk::{Priority, ProjectKey};
+use crate::store::{ChannelRecord, NewProject, ProjectRecord, StoreError, DEFAULT_PROJECT};
 
 /// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -145,6 +146,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/channels/{id}",
             get(get_channel).put(put_channel).delete(delete_channel),
         )
+        .route("/settings", get(get_settings).put(put_settings))
         .route("/tickets", get(list_tickets))
         .route("/tickets/{key}", get(get_ticket))
         .route("/outbox", get(list_outbox))
@@ -181,8 +183,29 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ProjectRequest {
     name: String,
+    #[serde(default)]
+    departments: Vec<String>,
+    #[serde(default)]
+    request_types: Vec<String>,
+    workflow: Option<Workflow>,
+}
+
+/// Names for a list (departments, request types): trimmed, 1 to 60 characters, no repeats.
+fn names(what: &str, names: &[String]) -> Result<Vec<String>> {
+    let mut clean: Vec<String> = Vec::new();
+    for name in names.iter().map(|n| n.trim()) {
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(ApiError::Invalid(format!("each of {what} must be 1 to 60 characters")));
+        }
+        if clean.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+            return Err(ApiError::Invalid(format!("{what} lists {name:?} twice")));
+        }
+        clean.push(name.to_owned());
+    }
+    Ok(clean)
 }
 
 async fn put_project(
@@ -195,11 +218,65 @@ async fn put_project(
     if name.is_empty() {
         return Err(ApiError::Invalid("name must not be empty".into()));
     }
-    Ok(Json(state.store.upsert_project(key.as_str(), name).await?))
+    if let Some(workflow) = &body.workflow {
+        workflow
+            .validate()
+            .map_err(|e| ApiError::Invalid(format!("workflow: {e}")))?;
+    }
+    let departments = names("departments", &body.departments)?;
+    let request_types = names("request_types", &body.request_types)?;
+    let project = NewProject {
+        key: key.as_str(),
+        name,
+        departments: &departments,
+        request_types: &request_types,
+        workflow: body.workflow.as_ref(),
+    };
+    Ok(Json(project_json(state.store.upsert_project(&project).await?)))
+}
+
+/// A project as the API shows it, with its workflow (the default one when none was set).
+fn project_json(project: ProjectRecord) -> serde_json::Value {
+    let workflow = project.workflow();
+    let mut body = json!(project);
+    body["workflow"] = json!(workflow);
+    body
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsRequest {
+    /// The project of requests made in a DM or by mention outside support channels;
+    /// `null` clears it.
+    default_project: Option<String>,
+}
+
+async fn get_settings(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    let default_project = state.store.setting(DEFAULT_PROJECT).await?;
+    let default_project: serde_json::Value = default_project
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default();
+    Ok(Json(json!({ "default_project": default_project })))
+}
+
+async fn put_settings(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SettingsRequest>,
+) -> Result<impl IntoResponse> {
+    if let Some(key) = &body.default_project {
+        state.store.project(key).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::Invalid(format!("no project {key}: create it first")),
+            e => e.into(),
+        })?;
+    }
+    let value = body.default_project.as_ref().map(|k| json!(k).to_string());
+    state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
+    get_settings(State(state)).await
 }
 
 async fn list_projects(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    Ok(Json(json!({ "projects": state.store.projects().await? })))
+    let projects: Vec<_> = state.store.projects().await?.into_iter().map(project_json).collect();
+    Ok(Json(json!({ "projects": projects })))
 }
 
 async fn get_project(State(state): State<AppState>, Path(key): Path<String>) -> Result<impl IntoResponse> {
@@ -208,7 +285,7 @@ async fn get_project(State(state): State<AppState>, Path(key): Path<String>) -> 
         .project(&key)
         .await
         .map_err(not_found(format!("no project {key}")))?;
-    Ok(Json(project))
+    Ok(Json(project_json(project)))
 }
 
 #[derive(Deserialize)]
@@ -222,6 +299,12 @@ struct ChannelRequest {
     #[serde(default = "yes")]
     thread_sync: bool,
     announcement_marker: Option<String>,
+    create_emoji: Option<String>,
+    assign_emoji: Option<String>,
+    resolve_emoji: Option<String>,
+    default_department: Option<String>,
+    default_request_type: Option<String>,
+    default_priority: Option<String>,
 }
 
 fn yes() -> bool {
@@ -243,6 +326,18 @@ struct ChannelResponse {
     thread_sync: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     announcement_marker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_emoji: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assign_emoji: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolve_emoji: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_request_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_priority: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -258,9 +353,25 @@ impl From<ChannelRecord> for ChannelResponse {
             auto_create: support.then_some(c.auto_create),
             thread_sync: support.then_some(c.thread_sync),
             announcement_marker: support.then_some(c.announcement_marker),
+            create_emoji: support.then_some(c.create_emoji),
+            assign_emoji: support.then_some(c.assign_emoji),
+            resolve_emoji: support.then_some(c.resolve_emoji),
+            default_department: c.default_department,
+            default_request_type: c.default_request_type,
+            default_priority: c.default_priority,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
+    }
+}
+
+/// A requesting default must be one of the project's own names.
+fn check_default(given: &Option<String>, allowed: &[String], field: &str, project: &str) -> Result<()> {
+    match given {
+        Some(name) if !allowed.contains(name) => Err(ApiError::Invalid(format!(
+            "{field} {name:?} is not one of project {project}'s: {allowed:?}"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -287,10 +398,49 @@ async fn put_channel(
             let project = body
                 .project
                 .ok_or_else(|| ApiError::Invalid("a support channel needs a project".into()))?;
-            state.store.project(&project).await.map_err(|e| match e {
+            let record = state.store.project(&project).await.map_err(|e| match e {
                 StoreError::NotFound => ApiError::Invalid(format!("no project {project}: create it first")),
                 e => e.into(),
             })?;
+            check_default(
+                &body.default_department,
+                &record.departments(),
+                "default_department",
+                &project,
+            )?;
+            check_default(
+                &body.default_request_type,
+                &record.request_types(),
+                "default_request_type",
+                &project,
+            )?;
+            let default_priority = match body.default_priority.as_deref().map(|p| (p, Priority::parse(p))) {
+                None => None,
+                Some((_, Some(priority))) => Some(priority.as_str().to_owned()),
+                Some((given, None)) => {
+                    return Err(ApiError::Invalid(format!(
+                        "default_priority {given:?} is not one of Low, Normal, High, Urgent"
+                    )))
+                }
+            };
+            let emoji = |given: Option<String>, default: &str| -> Result<String> {
+                let name = given.as_deref().map(emoji_name).unwrap_or(default);
+                let valid = !name.is_empty()
+                    && name.len() <= 100
+                    && name.chars().all(|c| c.is_alphanumeric() || "_-+'".contains(c));
+                if !valid {
+                    return Err(ApiError::Invalid(format!(
+                        "{name:?} is not an emoji name (like ticket or :ticket:)"
+                    )));
+                }
+                Ok(name.to_owned())
+            };
+            let create_emoji = emoji(body.create_emoji, DEFAULT_EMOJI.create)?;
+            let assign_emoji = emoji(body.assign_emoji, DEFAULT_EMOJI.assign)?;
+            let resolve_emoji = emoji(body.resolve_emoji, DEFAULT_EMOJI.resolve)?;
+            if create_emoji == assign_emoji || create_emoji == resolve_emoji || assign_emoji == resolve_emoji {
+                return Err(ApiError::Invalid("create, assign and resolve emoji must differ".into()));
+            }
             if let Some(agents) = &body.agent_channel {
                 if !valid_channel_id(agents) {
                     return Err(ApiError::Invalid(format!(
@@ -308,6 +458,12 @@ async fn put_channel(
                 announcement_marker: body
                     .announcement_marker
                     .unwrap_or_else(|| DEFAULT_ANNOUNCEMENT_MARKER.into()),
+                create_emoji,
+                assign_emoji,
+                resolve_emoji,
+                default_department: body.default_department,
+                default_request_type: body.default_request_type,
+                default_priority,
                 created_at: 0,
                 updated_at: 0,
             }
@@ -326,6 +482,12 @@ async fn put_channel(
                 auto_create: false,
                 thread_sync: true,
                 announcement_marker: String::new(),
+                create_emoji: String::new(),
+                assign_emoji: String::new(),
+                resolve_emoji: String::new(),
+                default_department: None,
+                default_request_type: None,
+                default_priority: None,
                 created_at: 0,
                 updated_at: 0,
             }

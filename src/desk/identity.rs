@@ -85,6 +85,24 @@ impl Unverified {
             Unverified::Deactivated | Unverified::Bot => "This account can't file help-desk requests.",
         }
     }
+
+    /// What the person is told when they ask outside a support channel (a DM, a shortcut,
+    /// a form, a command), where nothing is kept for them: there, only linked people are
+    /// helped.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Unverified::Guest | Unverified::OtherWorkspace => {
+                "I can't take your request here: your account isn't linked to the help desk. \
+                 Ask in one of the help desk's support channels instead, where it can reach the agents, \
+                 or ask a help-desk admin for access."
+            }
+            Unverified::NoEmail => {
+                "I can't take your request: your Slack profile shows no email address, so the help desk \
+                 can't tell who you are. Ask a help-desk admin to check the app's access to emails."
+            }
+            Unverified::Deactivated | Unverified::Bot => "This account can't file help-desk requests.",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! SQL, no Slack client. The edges translate the outside world into these types, and the
 //! worker carries out what the rules return.
 
+pub mod commands;
+pub mod forms;
 pub mod identity;
 pub mod rules;
+pub mod workflow;
 
 use std::fmt;
 
@@ -38,6 +41,15 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Normal, Priority::High, Priority::Urgent];
+
+    /// A priority by its name, whatever its case.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::Low => "Low",
@@ -52,18 +64,28 @@ impl Priority {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     ChannelMessage,
+    Emoji,
+    /// The "Create ticket" message shortcut.
+    Shortcut,
+    /// The request form ("New request", `/desk new`).
+    Form,
+    /// `@deskhand` in a message.
+    Mention,
+    DirectMessage,
 }
 
 impl Source {
     pub fn as_str(self) -> &'static str {
         match self {
             Source::ChannelMessage => "channel message",
+            Source::Emoji => "emoji",
+            Source::Shortcut => "shortcut",
+            Source::Form => "form",
+            Source::Mention => "mention",
+            Source::DirectMessage => "DM",
         }
     }
 }
-
-/// The status every new ticket starts in.
-pub const INITIAL_STATUS: &str = "Open";
 
 /// Whether a comment is for the requester too, or for agents only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

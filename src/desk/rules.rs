@@ -112,6 +112,95 @@ pub fn on_message(channel: Option<&ChannelRules>, message: &Message, thread: Thr
     }
 }
 
+/// A support channel's emoji actions, by name without colons.
+#[derive(Debug, Clone, Copy)]
+pub struct EmojiActions<'a> {
+    pub create: &'a str,
+    pub assign: &'a str,
+    pub resolve: &'a str,
+}
+
+/// The emoji actions of a channel whose admin chose none.
+pub const DEFAULT_EMOJI: EmojiActions<'static> = EmojiActions {
+    create: "ticket",
+    assign: "eyes",
+    resolve: "white_check_mark",
+};
+
+/// An emoji name as admins may write it (`:ticket:`) or Slack sends it with a skin tone
+/// (`+1::skin-tone-2`): the bare name.
+pub fn emoji_name(name: &str) -> &str {
+    let name = name.trim().trim_matches(':');
+    name.split_once("::").map_or(name, |(base, _)| base)
+}
+
+/// Where an emoji was added, as far as the desk cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reacted {
+    /// A person's message in a support channel, with the ticket filed from it, if any.
+    SupportMessage { ticket_id: Option<i64> },
+    /// A message deskhand posted about a ticket: its thread reply or agent card.
+    TicketPost { ticket_id: i64 },
+    /// Anything else: other channels, deskhand's other posts.
+    Elsewhere,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionOutcome {
+    Ignore(IgnoredReaction),
+    FileTicket,
+    Assign { ticket_id: i64 },
+    Resolve { ticket_id: i64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IgnoredReaction {
+    FromBot,
+    NotAnAction,
+    AlreadyFiled,
+    NotAnAgent,
+    NoTicket,
+}
+
+/// Decide what an emoji means: the channel's creation emoji files the message, and agents'
+/// emoji assign or resolve the ticket it belongs to.
+pub fn on_reaction(
+    actions: &EmojiActions,
+    reaction: &str,
+    on: Reacted,
+    by_agent: bool,
+    by_bot: bool,
+) -> ReactionOutcome {
+    use ReactionOutcome::Ignore;
+    if by_bot {
+        return Ignore(IgnoredReaction::FromBot);
+    }
+    let name = emoji_name(reaction);
+    let is = |action: &str| !action.is_empty() && emoji_name(action) == name;
+    if is(actions.create) {
+        return match on {
+            Reacted::SupportMessage { ticket_id: None } => ReactionOutcome::FileTicket,
+            Reacted::SupportMessage { .. } | Reacted::TicketPost { .. } => Ignore(IgnoredReaction::AlreadyFiled),
+            Reacted::Elsewhere => Ignore(IgnoredReaction::NotAnAction),
+        };
+    }
+    if !is(actions.assign) && !is(actions.resolve) {
+        return Ignore(IgnoredReaction::NotAnAction);
+    }
+    let ticket_id = match on {
+        Reacted::SupportMessage { ticket_id: Some(id) } | Reacted::TicketPost { ticket_id: id } => id,
+        _ => return Ignore(IgnoredReaction::NoTicket),
+    };
+    if !by_agent {
+        return Ignore(IgnoredReaction::NotAnAgent);
+    }
+    if is(actions.assign) {
+        ReactionOutcome::Assign { ticket_id }
+    } else {
+        ReactionOutcome::Resolve { ticket_id }
+    }
+}
+
 /// An edit changes the desk only when the words changed: Slack also sends
 /// `message_changed` when it unfurls a link.
 pub fn edit_changes_text(previous: &str, current: &str) -> bool {
@@ -220,6 +309,53 @@ mod tests {
             on_message(Some(&no_sync), &reply("x"), support, &ANA),
             Outcome::Ignore(Ignored::ThreadSyncOff)
         );
+    }
+
+    #[test]
+    fn the_creation_emoji_files_a_message_once_and_agent_emoji_need_an_agent_and_a_ticket() {
+        let on_new = Reacted::SupportMessage { ticket_id: None };
+        let on_filed = Reacted::SupportMessage { ticket_id: Some(4) };
+        let card = Reacted::TicketPost { ticket_id: 4 };
+        let r = |reaction, on, agent| on_reaction(&DEFAULT_EMOJI, reaction, on, agent, false);
+        assert_eq!(r("ticket", on_new, false), ReactionOutcome::FileTicket);
+        assert_eq!(
+            r("ticket", on_filed, false),
+            ReactionOutcome::Ignore(IgnoredReaction::AlreadyFiled)
+        );
+        assert_eq!(
+            r("ticket", Reacted::Elsewhere, true),
+            ReactionOutcome::Ignore(IgnoredReaction::NotAnAction)
+        );
+        assert_eq!(r("eyes", on_filed, true), ReactionOutcome::Assign { ticket_id: 4 });
+        assert_eq!(
+            r("white_check_mark", card, true),
+            ReactionOutcome::Resolve { ticket_id: 4 }
+        );
+        assert_eq!(
+            r("eyes", on_filed, false),
+            ReactionOutcome::Ignore(IgnoredReaction::NotAnAgent)
+        );
+        assert_eq!(
+            r("eyes", on_new, true),
+            ReactionOutcome::Ignore(IgnoredReaction::NoTicket)
+        );
+        assert_eq!(
+            r("tada", on_new, true),
+            ReactionOutcome::Ignore(IgnoredReaction::NotAnAction)
+        );
+        assert_eq!(
+            on_reaction(&DEFAULT_EMOJI, "ticket", on_new, false, true),
+            ReactionOutcome::Ignore(IgnoredReaction::FromBot)
+        );
+        let custom = EmojiActions {
+            create: ":sos:",
+            ..DEFAULT_EMOJI
+        };
+        assert_eq!(
+            on_reaction(&custom, "sos", on_new, false, false),
+            ReactionOutcome::FileTicket
+        );
+        assert_eq!(emoji_name("+1::skin-tone-3"), "+1");
     }
 
     #[test]

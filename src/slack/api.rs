@@ -155,6 +155,28 @@ struct ResponseMetadata {
     next_cursor: String,
 }
 
+/// A message read back from Slack (history or replies): what filing it needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FetchedMessage {
+    pub ts: String,
+    #[serde(default)]
+    pub thread_ts: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub bot_id: Option<String>,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub files: Vec<crate::slack::events::SlackFile>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FetchedPage {
+    #[serde(default)]
+    messages: Vec<FetchedMessage>,
+}
+
 /// The metadata event type deskhand tags its posts with.
 pub const EFFECT_EVENT_TYPE: &str = "deskhand_effect";
 
@@ -276,6 +298,155 @@ impl SlackApi {
         Ok(())
     }
 
+    pub async fn views_open(&self, trigger_id: &str, view: &Value) -> Result<(), SlackError> {
+        let _: Value = self
+            .post(
+                "views.open",
+                &serde_json::json!({ "trigger_id": trigger_id, "view": view }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn views_update(&self, view_id: &str, view: &Value) -> Result<(), SlackError> {
+        let _: Value = self
+            .post("views.update", &serde_json::json!({ "view_id": view_id, "view": view }))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn views_publish(&self, user: &str, view: &Value) -> Result<(), SlackError> {
+        let _: Value = self
+            .post("views.publish", &serde_json::json!({ "user_id": user, "view": view }))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn reactions_add(&self, channel: &str, ts: &str, name: &str) -> Result<(), SlackError> {
+        let body = serde_json::json!({ "channel": channel, "timestamp": ts, "name": name });
+        match self.post::<Value>("reactions.add", &body).await {
+            Err(SlackError::Api(error)) if error == "already_reacted" => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// The id of deskhand's DM channel with `user`.
+    pub async fn conversations_open(&self, user: &str) -> Result<String, SlackError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            channel: Channel,
+        }
+        #[derive(Deserialize)]
+        struct Channel {
+            id: String,
+        }
+        let answer: Answer = self
+            .post("conversations.open", &serde_json::json!({ "users": user }))
+            .await?;
+        Ok(answer.channel.id)
+    }
+
+    /// Everyone in a channel.
+    pub async fn conversations_members(&self, channel: &str) -> Result<Vec<String>, SlackError> {
+        #[derive(Deserialize)]
+        struct Page {
+            #[serde(default)]
+            members: Vec<String>,
+            #[serde(default)]
+            response_metadata: Option<ResponseMetadata>,
+        }
+        let mut members = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut query = vec![("channel", channel), ("limit", "1000")];
+            if !cursor.is_empty() {
+                query.push(("cursor", &cursor));
+            }
+            let page: Page = self.get("conversations.members", &query).await?;
+            members.extend(page.members);
+            cursor = page.response_metadata.map(|m| m.next_cursor).unwrap_or_default();
+            if cursor.is_empty() {
+                return Ok(members);
+            }
+        }
+    }
+
+    /// The message at `ts`, top-level or inside a thread, with the thread it is in (oldest
+    /// first; just the message when it is in none). `None` when Slack has no such message.
+    pub async fn fetch_message(&self, channel: &str, ts: &str) -> Result<Option<Vec<FetchedMessage>>, SlackError> {
+        // A top-level message is the newest of the history up to and including its ts.
+        let page: FetchedPage = self
+            .get(
+                "conversations.history",
+                &[
+                    ("channel", channel),
+                    ("latest", ts),
+                    ("inclusive", "true"),
+                    ("limit", "1"),
+                ],
+            )
+            .await?;
+        if let Some(message) = page.messages.into_iter().find(|m| m.ts == ts) {
+            return Ok(Some(vec![message]));
+        }
+        // Not top-level: a reply. Read its thread.
+        let page: FetchedPage = match self
+            .get("conversations.replies", &[("channel", channel), ("ts", ts)])
+            .await
+        {
+            Ok(page) => page,
+            Err(SlackError::Api(error)) if error == "thread_not_found" || error == "message_not_found" => {
+                return Ok(None)
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(parent) = page
+            .messages
+            .iter()
+            .find(|m| m.ts == ts)
+            .and_then(|m| m.thread_ts.clone())
+        else {
+            return Ok(page.messages.into_iter().find(|m| m.ts == ts).map(|m| vec![m]));
+        };
+        if page.messages.iter().any(|m| m.ts == parent) {
+            return Ok(Some(page.messages));
+        }
+        let page: FetchedPage = self
+            .get("conversations.replies", &[("channel", channel), ("ts", &parent)])
+            .await?;
+        Ok(Some(page.messages))
+    }
+
+    pub async fn permalink(&self, channel: &str, ts: &str) -> Result<String, SlackError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            permalink: String,
+        }
+        let answer: Answer = self
+            .get("chat.getPermalink", &[("channel", channel), ("message_ts", ts)])
+            .await?;
+        Ok(answer.permalink)
+    }
+
+    /// Answer a slash command or an interaction through its `response_url`
+    /// (<https://api.slack.com/interactivity/handling#message_responses>): a plain `ok`,
+    /// not the Web API's JSON.
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackError> {
+        let response = self.http.post(response_url).json(body).send().await.map_err(|e| {
+            if e.is_connect() {
+                SlackError::Connect(e.to_string())
+            } else {
+                SlackError::NoAnswer(e.to_string())
+            }
+        })?;
+        match response.status().as_u16() {
+            429 => Err(SlackError::RateLimited(Duration::from_secs(1))),
+            status if (200..300).contains(&status) => Ok(()),
+            404 | 410 => Err(SlackError::Api("expired_url".into())),
+            status => Err(SlackError::Status(status)),
+        }
+    }
+
     /// Look for a message deskhand posted for `effect_id`: in the thread `thread_ts`, or
     /// in the channel's history since `oldest` (a unix time in seconds) when it is top-level.
     pub async fn find_effect_post(
@@ -300,7 +471,11 @@ impl SlackApi {
             } else {
                 "conversations.history"
             };
-            let page: HistoryPage = self.get(method, &query).await?;
+            let page: HistoryPage = match self.get(method, &query).await {
+                // No thread (its parent is gone): nothing was posted in it.
+                Err(SlackError::Api(e)) if e == "thread_not_found" => return Ok(None),
+                other => other?,
+            };
             if let Some(found) = page.messages.iter().find(|m| is_effect(m, effect_id)) {
                 return Ok(Some(found.ts.clone()));
             }

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::interactions::CLOSE_REQUEST;
 use crate::store::TicketRecord;
 
 /// Slack's limit for a section's text.
@@ -27,12 +28,34 @@ pub fn ticket_text(ticket: &TicketRecord) -> String {
     format!("{}: {}", ticket.key, ticket.summary)
 }
 
+/// The ticket's key, linked to the conversation about it when there is one.
+pub fn ticket_link(ticket: &TicketRecord) -> String {
+    if ticket.permalink.is_empty() {
+        ticket.key.clone()
+    } else {
+        format!("<{}|{}>", ticket.permalink, ticket.key)
+    }
+}
+
 fn fields(ticket: &TicketRecord) -> Value {
-    json!([
-        { "type": "mrkdwn", "text": format!("*Status*\n{}", ticket.status) },
-        { "type": "mrkdwn", "text": format!("*Priority*\n{}", ticket.priority) },
-        { "type": "mrkdwn", "text": format!("*Requester*\n<@{}>", ticket.requester_slack_id) },
-    ])
+    let mut fields = vec![
+        json!({ "type": "mrkdwn", "text": format!("*Status*\n{}", ticket.status) }),
+        json!({ "type": "mrkdwn", "text": format!("*Priority*\n{}", ticket.priority) }),
+        json!({ "type": "mrkdwn", "text": format!("*Requester*\n<@{}>", ticket.requester_slack_id) }),
+    ];
+    if let Some(assignee) = &ticket.assignee_slack_id {
+        fields.push(json!({ "type": "mrkdwn", "text": format!("*Assignee*\n<@{assignee}>") }));
+    }
+    if let Some(department) = &ticket.department {
+        fields.push(json!({ "type": "mrkdwn", "text": format!("*Department*\n{}", escape(department)) }));
+    }
+    Value::Array(fields)
+}
+
+/// Who filed the request for its requester, when someone did.
+fn filed_by(ticket: &TicketRecord) -> Option<String> {
+    let reporter = ticket.reporter_slack_id.as_deref()?;
+    (reporter != ticket.requester_slack_id).then(|| format!("filed by <@{reporter}>"))
 }
 
 fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Value>) {
@@ -44,8 +67,9 @@ fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Value>) {
     }
 }
 
-/// The reply in the requester's thread.
-pub fn thread_reply(ticket: &TicketRecord) -> Value {
+/// The reply in the requester's thread (or, for a form's request, the DM that starts its
+/// thread). `self_close` offers the requester a "Close" button.
+pub fn thread_reply(ticket: &TicketRecord, self_close: bool) -> Value {
     let mut blocks = vec![
         json!({
             "type": "section",
@@ -57,8 +81,44 @@ pub fn thread_reply(ticket: &TicketRecord) -> Value {
             "elements": [{ "type": "mrkdwn", "text": "Reply in this thread to add to your request; the help desk sees every reply." }]
         }),
     ];
+    if self_close && !ticket.is_done() {
+        blocks.push(json!({
+            "type": "actions",
+            "block_id": "requester",
+            "elements": [{
+                "type": "button", "action_id": CLOSE_REQUEST, "value": ticket.key,
+                "text": { "type": "plain_text", "text": "Close request" },
+                "confirm": {
+                    "title": { "type": "plain_text", "text": "Close this request?" },
+                    "text": { "type": "mrkdwn", "text": "Only the requester can close it. The help desk will see that you did." },
+                    "confirm": { "type": "plain_text", "text": "Close it" },
+                    "deny": { "type": "plain_text", "text": "Keep it open" },
+                },
+            }]
+        }));
+    }
     deleted_note(ticket, &mut blocks);
     Value::Array(blocks)
+}
+
+fn card_context(ticket: &TicketRecord) -> String {
+    let mut parts = Vec::new();
+    if ticket.private {
+        parts.push(":lock: private".to_owned());
+    }
+    match ticket.channel_id.as_str() {
+        "" => {}
+        channel if channel.starts_with('D') => parts.push("in a DM".to_owned()),
+        channel => parts.push(format!("from <#{channel}>")),
+    }
+    parts.push(format!("by {}", ticket.source));
+    parts.extend(filed_by(ticket));
+    parts.push("replies here are internal notes".to_owned());
+    let mut text = parts.join(" · ");
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + &text[1..];
+    }
+    text
 }
 
 /// The card in the agents' channel.
@@ -66,15 +126,12 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
     let mut blocks = vec![
         json!({
             "type": "section",
-            "text": { "type": "mrkdwn", "text": clip(&format!("*<{}|{}>* · {}", ticket.permalink, ticket.key, escape(&ticket.summary)), SECTION_MAX) },
+            "text": { "type": "mrkdwn", "text": clip(&format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)), SECTION_MAX) },
             "fields": fields(ticket),
         }),
         json!({
             "type": "context",
-            "elements": [{
-                "type": "mrkdwn",
-                "text": format!("From <#{}> · {} · replies here are internal notes", ticket.channel_id, ticket.source),
-            }]
+            "elements": [{ "type": "mrkdwn", "text": card_context(ticket) }]
         }),
     ];
     if ticket.description.trim() != ticket.summary.trim() {

@@ -64,7 +64,11 @@ struct RawEvent {
     kind: String,
     subtype: Option<String>,
     channel: Option<String>,
+    channel_type: Option<String>,
     user: Option<String>,
+    reaction: Option<String>,
+    item: Option<ReactionItem>,
+    tab: Option<String>,
     bot_id: Option<String>,
     text: Option<String>,
     ts: Option<String>,
@@ -74,6 +78,14 @@ struct RawEvent {
     message: Option<InnerMessage>,
     previous_message: Option<InnerMessage>,
     deleted_ts: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReactionItem {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    channel: Option<String>,
+    ts: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,7 +99,7 @@ struct InnerMessage {
 }
 
 /// A file shared in a message: deskhand keeps its metadata and permalink only.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub struct SlackFile {
     pub id: String,
     pub name: Option<String>,
@@ -107,12 +119,42 @@ pub struct PostedMessage {
     pub ts: String,
     pub thread_ts: Option<String>,
     pub files: Vec<SlackFile>,
+    /// Written in a direct message with deskhand.
+    pub in_dm: bool,
 }
 
-/// What an event asks of the desk.
+impl PostedMessage {
+    /// A reply inside a thread (not the thread's parent).
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.as_deref().is_some_and(|t| t != self.ts)
+    }
+}
+
+/// What an event, an interaction or a command asks of the desk.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     Posted(PostedMessage),
+    /// `@deskhand` in a message: file it (or its thread).
+    Mentioned(PostedMessage),
+    /// An emoji added to a message.
+    Reacted {
+        channel: String,
+        ts: String,
+        user: String,
+        reaction: String,
+    },
+    /// Someone opened deskhand's Home tab.
+    HomeOpened {
+        user: String,
+    },
+    /// Open the request form: a shortcut or `/desk new`.
+    OpenForm(super::interactions::FormRequest),
+    /// `/desk …` other than `new`.
+    Desk(super::interactions::DeskRequest),
+    /// The request form, submitted (and already checked).
+    Submitted(super::interactions::Submission),
+    /// A requester's "Close" button.
+    Close(super::interactions::CloseRequest),
     Edited {
         channel: String,
         ts: String,
@@ -136,16 +178,66 @@ pub enum DecodeError {
     Json(#[from] serde_json::Error),
     #[error("a {0} event without {1}")]
     Missing(&'static str, &'static str),
+    #[error("not a slash command: {0}")]
+    Form(String),
 }
 
 /// Subtypes that are a person's message like any other.
 const MESSAGE_SUBTYPES: &[&str] = &["file_share", "thread_broadcast", "me_message"];
 
-/// Read a stored Events API body into a [`Command`].
-pub fn decode(body: &str) -> Result<Command, DecodeError> {
+/// Read a stored inbox row into a [`Command`]: its dedupe key says what the body is (an
+/// Events API envelope, an interaction or a slash command).
+pub fn decode(dedupe_key: &str, body: &str) -> Result<Command, DecodeError> {
+    if dedupe_key.starts_with(super::interactions::INTERACTION_KEY_PREFIX) {
+        return super::interactions::decode_interaction(body);
+    }
+    if dedupe_key.starts_with(super::interactions::COMMAND_KEY_PREFIX) {
+        return super::interactions::decode_command(body);
+    }
+    decode_event(body)
+}
+
+/// Read a stored Events API envelope into a [`Command`].
+pub fn decode_event(body: &str) -> Result<Command, DecodeError> {
     let Envelope { event } = serde_json::from_str(body)?;
-    if event.kind != "message" {
-        return Ok(Command::Ignored { what: event.kind });
+    match event.kind.as_str() {
+        "message" => {}
+        "app_mention" => {
+            return Ok(Command::Mentioned(PostedMessage {
+                channel: event.channel.ok_or(DecodeError::Missing("app_mention", "channel"))?,
+                user: event.user,
+                from_bot: event.bot_id.is_some(),
+                text: event.text.unwrap_or_default(),
+                ts: event.ts.ok_or(DecodeError::Missing("app_mention", "ts"))?,
+                thread_ts: event.thread_ts,
+                files: event.files,
+                in_dm: false,
+            }))
+        }
+        "reaction_added" => {
+            let item = event.item.ok_or(DecodeError::Missing("reaction_added", "item"))?;
+            if item.kind.as_deref().is_some_and(|k| k != "message") {
+                return Ok(Command::Ignored {
+                    what: "reaction_added/file".into(),
+                });
+            }
+            return Ok(Command::Reacted {
+                channel: item
+                    .channel
+                    .ok_or(DecodeError::Missing("reaction_added", "item.channel"))?,
+                ts: item.ts.ok_or(DecodeError::Missing("reaction_added", "item.ts"))?,
+                user: event.user.ok_or(DecodeError::Missing("reaction_added", "user"))?,
+                reaction: event
+                    .reaction
+                    .ok_or(DecodeError::Missing("reaction_added", "reaction"))?,
+            });
+        }
+        "app_home_opened" if event.tab.as_deref() != Some("messages") => {
+            return Ok(Command::HomeOpened {
+                user: event.user.ok_or(DecodeError::Missing("app_home_opened", "user"))?,
+            })
+        }
+        other => return Ok(Command::Ignored { what: other.to_owned() }),
     }
     let channel = event.channel.ok_or(DecodeError::Missing("message", "channel"))?;
     match event.subtype.as_deref() {
@@ -184,6 +276,7 @@ pub fn decode(body: &str) -> Result<Command, DecodeError> {
     let from_bot = event.bot_id.is_some() || event.subtype.as_deref() == Some("bot_message");
     let ts = event.ts.ok_or(DecodeError::Missing("message", "ts"))?;
     Ok(Command::Posted(PostedMessage {
+        in_dm: event.channel_type.as_deref() == Some("im"),
         channel,
         user: event.user,
         from_bot,
@@ -205,7 +298,7 @@ mod tests {
 
     #[test]
     fn the_real_message_changed_payload_is_an_edit_of_the_previous_ts() {
-        let command = decode(&fixture("message-changed.json")).unwrap();
+        let command = decode_event(&fixture("message-changed.json")).unwrap();
         assert_eq!(
             command,
             Command::Edited {
@@ -220,7 +313,7 @@ mod tests {
 
     #[test]
     fn the_real_message_deleted_payload_names_the_deleted_ts() {
-        let command = decode(&fixture("message-deleted.json")).unwrap();
+        let command = decode_event(&fixture("message-deleted.json")).unwrap();
         assert_eq!(
             command,
             Command::Deleted {
@@ -232,7 +325,7 @@ mod tests {
 
     #[test]
     fn a_file_share_is_a_message_with_its_files() {
-        let Command::Posted(message) = decode(&fixture("message-file-share.json")).unwrap() else {
+        let Command::Posted(message) = decode_event(&fixture("message-file-share.json")).unwrap() else {
             panic!("not a message")
         };
         assert_eq!(message.text, "Hi there!");
@@ -250,13 +343,13 @@ mod tests {
         let join = r#"{"event":{"type":"message","subtype":"channel_join","channel":"C1","ts":"1.1"}}"#;
         let pin = r#"{"event":{"type":"pin_added","channel_id":"C1"}}"#;
         assert_eq!(
-            decode(join).unwrap(),
+            decode_event(join).unwrap(),
             Command::Ignored {
                 what: "message/channel_join".into()
             }
         );
         assert_eq!(
-            decode(pin).unwrap(),
+            decode_event(pin).unwrap(),
             Command::Ignored {
                 what: "pin_added".into()
             }

@@ -11,7 +11,10 @@ use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 use slack_morphism::SlackSigningSecret;
 
 use super::events::IngressEnvelope;
+use super::interactions::{Payload, SlashCommand};
+use super::views;
 use crate::app::AppState;
+use crate::desk::forms::{self, ProjectChoice};
 use crate::store::NewEvent;
 
 /// Checks Slack's v0 signature: HMAC-SHA256 of `v0:{timestamp}:{body}` under the signing
@@ -96,22 +99,7 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 order_key: envelope.order_key(),
                 body: body.to_owned(),
             };
-            let retry = headers
-                .get("x-slack-retry-num")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("0");
-            match state.inbox.submit(event).await {
-                Ok(true) => StatusCode::OK.into_response(),
-                Ok(false) => {
-                    tracing::debug!(event.id = event_id, retry, "already stored: retry acknowledged");
-                    StatusCode::OK.into_response()
-                }
-                Err(e) => {
-                    // Not acknowledged, so Slack sends it again: nothing is lost.
-                    tracing::error!(event.id = event_id, error = %e, "could not store an event");
-                    (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
-                }
-            }
+            store(&state, event, StatusCode::OK.into_response()).await
         }
         other => {
             tracing::info!(
@@ -121,4 +109,104 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap, body: Byt
             StatusCode::OK.into_response()
         }
     }
+}
+
+/// Store an event in the inbox, then answer with `answer`; when it cannot be stored, 503,
+/// so Slack (or the person) tries again and nothing is lost.
+async fn store(state: &AppState, event: NewEvent, answer: Response) -> Response {
+    let key = event.dedupe_key.clone();
+    match state.inbox.submit(event).await {
+        Ok(true) => answer,
+        Ok(false) => {
+            tracing::debug!(dedupe_key = %key, "already stored: retry acknowledged");
+            answer
+        }
+        Err(e) => {
+            tracing::error!(dedupe_key = %key, error = %e, "could not store an event");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
+        }
+    }
+}
+
+/// `POST /slack/interactivity`: shortcuts, modal submissions and buttons, sent as a form
+/// with one field, `payload`, holding JSON. A submitted request form is checked here, so
+/// that mistakes are shown under their fields in the still-open modal; everything else is
+/// stored and acknowledged like an event.
+pub async fn interactivity(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = match verified(&state, "/slack/interactivity", &headers, &body) {
+        Ok(body) => body,
+        Err(_) => return UNAUTHORIZED.into_response(),
+    };
+    let Some(json) = form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return (StatusCode::BAD_REQUEST, "no payload field").into_response();
+    };
+    let payload = match Payload::parse(&json) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::warn!(error = %e, "malformed interactivity payload");
+            return (StatusCode::BAD_REQUEST, "malformed payload").into_response();
+        }
+    };
+    let Some(dedupe_key) = payload.dedupe_key() else {
+        tracing::info!(kind = %payload.kind, "acknowledged an interaction deskhand does not handle");
+        return StatusCode::OK.into_response();
+    };
+    let mut answer = StatusCode::OK.into_response();
+    if let Some((form, _)) = payload.submitted_form() {
+        let projects = match state.store.projects().await {
+            Ok(projects) => projects,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read projects to check a form");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
+            }
+        };
+        let departments: Vec<Vec<String>> = projects.iter().map(|p| p.departments()).collect();
+        let choices: Vec<ProjectChoice> = projects
+            .iter()
+            .zip(&departments)
+            .map(|(p, departments)| ProjectChoice {
+                key: &p.key,
+                departments,
+            })
+            .collect();
+        if let Err(errors) = forms::validate(&form, &choices) {
+            let errors: serde_json::Map<String, serde_json::Value> = errors
+                .into_iter()
+                .map(|(field, message)| (field.to_owned(), message.into()))
+                .collect();
+            return Json(serde_json::json!({ "response_action": "errors", "errors": errors })).into_response();
+        }
+        answer = Json(serde_json::json!({ "response_action": "update", "view": views::filing() })).into_response();
+    }
+    let event = NewEvent {
+        dedupe_key,
+        order_key: format!("user:{}", payload.user_id()),
+        body: json,
+    };
+    store(&state, event, answer).await
+}
+
+/// `POST /slack/commands`: `/desk`, sent as form fields. Stored and acknowledged with an
+/// empty answer; the worker answers through the command's `response_url`.
+pub async fn commands(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = match verified(&state, "/slack/commands", &headers, &body) {
+        Ok(body) => body,
+        Err(_) => return UNAUTHORIZED.into_response(),
+    };
+    let command = match SlashCommand::from_form(body) {
+        Ok(command) => command,
+        Err(e) => {
+            tracing::warn!(error = %e, "malformed slash command");
+            return (StatusCode::BAD_REQUEST, "malformed slash command").into_response();
+        }
+    };
+    let event = NewEvent {
+        dedupe_key: command.dedupe_key(),
+        order_key: format!("user:{}", command.user_id),
+        body: serde_json::to_string(&command).expect("commands serialize"),
+    };
+    store(&state, event, StatusCode::OK.into_response()).await
 }

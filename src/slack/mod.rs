@@ -4,3 +4,5 @@ pub mod api;
 pub mod blocks;
 pub mod events;
 pub mod ingress;
+pub mod interactions;
+pub mod views;

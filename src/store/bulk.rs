@@ -32,6 +32,15 @@ pub struct NumberedTicket<'a> {
     pub channel_id: &'a str,
     pub message_ts: &'a str,
     pub permalink: String,
+    pub department: Option<&'a str>,
+    pub request_type: Option<&'a str>,
+    pub reporter_slack_id: Option<&'a str>,
+    pub reporter_name: Option<&'a str>,
+    /// JSON: who the request is for, when the requester filed it for someone else.
+    pub on_behalf_of: Option<String>,
+    pub private: bool,
+    pub status_category: &'a str,
+    pub origin_thread_ts: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +70,7 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
-    fn of_tx(tx: &Tx) -> Self {
+    pub(super) fn of_tx(tx: &Tx) -> Self {
         match tx.inner {
             TxInner::Sqlite(_) => Dialect::Sqlite,
             TxInner::Postgres(_) => Dialect::Postgres,
@@ -104,7 +113,7 @@ impl Dialect {
     }
 }
 
-fn to_json(rows: &impl Serialize) -> String {
+pub(super) fn to_json(rows: &impl Serialize) -> String {
     serde_json::to_string(rows).expect("plain rows serialize")
 }
 
@@ -123,6 +132,14 @@ const TICKET_INSERT_COLUMNS: &[(&str, &str)] = &[
     ("channel_id", "text"),
     ("message_ts", "text"),
     ("permalink", "text"),
+    ("department", "text"),
+    ("request_type", "text"),
+    ("reporter_slack_id", "text"),
+    ("reporter_name", "text"),
+    ("on_behalf_of", "text"),
+    ("private", "boolean"),
+    ("status_category", "text"),
+    ("origin_thread_ts", "text"),
 ];
 
 impl Store {

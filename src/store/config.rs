@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_pool, on_tx, Result, Store, StoreError};
+use super::{now_ms, on_pool, on_tx, raw_json, Result, Store, StoreError};
+use crate::desk::workflow::Workflow;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ProjectRecord {
@@ -10,9 +11,46 @@ pub struct ProjectRecord {
     pub name: String,
     #[serde(skip)]
     pub next_number: i64,
+    /// JSON array of department names.
+    #[serde(serialize_with = "raw_json")]
+    pub departments: String,
+    /// JSON array of request type names.
+    #[serde(serialize_with = "raw_json")]
+    pub request_types: String,
+    /// JSON workflow; `None` is the default workflow.
+    #[serde(skip)]
+    pub workflow: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+impl ProjectRecord {
+    pub fn departments(&self) -> Vec<String> {
+        serde_json::from_str(&self.departments).unwrap_or_default()
+    }
+
+    pub fn request_types(&self) -> Vec<String> {
+        serde_json::from_str(&self.request_types).unwrap_or_default()
+    }
+
+    pub fn workflow(&self) -> Workflow {
+        Workflow::from_stored(self.workflow.as_deref())
+    }
+}
+
+/// A project as an admin sets it.
+pub struct NewProject<'a> {
+    pub key: &'a str,
+    pub name: &'a str,
+    pub departments: &'a [String],
+    pub request_types: &'a [String],
+    pub workflow: Option<&'a Workflow>,
+}
+
+/// The setting naming the project of requests that come from no support channel.
+pub const DEFAULT_PROJECT: &str = "default_project";
+
+const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, created_at, updated_at";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
 pub struct ChannelRecord {
@@ -23,52 +61,95 @@ pub struct ChannelRecord {
     pub auto_create: bool,
     pub thread_sync: bool,
     pub announcement_marker: String,
+    pub create_emoji: String,
+    pub assign_emoji: String,
+    pub resolve_emoji: String,
+    pub default_department: Option<String>,
+    pub default_request_type: Option<String>,
+    pub default_priority: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-pub(super) const CHANNEL_COLUMNS: &str =
-    "channel_id, kind, project_key, agent_channel, auto_create, thread_sync, announcement_marker, created_at, updated_at";
+pub(super) const CHANNEL_COLUMNS: &str = "channel_id, kind, project_key, agent_channel, auto_create, thread_sync,
+    announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
+    default_priority, created_at, updated_at";
 
 impl Store {
-    pub async fn upsert_project(&self, key: &str, name: &str) -> Result<ProjectRecord> {
+    pub async fn upsert_project(&self, project: &NewProject<'_>) -> Result<ProjectRecord> {
         let mut tx = self.begin().await?;
         let now = now_ms();
-        let project = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ProjectRecord>(
-                "insert into projects (key, name, created_at, updated_at) values ($1, $2, $3, $3)
-                 on conflict (key) do update set name = excluded.name, updated_at = excluded.updated_at
-                 returning key, name, next_number, created_at, updated_at",
-            )
-            .bind(key)
-            .bind(name)
-            .bind(now)
-            .fetch_one(conn)
-            .await
+        let departments = serde_json::to_string(project.departments).expect("names serialize");
+        let request_types = serde_json::to_string(project.request_types).expect("names serialize");
+        let workflow = project
+            .workflow
+            .map(|w| serde_json::to_string(w).expect("workflows serialize"));
+        let sql = format!(
+            "insert into projects (key, name, departments, request_types, workflow, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $6)
+             on conflict (key) do update set name = excluded.name, departments = excluded.departments,
+               request_types = excluded.request_types, workflow = excluded.workflow, updated_at = excluded.updated_at
+             returning {PROJECT_COLUMNS}"
+        );
+        let record = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ProjectRecord>(&sql)
+                .bind(project.key)
+                .bind(project.name)
+                .bind(departments)
+                .bind(request_types)
+                .bind(workflow)
+                .bind(now)
+                .fetch_one(conn)
+                .await
         })?;
         tx.commit().await?;
-        Ok(project)
+        Ok(record)
     }
 
     pub async fn projects(&self) -> Result<Vec<ProjectRecord>> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ProjectRecord>(
-                "select key, name, next_number, created_at, updated_at from projects order by key",
-            )
+        let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
             .fetch_all(pool)
-            .await
-        })?)
+            .await)?)
     }
 
     pub async fn project(&self, key: &str) -> Result<ProjectRecord> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ProjectRecord>(
-                "select key, name, next_number, created_at, updated_at from projects where key = $1",
-            )
+        let sql = format!("select {PROJECT_COLUMNS} from projects where key = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
             .bind(key)
             .fetch_one(pool)
-            .await
+            .await)?)
+    }
+
+    /// A workspace setting's JSON value, if an admin set it.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_scalar("select value from settings where key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
         })?)
+    }
+
+    /// Set (or with `None`, clear) a workspace setting.
+    pub async fn put_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, |conn| {
+            match value {
+                Some(value) => sqlx::query(
+                    "insert into settings (key, value, updated_at) values ($1, $2, $3)
+                     on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value)
+                .bind(now_ms()),
+                None => sqlx::query("delete from settings where key = $1").bind(key),
+            }
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await
     }
 
     /// Bind a channel. A support channel's agent channel is bound as an agent channel
@@ -120,10 +201,14 @@ impl Store {
             }
         }
         let sql = format!(
-            "insert into channels ({CHANNEL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+            "insert into channels ({CHANNEL_COLUMNS})
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
              on conflict (channel_id) do update set kind = excluded.kind, project_key = excluded.project_key,
                agent_channel = excluded.agent_channel, auto_create = excluded.auto_create,
                thread_sync = excluded.thread_sync, announcement_marker = excluded.announcement_marker,
+               create_emoji = excluded.create_emoji, assign_emoji = excluded.assign_emoji,
+               resolve_emoji = excluded.resolve_emoji, default_department = excluded.default_department,
+               default_request_type = excluded.default_request_type, default_priority = excluded.default_priority,
                updated_at = excluded.updated_at
              returning {CHANNEL_COLUMNS}"
         );
@@ -136,6 +221,12 @@ impl Store {
                 .bind(channel.auto_create)
                 .bind(channel.thread_sync)
                 .bind(&channel.announcement_marker)
+                .bind(&channel.create_emoji)
+                .bind(&channel.assign_emoji)
+                .bind(&channel.resolve_emoji)
+                .bind(&channel.default_department)
+                .bind(&channel.default_request_type)
+                .bind(&channel.default_priority)
                 .bind(now)
                 .fetch_one(conn)
                 .await

@@ -14,6 +14,7 @@
 mod bulk;
 mod config;
 mod queue;
+mod requests;
 mod tickets;
 
 use std::str::FromStr;
@@ -24,8 +25,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
-pub use config::{ChannelRecord, ProjectRecord};
+pub use config::{ChannelRecord, NewProject, ProjectRecord, DEFAULT_PROJECT};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
+pub use requests::{ChannelMessage, UserPrefs, CHANNEL_MESSAGE_RETENTION_MS};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
     SlackUserRecord, TicketMessageRecord, TicketRecord,
@@ -60,6 +62,32 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Serialize a JSON text column as the JSON it holds (`null` when empty or unreadable).
+pub(crate) fn raw_json<T: AsJsonText, S: serde::Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    let parsed = value
+        .json_text()
+        .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
+    parsed.serialize(serializer)
+}
+
+/// A column holding JSON text, maybe empty.
+pub(crate) trait AsJsonText {
+    fn json_text(&self) -> Option<&str>;
+}
+
+impl AsJsonText for String {
+    fn json_text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsJsonText for Option<String> {
+    fn json_text(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
 
 /// Unix time in milliseconds: how every time is stored.
 pub fn now_ms() -> i64 {
@@ -139,8 +167,20 @@ fn migrator(files: &[(&'static str, &'static str)]) -> sqlx::migrate::Migrator {
     }
 }
 
-const SQLITE_MIGRATIONS: &[(&str, &str)] = &[("0001_core", include_str!("../../migrations/sqlite/0001_core.sql"))];
-const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[("0001_core", include_str!("../../migrations/postgres/0001_core.sql"))];
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("../../migrations/sqlite/0001_core.sql")),
+    (
+        "0002_requests",
+        include_str!("../../migrations/sqlite/0002_requests.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
+    (
+        "0002_requests",
+        include_str!("../../migrations/postgres/0002_requests.sql"),
+    ),
+];
 
 impl Store {
     /// Connect to the database the URL names. This is the one place the backend is chosen.

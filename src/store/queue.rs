@@ -39,6 +39,8 @@ pub struct NewEvent {
 #[derive(Debug, sqlx::FromRow)]
 pub struct ClaimedEvent {
     pub id: i64,
+    /// What the event is and where from: `event:…` (Events API), `interaction:…`, `command:…`.
+    pub dedupe_key: String,
     pub order_key: String,
     pub body: String,
     pub attempts: i64,
@@ -157,7 +159,7 @@ impl Store {
         let sql = claim_sql(
             "inbox",
             "",
-            "id, order_key, body, attempts, received_at",
+            "id, dedupe_key, order_key, body, attempts, received_at",
             matches!(self.db, Db::Postgres(_)),
             false,
         );

@@ -1,17 +1,9 @@
 //! Tickets, comments, attachments, the Slack messages deskhand posted about them, the
 //! people behind them and the audit trail.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-/// A JSON text column, shown as the JSON it holds (`null` when empty).
-fn raw_json<S: Serializer>(value: &Option<String>, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-    let parsed = value
-        .as_deref()
-        .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok());
-    parsed.serialize(serializer)
-}
-
-use super::{now_ms, on_pool, on_tx, Result, Store, Tx};
+use super::{now_ms, on_pool, on_tx, raw_json, Result, Store, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TicketRecord {
@@ -38,11 +30,44 @@ pub struct TicketRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    pub department: Option<String>,
+    pub request_type: Option<String>,
+    /// Who filed the request, when not its requester (an emoji, a shortcut, a form).
+    pub reporter_slack_id: Option<String>,
+    pub reporter_name: Option<String>,
+    pub assignee_slack_id: Option<String>,
+    pub assignee_name: Option<String>,
+    /// Seen only by its requester and agents (requests made in a DM).
+    pub private: bool,
+    /// The category of its status: open, in_progress or done.
+    pub status_category: String,
+    pub resolved_at: Option<i64>,
+    /// The parent of the thread its message is in, when it was filed from a reply.
+    pub origin_thread_ts: Option<String>,
+}
+
+impl TicketRecord {
+    /// The thread deskhand answers the requester in: the message's own, or its parent's.
+    pub fn thread_ts(&self) -> &str {
+        self.origin_thread_ts.as_deref().unwrap_or(&self.message_ts)
+    }
+
+    /// Filed from a form rather than from a Slack message: its conversation is in the
+    /// requester's DM with deskhand.
+    pub fn from_form(&self) -> bool {
+        self.channel_id.is_empty()
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.status_category == "done"
+    }
 }
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
-    requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at";
+    requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at,
+    department, request_type, reporter_slack_id, reporter_name, assignee_slack_id, assignee_name, private,
+    status_category, resolved_at, origin_thread_ts";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {

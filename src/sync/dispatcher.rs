@@ -10,13 +10,15 @@
 //! it, records it instead of posting again.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
-use crate::slack::blocks;
+use crate::slack::{blocks, views};
 use crate::store::{now_ms, ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
 use crate::sync::backoff;
 use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
@@ -34,7 +36,12 @@ pub struct Completion {
     id: i64,
     settle: Settle,
     posted: Option<NewTicketMessage>,
+    /// A form's request now has a conversation: its link.
+    permalink: Option<(i64, String)>,
 }
+
+/// How long a project's workflow and a person's DM channel are remembered.
+const MEMORY_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -46,6 +53,8 @@ pub struct Dispatcher {
     slots: Arc<Semaphore>,
     /// How long a claimed effect is ours: longer than the calls it makes.
     lease: Duration,
+    /// Whether each project lets requesters close their requests, lately read.
+    self_close: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
 }
 
 /// Record how effects ended, many to a transaction; the common outcome (done, maybe with
@@ -55,8 +64,10 @@ async fn record_completions(store: Store, completions: Vec<Completion>) -> Resul
     let mut posted = Vec::new();
     let mut done = Vec::new();
     let mut other = Vec::new();
+    let mut permalinks = Vec::new();
     for completion in completions {
         posted.extend(completion.posted);
+        permalinks.extend(completion.permalink);
         match completion.settle {
             Settle::Done => done.push(completion.id),
             settle => other.push((completion.id, settle)),
@@ -64,6 +75,9 @@ async fn record_completions(store: Store, completions: Vec<Completion>) -> Resul
     }
     let mut tx = store.begin().await?;
     Store::record_ticket_messages(&mut tx, &posted).await?;
+    for (ticket_id, link) in &permalinks {
+        Store::set_ticket_permalink(&mut tx, *ticket_id, link).await?;
+    }
     Store::finish_effects(&mut tx, &done).await?;
     for (id, settle) in &other {
         Store::settle_effect(&mut tx, *id, settle).await?;
@@ -89,6 +103,7 @@ impl Dispatcher {
             completions,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             lease,
+            self_close: Arc::default(),
         };
         (dispatcher, writer)
     }
@@ -164,6 +179,7 @@ impl Dispatcher {
             id: claimed.id,
             settle: Settle::Done,
             posted,
+            permalink: None,
         };
         let effect: Effect = match serde_json::from_str(&claimed.payload) {
             Ok(effect) => effect,
@@ -171,13 +187,14 @@ impl Dispatcher {
         };
         let result = match &effect {
             Effect::PostThreadReply { ticket_id } => match self.ticket(*ticket_id, ticket).await {
+                Ok(ticket) if ticket.from_form() => self.post_direct(claimed, &ticket).await,
                 Ok(ticket) => {
                     self.post(
                         claimed,
                         &ticket,
                         THREAD_REPLY,
                         &ticket.channel_id,
-                        Some(&ticket.message_ts),
+                        Some(ticket.thread_ts()),
                     )
                     .await
                 }
@@ -199,19 +216,180 @@ impl Dispatcher {
                 .post_ephemeral(channel, user, thread_ts.as_deref(), text)
                 .await
                 .map(|_| Outcome::Done(None)),
+            Effect::PostText {
+                channel,
+                thread_ts,
+                text,
+            } => self.post_text(channel, thread_ts.as_deref(), text).await,
+            Effect::OpenView { trigger_id, view } => self
+                .slack
+                .views_open(trigger_id, view)
+                .await
+                .map(|_| Outcome::Done(None)),
+            Effect::UpdateView { view_id, view } => self.update_view(view_id, view).await,
+            Effect::ShowFiled { view_id, ticket_id } => match self.store.ticket(*ticket_id).await {
+                Ok(ticket) => {
+                    let follow = if ticket.from_form() {
+                        "I've sent you the details in a direct message; reply there to add to it."
+                    } else {
+                        "Follow it in the message's thread."
+                    };
+                    self.update_view(view_id, &views::filed(&ticket, follow)).await
+                }
+                Err(e) => return self.retry_store(claimed, e),
+            },
+            Effect::Respond {
+                response_url,
+                text,
+                blocks,
+            } => {
+                let mut body = json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
+                if let Some(blocks) = blocks {
+                    body["blocks"] = blocks.clone();
+                }
+                match self.slack.respond(response_url, &body).await {
+                    // The link lives 30 minutes: past that there is nobody to answer.
+                    Err(SlackError::Api(e)) if e == "expired_url" => {
+                        tracing::info!("a response_url had expired; the answer was dropped");
+                        Ok(Outcome::Done(None))
+                    }
+                    other => other.map(|_| Outcome::Done(None)),
+                }
+            }
+            Effect::PublishHome { user } => self.publish_home(user).await,
+            Effect::AddReaction { channel, ts, name } => {
+                if let Err(wait) = self.pacer.try_take(channel) {
+                    return self.paced(claimed, wait);
+                }
+                match self.slack.reactions_add(channel, ts, name).await {
+                    // The message is gone: nothing left to mark.
+                    Err(SlackError::Api(e)) if e == "message_not_found" => Ok(Outcome::Done(None)),
+                    other => other.map(|_| Outcome::Done(None)),
+                }
+            }
+            Effect::Notify { user, ticket_id, text } => match self.store.ticket(*ticket_id).await {
+                Ok(ticket) => {
+                    let text = format!("{text}\n{}", blocks::ticket_link(&ticket));
+                    match self.dm_channel(user).await {
+                        Ok(channel) => self.post_text(&channel, None, &text).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => return self.retry_store(claimed, e),
+            },
         };
         match result {
             Ok(Outcome::Done(posted)) => done(posted),
-            Ok(Outcome::Paced(wait)) => Completion {
-                id: claimed.id,
-                settle: Settle::Defer {
-                    due_at: now_ms() + wait.as_millis() as i64,
-                },
-                posted: None,
+            Ok(Outcome::Posted(posted, permalink)) => Completion {
+                permalink: Some((posted.ticket_id, permalink)),
+                ..done(Some(posted))
             },
+            Ok(Outcome::Paced(wait)) => self.paced(claimed, wait),
             Ok(Outcome::Store(e)) => self.retry_store(claimed, e),
             Err(e) => self.slack_failed(claimed, e),
         }
+    }
+
+    fn paced(&self, claimed: &ClaimedEffect, wait: Duration) -> Completion {
+        Completion {
+            id: claimed.id,
+            settle: Settle::Defer {
+                due_at: now_ms() + wait.as_millis() as i64,
+            },
+            posted: None,
+            permalink: None,
+        }
+    }
+
+    async fn update_view(&self, view_id: &str, view: &serde_json::Value) -> Result<Outcome, SlackError> {
+        match self.slack.views_update(view_id, view).await {
+            // The person closed the modal: the news reaches them in Slack anyway.
+            Err(SlackError::Api(e)) if e == "not_found" || e == "view_not_found" => Ok(Outcome::Done(None)),
+            other => other.map(|_| Outcome::Done(None)),
+        }
+    }
+
+    async fn post_text(&self, channel: &str, thread_ts: Option<&str>, text: &str) -> Result<Outcome, SlackError> {
+        if let Err(wait) = self.pacer.try_take(channel) {
+            return Ok(Outcome::Paced(wait));
+        }
+        let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": text } }]);
+        let message = PostMessage {
+            channel,
+            thread_ts,
+            text,
+            blocks: &blocks,
+            metadata: None,
+            unfurl_links: false,
+        };
+        self.slack.post_message(&message).await?;
+        Ok(Outcome::Done(None))
+    }
+
+    /// deskhand's DM channel with a person: remembered in the store once opened.
+    async fn dm_channel(&self, user: &str) -> Result<String, SlackError> {
+        if let Ok(prefs) = self.store.user_prefs(user).await {
+            if let Some(channel) = prefs.dm_channel {
+                return Ok(channel);
+            }
+        }
+        let channel = self.slack.conversations_open(user).await?;
+        if let Err(e) = self.store.save_dm_channel(user, &channel).await {
+            tracing::warn!(error = %e, "could not remember a DM channel");
+        }
+        Ok(channel)
+    }
+
+    /// A form's request has no message to answer under: its thread starts in the
+    /// requester's DM with deskhand.
+    async fn post_direct(&self, claimed: &ClaimedEffect, ticket: &TicketRecord) -> Result<Outcome, SlackError> {
+        let channel = self.dm_channel(&ticket.requester_slack_id).await?;
+        match self.post(claimed, ticket, THREAD_REPLY, &channel, None).await? {
+            Outcome::Done(Some(posted)) => {
+                let link = self.slack.permalink(&channel, &posted.ts).await?;
+                Ok(Outcome::Posted(posted, link))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Whether a project's workflow lets requesters close their own requests.
+    async fn self_close(&self, project: &str) -> bool {
+        let remembered = self
+            .self_close
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(project)
+            .filter(|(_, at)| at.elapsed() < MEMORY_TTL)
+            .map(|(allowed, _)| *allowed);
+        if let Some(allowed) = remembered {
+            return allowed;
+        }
+        let allowed = match self.store.project(project).await {
+            Ok(project) => project.workflow().self_close().is_some(),
+            Err(_) => false,
+        };
+        self.self_close
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project.to_owned(), (allowed, Instant::now()));
+        allowed
+    }
+
+    async fn publish_home(&self, user: &str) -> Result<Outcome, SlackError> {
+        let recently = now_ms() - 14 * 86_400_000;
+        let lists = tokio::try_join!(
+            self.store.requests_of(user, Some(recently), 20),
+            self.store.assigned_to(user, 20)
+        );
+        let (requests, assigned) = match lists {
+            Ok(lists) => lists,
+            Err(e) => return Ok(Outcome::Store(e)),
+        };
+        self.slack
+            .views_publish(user, &views::home(&requests, &assigned))
+            .await?;
+        Ok(Outcome::Done(None))
     }
 
     /// The ticket a post renders: the one read with its batch, or read now.
@@ -253,11 +431,7 @@ impl Dispatcher {
         if let Err(wait) = self.pacer.try_take(channel) {
             return Ok(Outcome::Paced(wait));
         }
-        let blocks = if role == THREAD_REPLY {
-            blocks::thread_reply(ticket)
-        } else {
-            blocks::agent_card(ticket)
-        };
+        let blocks = self.render(ticket, role).await;
         let message = PostMessage {
             channel,
             thread_ts,
@@ -268,6 +442,14 @@ impl Dispatcher {
         };
         let ts = self.slack.post_message(&message).await?;
         Ok(posted(ts))
+    }
+
+    async fn render(&self, ticket: &TicketRecord, role: &str) -> serde_json::Value {
+        if role == THREAD_REPLY {
+            blocks::thread_reply(ticket, self.self_close(&ticket.project_key).await)
+        } else {
+            blocks::agent_card(ticket)
+        }
     }
 
     async fn refresh(&self, ticket_id: i64, role: &'static str) -> Result<Outcome, SlackError> {
@@ -283,11 +465,7 @@ impl Dispatcher {
         if let Err(wait) = self.pacer.try_take(&message.channel_id) {
             return Ok(Outcome::Paced(wait));
         }
-        let blocks = if role == THREAD_REPLY {
-            blocks::thread_reply(&ticket)
-        } else {
-            blocks::agent_card(&ticket)
-        };
+        let blocks = self.render(&ticket, role).await;
         self.slack
             .update_message(&message.channel_id, &message.ts, &blocks::ticket_text(&ticket), &blocks)
             .await?;
@@ -300,6 +478,7 @@ impl Dispatcher {
             id: claimed.id,
             settle: Settle::Fail { error },
             posted: None,
+            permalink: None,
         }
     }
 
@@ -314,6 +493,7 @@ impl Dispatcher {
                     ambiguous: false,
                 },
                 posted: None,
+                permalink: None,
             },
         }
     }
@@ -335,6 +515,7 @@ impl Dispatcher {
                 ambiguous: e.is_ambiguous(),
             },
             posted: None,
+            permalink: None,
         }
     }
 }
@@ -353,6 +534,8 @@ fn ticket_to_post(payload: &str) -> Option<i64> {
 
 enum Outcome {
     Done(Option<NewTicketMessage>),
+    /// A form's request got its conversation: the post and its link.
+    Posted(NewTicketMessage, String),
     /// The channel's pace says wait this long first.
     Paced(Duration),
     Store(StoreError),

@@ -23,6 +23,34 @@ pub enum Effect {
         thread_ts: Option<String>,
         text: String,
     },
+    /// Post a plain message (in a thread when `thread_ts` is given): answers in DMs.
+    PostText {
+        channel: String,
+        thread_ts: Option<String>,
+        text: String,
+    },
+    /// Open a modal with a trigger (valid for 3 seconds: it goes out at once).
+    OpenView {
+        trigger_id: String,
+        view: serde_json::Value,
+    },
+    /// Replace an open modal.
+    UpdateView { view_id: String, view: serde_json::Value },
+    /// Show in a submitted form's modal that its request was filed.
+    ShowFiled { view_id: String, ticket_id: i64 },
+    /// Answer a slash command or a button privately, through its `response_url`.
+    Respond {
+        response_url: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        blocks: Option<serde_json::Value>,
+    },
+    /// Show a person's current requests on deskhand's Home tab.
+    PublishHome { user: String },
+    /// Mark a message with an emoji.
+    AddReaction { channel: String, ts: String, name: String },
+    /// Tell a requester, in their DM with deskhand, what happened to their request.
+    Notify { user: String, ticket_id: i64, text: String },
 }
 
 /// The roles of messages deskhand posts about a ticket.
@@ -37,6 +65,14 @@ impl Effect {
             Effect::RefreshThreadReply { .. } => "refresh_thread_reply",
             Effect::RefreshAgentCard { .. } => "refresh_agent_card",
             Effect::PostEphemeral { .. } => "post_ephemeral",
+            Effect::PostText { .. } => "post_text",
+            Effect::OpenView { .. } => "open_view",
+            Effect::UpdateView { .. } => "update_view",
+            Effect::ShowFiled { .. } => "show_filed",
+            Effect::Respond { .. } => "respond",
+            Effect::PublishHome { .. } => "publish_home",
+            Effect::AddReaction { .. } => "add_reaction",
+            Effect::Notify { .. } => "notify",
         }
     }
 
@@ -50,7 +86,16 @@ impl Effect {
             Effect::PostAgentCard { ticket_id, .. } | Effect::RefreshAgentCard { ticket_id } => {
                 format!("ticket:{ticket_id}:{AGENT_CARD}")
             }
-            Effect::PostEphemeral { .. } => format!("ephemeral:{effect_id}"),
+            // The filed view shows the ticket's link, known once its thread reply is posted.
+            Effect::ShowFiled { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),
+            Effect::UpdateView { view_id, .. } => format!("view:{view_id}"),
+            Effect::PublishHome { user } => format!("home:{user}"),
+            Effect::Notify { user, .. } => format!("dm:{user}"),
+            Effect::PostText { channel, .. } => format!("text:{channel}"),
+            Effect::PostEphemeral { .. }
+            | Effect::OpenView { .. }
+            | Effect::Respond { .. }
+            | Effect::AddReaction { .. } => format!("once:{effect_id}"),
         }
     }
 
@@ -60,6 +105,7 @@ impl Effect {
         match self {
             Effect::RefreshThreadReply { ticket_id } => Some(format!("refresh:{ticket_id}:{THREAD_REPLY}")),
             Effect::RefreshAgentCard { ticket_id } => Some(format!("refresh:{ticket_id}:{AGENT_CARD}")),
+            Effect::PublishHome { user } => Some(format!("home:{user}")),
             _ => None,
         }
     }

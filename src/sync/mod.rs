@@ -6,7 +6,9 @@ pub mod apply;
 pub mod dispatcher;
 pub mod effects;
 pub mod group_commit;
+pub mod lookup;
 pub mod ratelimit;
+pub mod requests;
 pub mod worker;
 
 use std::time::Duration;

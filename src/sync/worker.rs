@@ -16,9 +16,13 @@ use tokio::sync::{watch, Notify};
 use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
-use crate::store::{now_ms, ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError};
+use crate::store::{
+    now_ms, ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError,
+    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT,
+};
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
+use crate::sync::lookup::{self, Lookups, Needs};
 
 /// How often, while events flow, the store's statistics are refreshed.
 const STATISTICS_EVERY: Duration = Duration::from_secs(15);
@@ -31,6 +35,8 @@ const MAX_ATTEMPTS: i64 = 8;
 /// How long a looked-up user is trusted, in memory and in the database.
 const USER_MEMORY_TTL: Duration = Duration::from_secs(600);
 const USER_DB_TTL_MS: i64 = 3_600_000;
+/// How long the agent channels' members are trusted.
+const AGENTS_TTL: Duration = Duration::from_secs(300);
 
 /// What `auth.test` says about the workspace and deskhand's own bot user.
 #[derive(Debug, Clone)]
@@ -47,6 +53,7 @@ pub struct Worker {
     outbox_ready: Arc<Notify>,
     workspace: Option<Workspace>,
     users: HashMap<String, (SlackUserRecord, Instant)>,
+    agents: Option<(HashSet<String>, Instant)>,
     /// How long a claimed batch is ours before another worker may take it.
     lease: Duration,
 }
@@ -67,6 +74,7 @@ impl Worker {
             outbox_ready,
             workspace: None,
             users: HashMap::new(),
+            agents: None,
         }
     }
 
@@ -92,6 +100,13 @@ impl Worker {
                 last_purge = Instant::now();
                 if let Err(e) = self.store.purge_finished(now_ms() - 7 * 86_400_000).await {
                     tracing::warn!(error = %e, "could not purge finished queue rows");
+                }
+                if let Err(e) = self
+                    .store
+                    .purge_channel_messages(now_ms() - CHANNEL_MESSAGE_RETENTION_MS)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not purge old channel messages");
                 }
             }
             tokio::select! {
@@ -145,20 +160,22 @@ impl Worker {
                 return Ok(0);
             }
         };
-        let decoded: Vec<_> = claimed.iter().map(|c| events::decode(&c.body)).collect();
+        let decoded: Vec<_> = claimed.iter().map(|c| events::decode(&c.dedupe_key, &c.body)).collect();
         let channels = self.load_channels(&decoded).await?;
+        let needs: Vec<Needs> = decoded
+            .iter()
+            .map(|d| d.as_ref().map(|c| lookup::needs(c, &channels)).unwrap_or_default())
+            .collect();
         // Lookups stop at half the lease, so the batch is applied while it is still ours.
         let deadline = claimed_at + self.lease / 2;
-        let (users, unavailable) = self.resolve_users(&decoded, &channels, &workspace, deadline).await;
+        let lookups = self.gather(&needs, &channels, &workspace, deadline).await?;
 
-        // Which events wait this round: those whose author could not be looked up, and
-        // everything after them in the same channel.
+        // Which events wait this round: those whose facts could not be had, and everything
+        // after them with the same order key.
         let mut waiting = Vec::new();
         let mut held_keys = HashSet::new();
         let mut ready = Vec::new();
-        for (event, command) in claimed.iter().zip(&decoded) {
-            let author_unavailable =
-                matches!(command, Ok(Command::Posted(m)) if m.user.as_ref().is_some_and(|u| unavailable.contains(u)));
+        for ((event, command), needs) in claimed.iter().zip(&decoded).zip(&needs) {
             if held_keys.contains(&event.order_key) {
                 waiting.push((
                     event.id,
@@ -166,14 +183,14 @@ impl Worker {
                         due_at: now_ms() + 1000,
                     },
                 ));
-            } else if author_unavailable {
+            } else if lookups.waits(needs) {
                 held_keys.insert(event.order_key.clone());
                 let due_at = now_ms() + backoff(event.attempts).as_millis() as i64;
                 waiting.push((
                     event.id,
                     Settle::Retry {
                         due_at,
-                        error: "users.info unavailable".into(),
+                        error: "Slack lookups unavailable".into(),
                         ambiguous: false,
                     },
                 ));
@@ -184,7 +201,7 @@ impl Worker {
         let facts = Facts {
             workspace: &workspace,
             channels: &channels,
-            users: &users,
+            lookups: &lookups,
         };
         if let Err(e) = self.apply_batch(&ready, &facts).await {
             tracing::warn!(error = %e, batch = ready.len(), "batch failed; handling its events one by one");
@@ -285,10 +302,23 @@ impl Worker {
         let mut wanted: Vec<String> = decoded
             .iter()
             .flatten()
-            .filter_map(|command| match command {
-                Command::Posted(m) => Some(m.channel.clone()),
-                Command::Edited { channel, .. } | Command::Deleted { channel, .. } => Some(channel.clone()),
-                Command::Ignored { .. } => None,
+            .flat_map(|command| match command {
+                Command::Posted(m) | Command::Mentioned(m) => vec![m.channel.clone()],
+                Command::Edited { channel, .. }
+                | Command::Deleted { channel, .. }
+                | Command::Reacted { channel, .. } => {
+                    vec![channel.clone()]
+                }
+                Command::OpenForm(request) => request.channel.iter().cloned().collect(),
+                Command::Submitted(submission) => submission
+                    .context
+                    .channel
+                    .iter()
+                    .chain(submission.context.message.as_ref().map(|m| &m.channel))
+                    .cloned()
+                    .collect(),
+                Command::Close(request) => request.channel.iter().cloned().collect(),
+                Command::Desk(_) | Command::HomeOpened { .. } | Command::Ignored { .. } => vec![],
             })
             .collect();
         wanted.sort();
@@ -300,41 +330,132 @@ impl Worker {
         Ok(channels)
     }
 
-    /// Look up the authors of new messages in served channels. Returns who is known, and
-    /// who could not be looked up right now.
-    async fn resolve_users(
+    /// Look up what the batch's events need (see [`lookup`]). Slack's failures are
+    /// recorded as unavailable facts, not errors: their events wait.
+    async fn gather(
         &mut self,
-        decoded: &[Result<Command, events::DecodeError>],
+        needs: &[Needs],
         channels: &HashMap<String, Option<ChannelRecord>>,
         workspace: &Workspace,
         deadline: Instant,
-    ) -> (HashMap<String, SlackUserRecord>, HashSet<String>) {
-        let mut known = HashMap::new();
-        let mut unavailable = HashSet::new();
-        for command in decoded.iter().flatten() {
-            let Command::Posted(message) = command else {
+    ) -> Result<Lookups, StoreError> {
+        let mut lookups = Lookups::default();
+        for (channel, ts, with_thread) in needs.iter().filter_map(|n| n.message.as_ref()) {
+            let key = (channel.clone(), ts.clone());
+            if lookups.messages.contains_key(&key) || lookups.unavailable_messages.contains(&key) {
                 continue;
-            };
-            let Some(user) = &message.user else { continue };
-            let served = channels.get(&message.channel).is_some_and(Option::is_some);
-            if message.from_bot || !served || known.contains_key(user) || unavailable.contains(user) {
+            }
+            self.find_message(&mut lookups, channel, ts, *with_thread, channels, deadline)
+                .await?;
+        }
+        let mut users: Vec<String> = needs.iter().flat_map(|n| n.users.iter().cloned()).collect();
+        users.extend(lookups.authors());
+        for user in users {
+            if lookups.users.contains_key(&user) || lookups.unavailable_users.contains(&user) {
                 continue;
             }
             if Instant::now() >= deadline {
-                unavailable.insert(user.clone());
+                lookups.unavailable_users.insert(user);
                 continue;
             }
-            match self.user(user, workspace).await {
+            match self.user(&user, workspace).await {
                 Ok(record) => {
-                    known.insert(user.clone(), record);
+                    lookups.users.insert(user, record);
                 }
                 Err(e) => {
                     tracing::warn!(slack.user = %user, error = %e, "users.info failed; the user's events wait");
-                    unavailable.insert(user.clone());
+                    lookups.unavailable_users.insert(user);
                 }
             }
         }
-        (known, unavailable)
+        if needs.iter().any(|n| n.agents) {
+            match self.agents().await {
+                Ok(agents) => lookups.agents = Some(agents),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the agent channels' members; their events wait");
+                    lookups.agents_unavailable = true;
+                }
+            }
+        }
+        if needs.iter().any(|n| n.projects) {
+            lookups.projects = self
+                .store
+                .projects()
+                .await?
+                .into_iter()
+                .map(|p| (p.key.clone(), p))
+                .collect();
+            lookups.default_project = self
+                .store
+                .setting(DEFAULT_PROJECT)
+                .await?
+                .and_then(|v| serde_json::from_str(&v).ok());
+        }
+        Ok(lookups)
+    }
+
+    /// A message (and, when wanted, its thread): from deskhand's own record of support
+    /// channels, or from Slack when it is not there.
+    async fn find_message(
+        &mut self,
+        lookups: &mut Lookups,
+        channel: &str,
+        ts: &str,
+        with_thread: bool,
+        channels: &HashMap<String, Option<ChannelRecord>>,
+        deadline: Instant,
+    ) -> Result<(), StoreError> {
+        if let Some(message) = self.store.channel_message(channel, ts).await? {
+            let parent = message.thread_ts.clone().filter(|_| message.is_reply());
+            let thread = match (&parent, with_thread) {
+                (Some(parent), true) => self.store.thread_messages(channel, parent).await?,
+                _ => Vec::new(),
+            };
+            if parent.is_none() || !with_thread || thread.iter().any(|m| Some(&m.ts) == parent.as_ref()) {
+                let thread = if thread.is_empty() { vec![message] } else { thread };
+                lookups.learn(channel, ts, thread, false);
+                return Ok(());
+            }
+        }
+        let key = (channel.to_owned(), ts.to_owned());
+        if Instant::now() >= deadline {
+            lookups.unavailable_messages.insert(key);
+            return Ok(());
+        }
+        let keep = channels
+            .get(channel)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.kind == "support");
+        match self.slack.fetch_message(channel, ts).await {
+            Ok(Some(thread)) => {
+                let thread = thread.into_iter().map(|m| lookup::kept(channel, m)).collect();
+                lookups.learn(channel, ts, thread, keep);
+            }
+            Ok(None) => tracing::info!(channel, ts, "Slack has no such message (deleted?); nothing to file"),
+            Err(e) if e.is_transient() => {
+                tracing::warn!(channel, ts, error = %e, "could not read a message from Slack; its event waits");
+                lookups.unavailable_messages.insert(key);
+            }
+            Err(e) => tracing::warn!(channel, ts, error = %e, "Slack would not give a message; nothing to file"),
+        }
+        Ok(())
+    }
+
+    /// Everyone in an agent channel: agents. Remembered for a few minutes.
+    async fn agents(&mut self) -> Result<HashSet<String>, anyhow::Error> {
+        if let Some((agents, at)) = &self.agents {
+            if at.elapsed() < AGENTS_TTL {
+                return Ok(agents.clone());
+            }
+        }
+        let mut agents = HashSet::new();
+        for channel in self.store.channels().await? {
+            if channel.kind == "agent" {
+                agents.extend(self.slack.conversations_members(&channel.channel_id).await?);
+            }
+        }
+        self.agents = Some((agents.clone(), Instant::now()));
+        Ok(agents)
     }
 
     async fn user(&mut self, user_id: &str, workspace: &Workspace) -> Result<SlackUserRecord, SlackError> {

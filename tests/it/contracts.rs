@@ -46,6 +46,7 @@ const READS: &[&str] = &[
     "conversations.info",
     "conversations.history",
     "conversations.replies",
+    "conversations.members",
     "chat.getPermalink",
 ];
 
@@ -87,7 +88,8 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
     ] {
         assert!(methods.contains(expected), "the flow exercised {expected}: {methods:?}");
     }
-    for call in &calls {
+    // POSTs to a `response_url` are not Web API methods: the description does not cover them.
+    for call in calls.iter().filter(|c| c.method != "response_url") {
         let known = parameters(&spec, &call.method);
         let sent = call
             .params

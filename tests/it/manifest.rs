@@ -46,6 +46,14 @@ fn the_manifest_asks_for_what_deskhand_uses() {
         "chat:write",
         "users:read",
         "users:read.email",
+        "reactions:read",
+        "reactions:write",
+        "app_mentions:read",
+        "im:history",
+        "im:write",
+        "commands",
+        "channels:read",
+        "groups:read",
     ] {
         assert!(scopes.contains(&scope), "bot scope {scope}");
     }
@@ -54,7 +62,53 @@ fn the_manifest_asks_for_what_deskhand_uses() {
         events["request_url"].as_str().unwrap().ends_with("/slack/events"),
         "events go to /slack/events"
     );
-    for event in ["message.channels", "message.groups"] {
+    for event in [
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "reaction_added",
+        "app_mention",
+        "app_home_opened",
+    ] {
         assert!(strings(&events["bot_events"]).contains(&event), "bot event {event}");
     }
+
+    let features = &manifest["features"];
+    assert_eq!(features["app_home"]["home_tab_enabled"], true, "the Home tab is on");
+    assert_eq!(
+        features["app_home"]["messages_tab_enabled"], true,
+        "the Messages tab is on"
+    );
+    assert_eq!(
+        features["app_home"]["messages_tab_read_only_enabled"], false,
+        "people can write to deskhand in its Messages tab"
+    );
+    let shortcuts = features["shortcuts"].as_array().expect("shortcuts");
+    for (callback_id, kind) in [("create_ticket", "message"), ("new_request", "global")] {
+        assert!(
+            shortcuts
+                .iter()
+                .any(|s| s["callback_id"] == callback_id && s["type"] == kind),
+            "a {kind} shortcut {callback_id}"
+        );
+    }
+    let commands = features["slash_commands"].as_array().expect("slash commands");
+    let desk = commands
+        .iter()
+        .find(|c| c["command"] == "/desk")
+        .expect("the /desk command");
+    assert!(
+        desk["url"].as_str().unwrap().ends_with("/slack/commands"),
+        "/desk goes to /slack/commands"
+    );
+
+    let interactivity = &manifest["settings"]["interactivity"];
+    assert_eq!(interactivity["is_enabled"], true, "interactivity is on");
+    assert!(
+        interactivity["request_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/slack/interactivity"),
+        "interactions go to /slack/interactivity"
+    );
 }

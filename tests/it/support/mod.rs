@@ -297,8 +297,16 @@ impl TestApp {
             .expect("request reaches deskhand")
     }
 
-    /// Deliver an Events API event; the status deskhand answered.
+    /// Deliver an Events API event; the status deskhand answered. A person's new message
+    /// is also kept by the fake Slack, as Slack keeps it, so history and replies show it.
     pub async fn send_event(&self, event_id: &str, event: Value) -> u16 {
+        let person = event["user"].as_str().filter(|_| event["bot_id"].is_null());
+        if let (Some("message"), Value::Null, Some(user)) = (event["type"].as_str(), &event["subtype"], person) {
+            let text = |k: &str| event[k].as_str().unwrap_or_default().to_owned();
+            let thread = event["thread_ts"].as_str();
+            self.slack
+                .add_user_message(&text("channel"), user, &text("ts"), thread, &text("text"));
+        }
         let body = envelope(event_id, event).to_string();
         self.post_signed("/slack/events", &body, "application/json")
             .await

@@ -1,0 +1,75 @@
+//! `/desk` and what its words ask for.
+
+/// What a `/desk …` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeskCommand {
+    /// Open the request form.
+    New,
+    /// My open requests.
+    Mine,
+    /// One request, by key.
+    Status(String),
+    /// Turn personal notifications on or off.
+    Notifications(bool),
+    Help,
+    /// Words `/desk` does not know: answered with help.
+    Unknown(String),
+}
+
+impl DeskCommand {
+    pub fn parse(text: &str) -> Self {
+        let mut words = text.split_whitespace();
+        let first = words.next().map(str::to_lowercase);
+        let rest: Vec<&str> = words.collect();
+        match (first.as_deref(), rest.as_slice()) {
+            (None, []) | (Some("help"), _) => DeskCommand::Help,
+            (Some("new" | "request"), _) => DeskCommand::New,
+            (Some("mine" | "list"), []) => DeskCommand::Mine,
+            (Some("status"), [key]) => DeskCommand::Status(key.to_uppercase()),
+            (Some("notifications"), [setting]) => match setting.to_lowercase().as_str() {
+                "on" => DeskCommand::Notifications(true),
+                "off" => DeskCommand::Notifications(false),
+                _ => DeskCommand::Unknown(text.trim().to_owned()),
+            },
+            _ => DeskCommand::Unknown(text.trim().to_owned()),
+        }
+    }
+}
+
+/// What `/desk help` says.
+pub const HELP: &str = "*How to ask the help desk for something*\n\
+• Write in a support channel: every new message there is a request.\n\
+• Add :ticket: (or your channel's emoji) to any message in a support channel to file it.\n\
+• Message shortcut *Create ticket* (the ⋮ menu on any message), or the global shortcut *New request*.\n\
+• Mention @deskhand in a message, or write to deskhand in a direct message.\n\
+\n\
+*Commands*\n\
+• `/desk new`: open the request form\n\
+• `/desk mine`: your open requests\n\
+• `/desk status IT-42`: where one request stands\n\
+• `/desk notifications off` (or `on`): direct messages when agents change or answer your requests\n\
+• `/desk help`: this message";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desk_commands_are_read_forgivingly() {
+        assert_eq!(DeskCommand::parse(""), DeskCommand::Help);
+        assert_eq!(DeskCommand::parse(" NEW "), DeskCommand::New);
+        assert_eq!(DeskCommand::parse("mine"), DeskCommand::Mine);
+        assert_eq!(DeskCommand::parse("status it-42"), DeskCommand::Status("IT-42".into()));
+        assert_eq!(
+            DeskCommand::parse("notifications Off"),
+            DeskCommand::Notifications(false)
+        );
+        assert_eq!(DeskCommand::parse("notifications on"), DeskCommand::Notifications(true));
+        assert_eq!(
+            DeskCommand::parse("notifications maybe"),
+            DeskCommand::Unknown("notifications maybe".into())
+        );
+        assert_eq!(DeskCommand::parse("status"), DeskCommand::Unknown("status".into()));
+        assert_eq!(DeskCommand::parse("dance"), DeskCommand::Unknown("dance".into()));
+    }
+}

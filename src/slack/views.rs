@@ -1,0 +1,307 @@
+//! Modals, the Home tab and the lists `/desk` answers with
+//! (<https://api.slack.com/reference/surfaces/views>). Each is built from plain data, so
+//! the worker and dispatcher build them where they know the state.
+
+use serde_json::{json, Value};
+
+use super::blocks::{escape, ticket_link};
+use super::interactions::{FormContext, REQUEST_FORM};
+use crate::desk::forms::{self, DESCRIPTION_MAX_CHARS};
+use crate::desk::SUMMARY_MAX_CHARS;
+use crate::store::TicketRecord;
+
+fn plain(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": text, "emoji": true })
+}
+
+fn option(value: &str, text: &str) -> Value {
+    json!({ "text": plain(text), "value": value })
+}
+
+/// Cut text to at most `max` characters (Slack refuses longer values).
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+/// A project as the form offers it.
+pub struct FormProject {
+    pub key: String,
+    pub name: String,
+    pub departments: Vec<String>,
+}
+
+/// Everything the request form shows.
+pub struct FormView<'a> {
+    pub context: &'a FormContext,
+    pub projects: &'a [FormProject],
+    pub project: Option<&'a str>,
+    pub department: Option<&'a str>,
+    pub summary: &'a str,
+    pub description: &'a str,
+    /// Who the request is for when not the submitter (a shortcut's message author).
+    pub on_behalf_of: Option<&'a str>,
+}
+
+fn select(
+    block_id: &str,
+    label: &str,
+    placeholder: &str,
+    options: Value,
+    initial: Option<Value>,
+    optional: bool,
+) -> Value {
+    let mut element = json!({
+        "type": "static_select", "action_id": "value", "placeholder": plain(placeholder),
+    });
+    match options {
+        Value::Array(options) => element["options"] = Value::Array(options),
+        groups => element["option_groups"] = groups,
+    }
+    if let Some(initial) = initial {
+        element["initial_option"] = initial;
+    }
+    json!({ "type": "input", "block_id": block_id, "label": plain(label), "optional": optional, "element": element })
+}
+
+/// The request form ("New request", `/desk new`, "Create ticket").
+pub fn request_form(form: &FormView) -> Value {
+    let mut blocks = Vec::new();
+    let from_message = form.context.message.is_some();
+    if let (Some(person), false) = (form.on_behalf_of, form.context.agent) {
+        blocks.push(json!({
+            "type": "context",
+            "elements": [{ "type": "mrkdwn", "text": format!("Filed for <@{person}>, who wrote the message.") }]
+        }));
+    }
+    let project_options: Vec<Value> = form
+        .projects
+        .iter()
+        .map(|p| option(&p.key, &format!("{} ({})", p.name, p.key)))
+        .collect();
+    let initial_project = form
+        .project
+        .and_then(|key| form.projects.iter().find(|p| p.key == key))
+        .map(|p| option(&p.key, &format!("{} ({})", p.name, p.key)));
+    blocks.push(select(
+        forms::PROJECT,
+        "Project",
+        "Where should this go?",
+        Value::Array(project_options),
+        initial_project,
+        false,
+    ));
+    let groups: Vec<Value> = form
+        .projects
+        .iter()
+        .filter(|p| !p.departments.is_empty())
+        .map(|p| {
+            let options: Vec<Value> = p.departments.iter().map(|d| option(d, d)).collect();
+            json!({ "label": plain(&p.key), "options": options })
+        })
+        .collect();
+    if !groups.is_empty() {
+        let initial = form.department.map(|d| option(d, d));
+        blocks.push(select(
+            forms::DEPARTMENT,
+            "Department",
+            "Choose if you know",
+            Value::Array(groups),
+            initial,
+            true,
+        ));
+    }
+    let mut summary = json!({
+        "type": "plain_text_input", "action_id": "value", "max_length": SUMMARY_MAX_CHARS,
+        "placeholder": plain("In a few words, what do you need?"),
+    });
+    if !form.summary.is_empty() {
+        summary["initial_value"] = clip(form.summary, SUMMARY_MAX_CHARS).into();
+    }
+    blocks.push(json!({ "type": "input", "block_id": forms::SUMMARY, "label": plain("Summary"), "element": summary }));
+    let mut description = json!({
+        "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": DESCRIPTION_MAX_CHARS,
+    });
+    if !form.description.is_empty() {
+        description["initial_value"] = clip(form.description, DESCRIPTION_MAX_CHARS).into();
+    }
+    blocks.push(json!({
+        "type": "input", "block_id": forms::DESCRIPTION, "label": plain("Description"), "optional": true, "element": description,
+    }));
+    if form.context.agent {
+        let mut person = json!({ "type": "users_select", "action_id": "value", "placeholder": plain("Yourself") });
+        if let Some(user) = form.on_behalf_of {
+            person["initial_user"] = user.into();
+        }
+        blocks.push(json!({
+            "type": "input", "block_id": forms::ON_BEHALF_OF, "label": plain("On behalf of"), "optional": true,
+            "element": person,
+            "hint": plain("The person this request is for; leave empty to file it for yourself."),
+        }));
+    }
+    json!({
+        "type": "modal",
+        "callback_id": REQUEST_FORM,
+        "title": plain(if from_message { "Create ticket" } else { "New request" }),
+        "submit": plain("Submit"),
+        "close": plain("Cancel"),
+        "private_metadata": form.context.write(),
+        "blocks": blocks,
+    })
+}
+
+/// A modal that only tells something.
+pub fn notice(title: &str, text: &str) -> Value {
+    json!({
+        "type": "modal",
+        "title": plain(&clip(title, 24)),
+        "close": plain("Close"),
+        "blocks": [{ "type": "section", "text": { "type": "mrkdwn", "text": text } }],
+    })
+}
+
+/// What the form becomes while the request is filed.
+pub fn filing() -> Value {
+    notice("New request", ":hourglass_flowing_sand: Filing your request…")
+}
+
+/// What the form becomes once the request is filed.
+pub fn filed(ticket: &TicketRecord, where_to_follow: &str) -> Value {
+    notice(
+        "Request filed",
+        &format!(
+            ":white_check_mark: *{}* · {}\n{where_to_follow}",
+            ticket_link(ticket),
+            escape(&ticket.summary)
+        ),
+    )
+}
+
+/// One line per request: key (linked to its thread), summary, status.
+pub fn ticket_lines(tickets: &[TicketRecord]) -> String {
+    tickets
+        .iter()
+        .map(|t| {
+            let assignee = t
+                .assignee_slack_id
+                .as_deref()
+                .map(|a| format!(" · with <@{a}>"))
+                .unwrap_or_default();
+            format!(
+                "• *{}* {} · _{}_{assignee}",
+                ticket_link(t),
+                escape(&t.summary),
+                t.status
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn section(text: &str) -> Value {
+    json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(text, 3000) } })
+}
+
+/// deskhand's Home tab: the person's open and recently closed requests, and for agents,
+/// what is assigned to them.
+pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord]) -> Value {
+    let (open, closed): (Vec<TicketRecord>, Vec<TicketRecord>) = requests.iter().cloned().partition(|t| !t.is_done());
+    let mut blocks = vec![
+        json!({ "type": "header", "text": plain("Your requests") }),
+        section(&if open.is_empty() {
+            "Nothing open. Ask for help in a support channel, with the *New request* shortcut, or by writing to me here.".to_owned()
+        } else {
+            ticket_lines(&open)
+        }),
+    ];
+    if !closed.is_empty() {
+        blocks.push(json!({ "type": "header", "text": plain("Recently closed") }));
+        blocks.push(section(&ticket_lines(&closed)));
+    }
+    if !assigned.is_empty() {
+        blocks.push(json!({ "type": "divider" }));
+        blocks.push(json!({ "type": "header", "text": plain("Assigned to you") }));
+        blocks.push(section(&ticket_lines(assigned)));
+    }
+    blocks.push(json!({
+        "type": "context",
+        "elements": [{ "type": "mrkdwn", "text": "`/desk help` lists everything deskhand can do." }]
+    }));
+    json!({ "type": "home", "blocks": blocks })
+}
+
+/// The answer to `/desk status KEY`.
+pub fn status(ticket: &TicketRecord) -> Value {
+    let mut fields = vec![
+        json!({ "type": "mrkdwn", "text": format!("*Status*\n{}", ticket.status) }),
+        json!({ "type": "mrkdwn", "text": format!("*Priority*\n{}", ticket.priority) }),
+        json!({ "type": "mrkdwn", "text": format!("*Requester*\n<@{}>", ticket.requester_slack_id) }),
+    ];
+    if let Some(assignee) = &ticket.assignee_slack_id {
+        fields.push(json!({ "type": "mrkdwn", "text": format!("*Assignee*\n<@{assignee}>") }));
+    }
+    json!([{
+        "type": "section",
+        "text": { "type": "mrkdwn", "text": format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)) },
+        "fields": fields,
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_asks_agents_for_whom_and_carries_its_context() {
+        let context = FormContext {
+            channel: Some("C1".into()),
+            message: None,
+            agent: true,
+        };
+        let projects = [FormProject {
+            key: "IT".into(),
+            name: "IT Help".into(),
+            departments: vec!["Hardware".into()],
+        }];
+        let view = request_form(&FormView {
+            context: &context,
+            projects: &projects,
+            project: Some("IT"),
+            department: None,
+            summary: "",
+            description: "",
+            on_behalf_of: None,
+        });
+        let blocks: Vec<&str> = view["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b["block_id"].as_str())
+            .collect();
+        assert_eq!(
+            blocks,
+            ["project", "department", "summary", "description", "on_behalf_of"]
+        );
+        assert_eq!(view["blocks"][0]["element"]["initial_option"]["value"], "IT");
+        assert_eq!(FormContext::read(view["private_metadata"].as_str().unwrap()), context);
+        let requester = FormContext {
+            agent: false,
+            ..context
+        };
+        let view = request_form(&FormView {
+            context: &requester,
+            projects: &projects,
+            project: None,
+            department: None,
+            summary: "",
+            description: "",
+            on_behalf_of: None,
+        });
+        assert!(
+            !view.to_string().contains("on_behalf_of"),
+            "requesters file for themselves"
+        );
+    }
+}

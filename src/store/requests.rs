@@ -1,0 +1,355 @@
+//! What requests from everywhere need: the record of support channels' messages, changes
+//! agents and requesters make to a ticket, the lists people see of their requests, and
+//! each person's preferences.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::bulk::{to_json, Dialect};
+use super::tickets::TICKET_COLUMNS;
+use super::{now_ms, on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use crate::slack::events::SlackFile;
+
+/// A message as deskhand received it in a support channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ChannelMessage {
+    pub channel_id: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    pub user_id: Option<String>,
+    pub text: String,
+    /// JSON array of the message's files.
+    pub files: String,
+    pub deleted: bool,
+}
+
+impl ChannelMessage {
+    pub fn files(&self) -> Vec<SlackFile> {
+        serde_json::from_str(&self.files).unwrap_or_default()
+    }
+
+    /// Inside a thread, not its parent.
+    pub fn is_reply(&self) -> bool {
+        self.thread_ts.as_deref().is_some_and(|t| t != self.ts)
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "channel_id, ts, thread_ts, user_id, text, files, deleted";
+
+/// How long a support channel's messages are kept for emoji and mentions; older ones are
+/// fetched from Slack when needed.
+pub const CHANNEL_MESSAGE_RETENTION_MS: i64 = 30 * 86_400_000;
+
+impl Store {
+    /// Keep support channels' messages; a message kept already stays as it is.
+    pub async fn record_channel_messages(tx: &mut Tx, messages: &[ChannelMessage]) -> Result<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "insert into channel_messages (channel_id, ts, thread_ts, user_id, text, files, deleted, received_at)
+             select channel_id, ts, thread_ts, user_id, text, files, deleted, $2 from ({}) as r where true
+             on conflict (channel_id, ts) do nothing",
+            Dialect::of_tx(tx).json_rows(
+                1,
+                &[
+                    ("channel_id", "text"),
+                    ("ts", "text"),
+                    ("thread_ts", "text"),
+                    ("user_id", "text"),
+                    ("text", "text"),
+                    ("files", "text"),
+                    ("deleted", "boolean"),
+                ]
+            )
+        );
+        on_tx!(tx, |conn| sqlx::query(&sql)
+            .bind(to_json(&messages))
+            .bind(now_ms())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Follow an edit (`Some(text)`) or a delete (`None`) of a kept message.
+    pub async fn change_channel_message(tx: &mut Tx, channel_id: &str, ts: &str, text: Option<&str>) -> Result<()> {
+        on_tx!(tx, |conn| {
+            match text {
+                Some(text) => sqlx::query("update channel_messages set text = $3 where channel_id = $1 and ts = $2")
+                    .bind(channel_id)
+                    .bind(ts)
+                    .bind(text),
+                None => sqlx::query(
+                    "update channel_messages set text = '', files = '[]', deleted = true where channel_id = $1 and ts = $2",
+                )
+                .bind(channel_id)
+                .bind(ts),
+            }
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn channel_message(&self, channel_id: &str, ts: &str) -> Result<Option<ChannelMessage>> {
+        let sql = format!("select {MESSAGE_COLUMNS} from channel_messages where channel_id = $1 and ts = $2");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelMessage>(&sql)
+            .bind(channel_id)
+            .bind(ts)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// A thread as kept: its parent and replies, oldest first.
+    pub async fn thread_messages(&self, channel_id: &str, thread_ts: &str) -> Result<Vec<ChannelMessage>> {
+        let sql = format!(
+            "select {MESSAGE_COLUMNS} from channel_messages
+             where channel_id = $1 and (ts = $2 or thread_ts = $2) order by ts"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelMessage>(&sql)
+            .bind(channel_id)
+            .bind(thread_ts)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Forget kept messages received before `before` (unix ms).
+    pub async fn purge_channel_messages(&self, before: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let purged = on_tx!(tx, |conn| {
+            sqlx::query("delete from channel_messages where received_at < $1")
+                .bind(before)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
+    /// The agent channel of a project's support channels (the first, when they differ).
+    pub async fn agent_channel_of(tx: &mut Tx, project: &str) -> Result<Option<String>> {
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_scalar(
+                "select agent_channel from channels where project_key = $1 and agent_channel is not null
+                 order by channel_id limit 1",
+            )
+            .bind(project)
+            .fetch_optional(conn)
+            .await
+        })?)
+    }
+
+    /// Of these people, those who have opened deskhand's Home tab.
+    pub async fn home_users(tx: &mut Tx, slack_ids: &[&str]) -> Result<HashSet<String>> {
+        if slack_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let sql = format!(
+            "select slack_user_id from slack_user_prefs where home_opened_at is not null and slack_user_id in ({})",
+            match Dialect::of_tx(tx) {
+                Dialect::Sqlite => "select value from json_each($1)",
+                Dialect::Postgres => "select value from json_array_elements_text($1::json)",
+            }
+        );
+        let found: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+            .bind(to_json(&slack_ids))
+            .fetch_all(conn)
+            .await)?;
+        Ok(found.into_iter().collect())
+    }
+
+    pub async fn set_ticket_permalink(tx: &mut Tx, ticket_id: i64, permalink: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query("update tickets set permalink = $2 where id = $1")
+                .bind(ticket_id)
+                .bind(permalink)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn assign_ticket(tx: &mut Tx, ticket_id: i64, slack_id: &str, name: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query("update tickets set assignee_slack_id = $2, assignee_name = $3, updated_at = $4 where id = $1")
+                .bind(ticket_id)
+                .bind(slack_id)
+                .bind(name)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn set_ticket_status(tx: &mut Tx, ticket_id: i64, status: &str, category: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "update tickets set status = $2, status_category = $3, updated_at = $4,
+                   resolved_at = case when $3 = 'done' then coalesce(resolved_at, $4) else null end
+                 where id = $1",
+            )
+            .bind(ticket_id)
+            .bind(status)
+            .bind(category)
+            .bind(now_ms())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn ticket_in(tx: &mut Tx, ticket_id: i64) -> Result<TicketRecord> {
+        let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(ticket_id)
+            .fetch_one(conn)
+            .await)?)
+    }
+
+    pub async fn ticket_by_key_in(tx: &mut Tx, key: &str) -> Result<Option<TicketRecord>> {
+        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(key)
+            .fetch_optional(conn)
+            .await)?)
+    }
+
+    /// A person's requests, newest first: those not done, then (when `done_since` is given)
+    /// those done since then.
+    pub async fn requests_of(&self, slack_id: &str, done_since: Option<i64>, limit: i64) -> Result<Vec<TicketRecord>> {
+        let sql = format!(
+            "select {TICKET_COLUMNS} from tickets
+             where requester_slack_id = $1 and deleted_at is null
+               and (status_category <> 'done' or resolved_at >= $2)
+             order by status_category = 'done', id desc limit $3"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(slack_id)
+            .bind(done_since.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// A person's requests that are not done, newest first, inside a transaction.
+    pub async fn requests_of_in(tx: &mut Tx, slack_id: &str, limit: i64) -> Result<Vec<TicketRecord>> {
+        let sql = format!(
+            "select {TICKET_COLUMNS} from tickets
+             where requester_slack_id = $1 and deleted_at is null and status_category <> 'done'
+             order by id desc limit $2"
+        );
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(slack_id)
+            .bind(limit)
+            .fetch_all(conn)
+            .await)?)
+    }
+
+    /// The requests assigned to an agent that are not done, newest first.
+    pub async fn assigned_to(&self, slack_id: &str, limit: i64) -> Result<Vec<TicketRecord>> {
+        let sql = format!(
+            "select {TICKET_COLUMNS} from tickets
+             where assignee_slack_id = $1 and status_category <> 'done' order by id desc limit $2"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+            .bind(slack_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?)
+    }
+}
+
+/// What a person chose and what deskhand knows of them.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct UserPrefs {
+    pub notifications: bool,
+    pub home_opened_at: Option<i64>,
+    pub dm_channel: Option<String>,
+}
+
+impl Store {
+    pub async fn user_prefs(&self, slack_id: &str) -> Result<UserPrefs> {
+        let found: Option<UserPrefs> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "select notifications, home_opened_at, dm_channel from slack_user_prefs where slack_user_id = $1",
+            )
+            .bind(slack_id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.unwrap_or(UserPrefs {
+            notifications: true,
+            ..UserPrefs::default()
+        }))
+    }
+
+    pub async fn user_prefs_in(tx: &mut Tx, slack_id: &str) -> Result<UserPrefs> {
+        let found: Option<UserPrefs> = on_tx!(tx, |conn| {
+            sqlx::query_as(
+                "select notifications, home_opened_at, dm_channel from slack_user_prefs where slack_user_id = $1",
+            )
+            .bind(slack_id)
+            .fetch_optional(conn)
+            .await
+        })?;
+        Ok(found.unwrap_or(UserPrefs {
+            notifications: true,
+            ..UserPrefs::default()
+        }))
+    }
+
+    pub async fn set_notifications(tx: &mut Tx, slack_id: &str, on: bool) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into slack_user_prefs (slack_user_id, notifications) values ($1, $2)
+                 on conflict (slack_user_id) do update set notifications = excluded.notifications",
+            )
+            .bind(slack_id)
+            .bind(on)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn home_opened(tx: &mut Tx, slack_id: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into slack_user_prefs (slack_user_id, home_opened_at) values ($1, $2)
+                 on conflict (slack_user_id) do update set home_opened_at = excluded.home_opened_at",
+            )
+            .bind(slack_id)
+            .bind(now_ms())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Remember a person's DM channel with deskhand (`conversations.open` says it once).
+    pub async fn save_dm_channel(&self, slack_id: &str, channel: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "insert into slack_user_prefs (slack_user_id, dm_channel) values ($1, $2)
+                 on conflict (slack_user_id) do update set dm_channel = excluded.dm_channel",
+            )
+            .bind(slack_id)
+            .bind(channel)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await
+    }
+}
