@@ -53,7 +53,8 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
                     needs.users.push(user.clone());
                 }
             }
-            needs.projects = m.in_dm;
+            // A new request starts in its project's workflow's first status.
+            needs.projects = m.in_dm || served(channels, &m.channel);
         }
         Command::Mentioned(m) => {
             needs.users.extend(m.user.clone());

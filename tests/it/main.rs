@@ -10,6 +10,7 @@ mod identity;
 mod ingress;
 mod manifest;
 mod outbox;
+mod requests;
 mod startup;
 mod threads;
 mod tickets;

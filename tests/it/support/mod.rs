@@ -314,6 +314,43 @@ impl TestApp {
             .as_u16()
     }
 
+    /// Send an interactivity payload as Slack does: a form with one field, `payload`.
+    pub async fn interact(&self, payload: Value) -> reqwest::Response {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        self.post_signed("/slack/interactivity", &body, "application/x-www-form-urlencoded")
+            .await
+    }
+
+    /// Run `/desk {text}` as `user` in `channel`; its answer goes to the fake's
+    /// `response_url` named after `trigger`. The status deskhand answered.
+    pub async fn slash(&self, user: &str, channel: &str, text: &str, trigger: &str) -> u16 {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("token", "unused")
+            .append_pair("team_id", fake_slack::TEAM)
+            .append_pair("channel_id", channel)
+            .append_pair("user_id", user)
+            .append_pair("command", "/desk")
+            .append_pair("text", text)
+            .append_pair("response_url", &self.slack.response_url(trigger))
+            .append_pair("trigger_id", trigger)
+            .finish();
+        self.post_signed("/slack/commands", &body, "application/x-www-form-urlencoded")
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// The private answers deskhand gave through `response_url`s, as text.
+    pub fn answers(&self) -> Vec<String> {
+        self.slack
+            .responses()
+            .iter()
+            .map(|r| format!("{} {}", r["text"].as_str().unwrap_or_default(), r["blocks"]))
+            .collect()
+    }
+
     /// Deliver an event and wait until deskhand has done everything it causes.
     pub async fn deliver(&self, event_id: &str, event: Value) {
         assert_eq!(
