@@ -269,6 +269,57 @@ async fn fixed_rate(
     (acks, reply_latencies, failures)
 }
 
+/// How long a shortcut's modal takes to open: from the shortcut's POST to the fake Slack
+/// receiving `views.open` (its `trigger_id` is valid for 3 s). 200 shortcuts at 20/s.
+async fn modal_latency(http: &reqwest::Client, server: &Server, slack: &FakeSlack) {
+    let url = format!("{}/slack/interactivity", server.addr);
+    let mut sent = HashMap::new();
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    for i in 0..200 {
+        ticker.tick().await;
+        let trigger = format!("modal.{i}");
+        let payload = json!({
+            "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
+            "user": { "id": format!("U{:07}", i % USERS) },
+        });
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", &payload.to_string())
+            .finish();
+        let timestamp = unix_now();
+        let started = Instant::now();
+        let response = http
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", timestamp.to_string())
+            .header("x-slack-signature", sign(timestamp, &body))
+            .body(body)
+            .send()
+            .await;
+        assert!(
+            matches!(response, Ok(r) if r.status().is_success()),
+            "shortcut acknowledged"
+        );
+        sent.insert(trigger, started);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut latencies: Vec<Duration> = slack
+        .views()
+        .into_iter()
+        .filter_map(|v| {
+            let started = sent.get(v.trigger_id.as_deref()?)?;
+            Some(v.at.duration_since(*started))
+        })
+        .collect();
+    latencies.sort();
+    println!(
+        "Shortcut → views.open: {} of 200 opened; p50 {}, p99 {}, max {}\n",
+        latencies.len(),
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default()),
+    );
+}
+
 async fn run(database: &str, database_url: &str) {
     let slack = FakeSlack::start().await;
     slack.stop_recording();
@@ -302,6 +353,8 @@ async fn run(database: &str, database_url: &str) {
     let warm = make_events("w", next, 2 * USERS);
     next += warm.len();
     let _ = fixed_rate(&http, &server, &slack, warm, 500).await;
+
+    modal_latency(&http, &server, &slack).await;
 
     println!("| phase | events | ack p50 | ack p99 | reply p50 | reply p99 | failed | CPU/event |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");

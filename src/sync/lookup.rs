@@ -63,6 +63,8 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
                 needs.message = Some((m.channel.clone(), m.ts.clone(), true));
             }
         }
+        // Emoji anywhere else (deskhand sees every channel it is in) mean nothing.
+        Command::Reacted { channel, .. } if !served(channels, channel) => {}
         Command::Reacted {
             channel,
             ts,

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::support::fake_slack::Call;
 use crate::support::*;
 
 fn web_api_spec() -> Value {
@@ -88,9 +89,23 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
     ] {
         assert!(methods.contains(expected), "the flow exercised {expected}: {methods:?}");
     }
+    matches_the_description(&spec, &calls);
+    for post in app.slack.calls_to("chat.postMessage") {
+        assert!(post.params["blocks"].is_array(), "blocks are a JSON array");
+        let metadata = &post.params["metadata"];
+        assert!(
+            metadata["event_type"].is_string() && metadata["event_payload"].is_object(),
+            "metadata has Slack's shape: {metadata}"
+        );
+    }
+}
+
+/// Every call names a real method, carries its required parameters, uses no unknown one,
+/// authenticates with the bot token and uses the verb Slack documents.
+fn matches_the_description(spec: &Value, calls: &[Call]) {
     // POSTs to a `response_url` are not Web API methods: the description does not cover them.
     for call in calls.iter().filter(|c| c.method != "response_url") {
-        let known = parameters(&spec, &call.method);
+        let known = parameters(spec, &call.method);
         let sent = call
             .params
             .as_object()
@@ -126,12 +141,69 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
         };
         assert_eq!(call.http_method, verb, "{} is sent as {verb}", call.method);
     }
-    for post in app.slack.calls_to("chat.postMessage") {
-        assert!(post.params["blocks"].is_array(), "blocks are a JSON array");
-        let metadata = &post.params["metadata"];
-        assert!(
-            metadata["event_type"].is_string() && metadata["event_payload"].is_object(),
-            "metadata has Slack's shape: {metadata}"
-        );
+}
+
+#[tokio::test]
+async fn every_call_of_the_request_flows_matches_the_published_web_api() {
+    let app = TestApp::spawn().await;
+    app.set_support_channel(json!({ "agent_channel": AGENTS, "auto_create": false }))
+        .await;
+    app.slack.set_members(AGENTS, &[BO]);
+    // An emoji on a message deskhand never saw (history), on a reply (replies), a
+    // shortcut's form opened, submitted and updated, the Home tab, an agent resolving
+    // (reactions, DM), and a command's answer.
+    app.slack
+        .add_user_message(SUPPORT, ANA, "1700000100.000100", None, "VPN is down");
+    app.slack.add_user_message(
+        SUPPORT,
+        ANA,
+        "1700000100.000200",
+        Some("1700000100.000100"),
+        "still down",
+    );
+    let react = |user: &str, name: &str, ts: &str| json!({ "type": "reaction_added", "user": user, "reaction": name, "item": { "type": "message", "channel": SUPPORT, "ts": ts } });
+    app.deliver("Ev0", json!({ "type": "app_home_opened", "user": ANA, "tab": "home" }))
+        .await;
+    app.deliver("Ev1", react(BO, "ticket", "1700000100.000100")).await;
+    app.deliver("Ev2", react(BO, "ticket", "1700000100.000200")).await;
+    app.deliver("Ev3", react(BO, "white_check_mark", "1700000100.000100"))
+        .await;
+    app.interact(
+        json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "1.2.3", "user": { "id": ANA } }),
+    )
+    .await;
+    app.settle().await;
+    let view = app.slack.last_view();
+    let submission = json!({
+        "type": "view_submission", "user": { "id": ANA },
+        "view": { "id": view.id, "callback_id": "request_form", "private_metadata": view.view["private_metadata"],
+                  "state": { "values": {
+                      "project": { "value": { "type": "static_select", "selected_option": { "value": "IT" } } },
+                      "summary": { "value": { "type": "plain_text_input", "value": "A monitor" } } } } },
+    });
+    app.interact(submission).await;
+    app.slash(ANA, SUPPORT, "mine", "1.2.4").await;
+    app.settle().await;
+
+    let spec = web_api_spec();
+    let calls = app.slack.calls();
+    let methods: std::collections::BTreeSet<_> = calls.iter().map(|c| c.method.as_str()).collect();
+    for expected in [
+        "conversations.history",
+        "conversations.replies",
+        "conversations.members",
+        "conversations.open",
+        "views.open",
+        "views.update",
+        "views.publish",
+        "reactions.add",
+        "chat.getPermalink",
+        "response_url",
+    ] {
+        assert!(methods.contains(expected), "the flow exercised {expected}: {methods:?}");
+    }
+    matches_the_description(&spec, &calls);
+    for call in app.slack.calls_to("views.open") {
+        assert!(call.params["view"].is_object(), "a view is a JSON object");
     }
 }

@@ -721,3 +721,13 @@ async fn guests_are_refused_in_shortcuts_and_commands_and_parked_in_support_chan
     assert_eq!(parked["parked"][0]["slack_user_id"], GIL, "{parked}");
     assert_eq!(app.slack.ephemerals().len(), 1, "the guest is told why");
 }
+
+#[tokio::test]
+async fn emoji_in_channels_deskhand_does_not_serve_cost_nothing() {
+    let app = without_auto_create().await;
+    app.deliver("Ev1", reaction(ANA, "ticket", ELSEWHERE, MESSAGE)).await;
+
+    assert!(app.slack.calls_to("users.info").is_empty());
+    assert!(app.slack.calls_to("conversations.history").is_empty());
+    assert!(app.tickets().await.is_empty());
+}
