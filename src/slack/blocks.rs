@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::interactions::CLOSE_REQUEST;
+use super::interactions::{CLOSE_REQUEST, REPLY_PUBLICLY};
 use crate::store::TicketRecord;
 
 /// Slack's limit for a section's text.
@@ -143,6 +143,14 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
             }),
         );
     }
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": "agents",
+        "elements": [{
+            "type": "button", "action_id": REPLY_PUBLICLY, "value": ticket.key,
+            "text": { "type": "plain_text", "text": "Reply to requester" },
+        }]
+    }));
     deleted_note(ticket, &mut blocks);
     Value::Array(blocks)
 }

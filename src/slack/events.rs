@@ -155,6 +155,10 @@ pub enum Command {
     Submitted(super::interactions::Submission),
     /// A requester's "Close" button.
     Close(super::interactions::CloseRequest),
+    /// An agent's "Reply to requester" button on a card: open the reply modal.
+    OpenReply(super::interactions::ReplyRequest),
+    /// An agent's public reply, submitted.
+    PublicReply(super::interactions::PublicReply),
     Edited {
         channel: String,
         ts: String,

@@ -11,7 +11,7 @@ use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 use slack_morphism::SlackSigningSecret;
 
 use super::events::IngressEnvelope;
-use super::interactions::{Payload, SlashCommand};
+use super::interactions::{Payload, SlashCommand, REPLY_FIELD};
 use super::views;
 use crate::app::AppState;
 use crate::desk::forms::{self, ProjectChoice};
@@ -155,6 +155,12 @@ pub async fn interactivity(State(state): State<AppState>, headers: HeaderMap, bo
         return StatusCode::OK.into_response();
     };
     let mut answer = StatusCode::OK.into_response();
+    if let Some((_, text)) = payload.submitted_reply() {
+        if text.trim().is_empty() {
+            let errors = serde_json::json!({ REPLY_FIELD: "Write the reply the requester will see." });
+            return Json(serde_json::json!({ "response_action": "errors", "errors": errors })).into_response();
+        }
+    }
     if let Some((form, _)) = payload.submitted_form() {
         let projects = match state.store.projects().await {
             Ok(projects) => projects,

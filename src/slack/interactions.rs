@@ -26,6 +26,12 @@ pub const NEW_REQUEST: &str = "new_request";
 pub const REQUEST_FORM: &str = "request_form";
 /// The "Close" button on a requester's thread reply.
 pub const CLOSE_REQUEST: &str = "close_request";
+/// The "Reply to requester" button on an agent card.
+pub const REPLY_PUBLICLY: &str = "reply_publicly";
+/// The modal of an agent's public reply.
+pub const PUBLIC_REPLY: &str = "public_reply";
+/// Its one field.
+pub const REPLY_FIELD: &str = "reply";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 struct Id {
@@ -133,6 +139,18 @@ impl Payload {
         Some(format!("{INTERACTION_KEY_PREFIX}{key}"))
     }
 
+    /// The public reply this payload submits, if it is one: its ticket key and text.
+    pub fn submitted_reply(&self) -> Option<(String, String)> {
+        let view = self.view.as_ref().filter(|v| v.callback_id == PUBLIC_REPLY)?;
+        let text = view
+            .state
+            .as_ref()
+            .and_then(|s| s.values.get(REPLY_FIELD))
+            .and_then(|actions| actions.values().find_map(input_value))
+            .unwrap_or_default();
+        (self.kind == "view_submission").then(|| (view.private_metadata.clone(), text))
+    }
+
     /// The request form this payload submits, if it is one.
     pub fn submitted_form(&self) -> Option<(RequestForm, FormContext)> {
         let view = self.view.as_ref().filter(|v| v.callback_id == REQUEST_FORM)?;
@@ -208,6 +226,23 @@ pub struct Submission {
     pub context: FormContext,
 }
 
+/// An agent's "Reply to requester" on a card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyRequest {
+    pub user: String,
+    pub trigger_id: String,
+    pub ticket_key: String,
+}
+
+/// An agent's public reply, written in its modal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicReply {
+    pub view_id: String,
+    pub user: String,
+    pub ticket_key: String,
+    pub text: String,
+}
+
 /// A requester's "Close" on their request's thread reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloseRequest {
@@ -274,6 +309,15 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
                 response_url: payload.response_url,
             }))
         }
+        ("view_submission", _) if payload.submitted_reply().is_some() => {
+            let (ticket_key, text) = payload.submitted_reply().unwrap_or_default();
+            Ok(Command::PublicReply(PublicReply {
+                view_id: payload.view.map(|v| v.id).unwrap_or_default(),
+                user,
+                ticket_key,
+                text,
+            }))
+        }
         ("view_submission", _) => match payload.submitted_form() {
             Some((form, context)) => Ok(Command::Submitted(Submission {
                 view_id: payload.view.map(|v| v.id).unwrap_or_default(),
@@ -287,6 +331,13 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
             )),
         },
         ("block_actions", _) => {
+            if let Some(action) = payload.actions.iter().find(|a| a.action_id == REPLY_PUBLICLY) {
+                return Ok(Command::OpenReply(ReplyRequest {
+                    user,
+                    trigger_id: payload.trigger_id.unwrap_or_default(),
+                    ticket_key: action.value.clone().unwrap_or_default(),
+                }));
+            }
             let Some(action) = payload.actions.into_iter().find(|a| a.action_id == CLOSE_REQUEST) else {
                 return ignored("block_actions".into());
             };

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::blocks::{escape, ticket_link};
-use super::interactions::{FormContext, REQUEST_FORM};
+use super::interactions::{FormContext, PUBLIC_REPLY, REPLY_FIELD, REQUEST_FORM};
 use crate::desk::forms::{self, DESCRIPTION_MAX_CHARS};
 use crate::desk::SUMMARY_MAX_CHARS;
 use crate::store::TicketRecord;
@@ -149,6 +149,23 @@ pub fn request_form(form: &FormView) -> Value {
         "close": plain("Cancel"),
         "private_metadata": form.context.write(),
         "blocks": blocks,
+    })
+}
+
+/// An agent's reply to the requester, shown in the request's thread.
+pub fn public_reply(ticket: &TicketRecord) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": PUBLIC_REPLY,
+        "private_metadata": ticket.key,
+        "title": plain("Reply to requester"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
+        "blocks": [
+            { "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("*{}* · {} · for <@{}>", ticket_link(ticket), escape(&ticket.summary), ticket.requester_slack_id) }] },
+            { "type": "input", "block_id": REPLY_FIELD, "label": plain("Reply"),
+              "element": { "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": DESCRIPTION_MAX_CHARS } },
+        ],
     })
 }
 

@@ -209,6 +209,11 @@ impl<'a> Batch<'a> {
                 self.file_drafts(tx, facts).await?;
                 self.on_close(tx, request, facts).await?
             }
+            Command::OpenReply(request) => self.on_open_reply(tx, request, facts).await?,
+            Command::PublicReply(reply) => {
+                self.file_drafts(tx, facts).await?;
+                self.on_public_reply(tx, reply, facts).await?
+            }
             Command::Ignored { what } => {
                 tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
             }

@@ -267,6 +267,29 @@ impl Dispatcher {
                     other => other.map(|_| Outcome::Done(None)),
                 }
             }
+            Effect::PostReply { ticket_id, text } => {
+                let found = tokio::try_join!(self.store.ticket(*ticket_id), self.store.ticket_messages(*ticket_id));
+                match found {
+                    Ok((ticket, messages)) => {
+                        let thread = if ticket.from_form() {
+                            messages
+                                .iter()
+                                .find(|m| m.role == THREAD_REPLY)
+                                .map(|m| (m.channel_id.clone(), m.ts.clone()))
+                        } else {
+                            Some((ticket.channel_id.clone(), ticket.thread_ts().to_owned()))
+                        };
+                        match thread {
+                            Some((channel, ts)) => self.post_text(&channel, Some(&ts), text).await,
+                            None => {
+                                return self
+                                    .retry_store(claimed, StoreError::Other("its thread is not posted yet".into()))
+                            }
+                        }
+                    }
+                    Err(e) => return self.retry_store(claimed, e),
+                }
+            }
             Effect::Notify { user, ticket_id, text } => match self.store.ticket(*ticket_id).await {
                 Ok(ticket) => {
                     let text = format!("{text}\n{}", blocks::ticket_link(&ticket));

@@ -49,6 +49,8 @@ pub enum Effect {
     PublishHome { user: String },
     /// Mark a message with an emoji.
     AddReaction { channel: String, ts: String, name: String },
+    /// Show an agent's public reply in the request's own thread (its message's, or its DM's).
+    PostReply { ticket_id: i64, text: String },
     /// Tell a requester, in their DM with deskhand, what happened to their request.
     Notify { user: String, ticket_id: i64, text: String },
 }
@@ -73,6 +75,7 @@ impl Effect {
             Effect::PublishHome { .. } => "publish_home",
             Effect::AddReaction { .. } => "add_reaction",
             Effect::Notify { .. } => "notify",
+            Effect::PostReply { .. } => "post_reply",
         }
     }
 
@@ -92,6 +95,8 @@ impl Effect {
             Effect::PublishHome { user } => format!("home:{user}"),
             Effect::Notify { user, .. } => format!("dm:{user}"),
             Effect::PostText { channel, .. } => format!("text:{channel}"),
+            // After the thread reply that starts a form's thread.
+            Effect::PostReply { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),
             Effect::PostEphemeral { .. }
             | Effect::OpenView { .. }
             | Effect::Respond { .. }

@@ -105,6 +105,14 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
             needs.users.push(request.user.clone());
             needs.projects = true;
         }
+        Command::OpenReply(request) => {
+            needs.users.push(request.user.clone());
+            needs.agents = true;
+        }
+        Command::PublicReply(reply) => {
+            needs.users.push(reply.user.clone());
+            needs.agents = true;
+        }
         Command::HomeOpened { .. } | Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => {}
     }
     needs

@@ -10,7 +10,9 @@ use crate::desk::workflow::{Category, Status};
 use crate::desk::{self, Source, Visibility};
 use crate::slack::blocks::{ticket_link, ticket_text};
 use crate::slack::events::PostedMessage;
-use crate::slack::interactions::{CloseRequest, DeskRequest, FormContext, FormRequest, Submission};
+use crate::slack::interactions::{
+    CloseRequest, DeskRequest, FormContext, FormRequest, PublicReply, ReplyRequest, Submission,
+};
 use crate::slack::views::{self, FormProject, FormView};
 use crate::store::{ChannelMessage, ClaimedEvent, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
 use crate::sync::apply::{Batch, Draft, Facts};
@@ -653,6 +655,79 @@ impl<'a> Batch<'a> {
             }),
             (None, None) => {}
         }
+    }
+}
+
+impl<'a> Batch<'a> {
+    /// An agent's "Reply to requester": open the reply modal.
+    pub(super) async fn on_open_reply(
+        &mut self,
+        tx: &mut Tx,
+        request: &ReplyRequest,
+        facts: &Facts<'a>,
+    ) -> Result<(), StoreError> {
+        let view = match Store::ticket_by_key_in(tx, &request.ticket_key).await? {
+            _ if !facts.lookups.is_agent(&request.user) => views::notice(
+                "Reply to requester",
+                "Only agents (members of an agent channel) reply to requesters from here.",
+            ),
+            Some(ticket) => views::public_reply(&ticket),
+            None => views::notice("Reply to requester", "That request no longer exists."),
+        };
+        self.effect(Effect::OpenView {
+            trigger_id: request.trigger_id.clone(),
+            view,
+        });
+        Ok(())
+    }
+
+    /// An agent's public reply: a public comment, shown in the request's thread.
+    pub(super) async fn on_public_reply(
+        &mut self,
+        tx: &mut Tx,
+        reply: &PublicReply,
+        facts: &Facts<'a>,
+    ) -> Result<(), StoreError> {
+        let (Some(agent), Some(ticket)) = (
+            facts.user(&reply.user),
+            Store::ticket_by_key_in(tx, &reply.ticket_key).await?,
+        ) else {
+            return Ok(());
+        };
+        if !facts.lookups.is_agent(&agent.slack_user_id) {
+            return Ok(());
+        }
+        let origin = format!("view:{}", reply.view_id);
+        if Store::comment_by_message(tx, "", &origin).await?.is_some() {
+            return Ok(());
+        }
+        let comment = Store::insert_comment(
+            tx,
+            &crate::store::NewComment {
+                ticket_id: ticket.id,
+                visibility: Visibility::Public.as_str(),
+                body: &reply.text,
+                author_person_id: agent.person_id,
+                author_slack_id: &agent.slack_user_id,
+                author_name: &agent.display_name,
+                channel_id: "",
+                message_ts: &origin,
+                permalink: "",
+            },
+        )
+        .await?;
+        let detail = json!({ "comment": comment.id, "visibility": "public", "via": "reply to requester" });
+        self.audit(
+            ticket.id,
+            (&agent.slack_user_id, &agent.display_name),
+            "comment_added",
+            detail,
+        );
+        self.effect(Effect::PostReply {
+            ticket_id: ticket.id,
+            text: format!("*{}* (help desk): {}", agent.display_name, reply.text),
+        });
+        Ok(())
     }
 }
 

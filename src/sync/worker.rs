@@ -318,7 +318,11 @@ impl Worker {
                     .cloned()
                     .collect(),
                 Command::Close(request) => request.channel.iter().cloned().collect(),
-                Command::Desk(_) | Command::HomeOpened { .. } | Command::Ignored { .. } => vec![],
+                Command::Desk(_)
+                | Command::HomeOpened { .. }
+                | Command::OpenReply(_)
+                | Command::PublicReply(_)
+                | Command::Ignored { .. } => vec![],
             })
             .collect();
         wanted.sort();

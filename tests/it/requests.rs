@@ -731,3 +731,55 @@ async fn emoji_in_channels_deskhand_does_not_serve_cost_nothing() {
     assert!(app.slack.calls_to("conversations.history").is_empty());
     assert!(app.tickets().await.is_empty());
 }
+
+#[tokio::test]
+async fn agents_reply_publicly_from_the_card_and_the_reply_reaches_the_dm_thread() {
+    let app = without_auto_create().await;
+    app.deliver("Ev1", dm(ANA, MESSAGE, "My badge stopped working")).await;
+    let press = |user: &str, trigger: &str| {
+        json!({
+            "type": "block_actions", "user": { "id": user }, "trigger_id": trigger,
+            "container": { "type": "message", "channel_id": AGENTS, "message_ts": "1.1" },
+            "actions": [{ "action_id": "reply_publicly", "block_id": "agents", "value": "IT-1", "type": "button", "action_ts": trigger }],
+        })
+    };
+    assert!(app.slack.messages_in(AGENTS)[0]
+        .blocks
+        .to_string()
+        .contains("reply_publicly"));
+
+    app.interact(press(ANA, "8.1")).await;
+    app.settle().await;
+    assert!(app.slack.last_view().view.to_string().contains("Only agents"));
+
+    app.interact(press(BO, "8.2")).await;
+    app.settle().await;
+    let opened = app.slack.last_view();
+    assert_eq!(opened.view["callback_id"], "public_reply");
+    let empty = submit(&app, &opened, BO, json!({ "reply": field("text", " ") })).await;
+    assert_eq!(empty["response_action"], "errors");
+    submit(
+        &app,
+        &opened,
+        BO,
+        json!({ "reply": field("text", "Please re-enrol at the front desk") }),
+    )
+    .await;
+    app.settle().await;
+
+    let comments = app.ticket("IT-1").await["comments"].clone();
+    assert_eq!(comments[0]["author_slack_id"], BO);
+    assert_eq!(comments[0]["visibility"], "public");
+    let thread: Vec<_> = app
+        .slack
+        .messages_in(&dm_channel(ANA))
+        .into_iter()
+        .filter(|m| m.thread_ts.as_deref() == Some(MESSAGE))
+        .collect();
+    assert!(
+        thread
+            .iter()
+            .any(|m| m.text.contains("Please re-enrol at the front desk")),
+        "the reply is in Ana's DM thread: {thread:?}"
+    );
+}
