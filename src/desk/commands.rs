@@ -47,7 +47,7 @@ pub const HELP: &str = "*How to ask the help desk for something*\n\
 • `/desk new`: open the request form\n\
 • `/desk mine`: your open requests\n\
 • `/desk status IT-42`: where one request stands\n\
-• `/desk notifications off` (or `on`): direct messages when agents change or answer your requests\n\
+• `/desk notifications off` (or `on`): a direct message when an agent changes the status of one of your requests\n\
 • `/desk help`: this message";
 
 #[cfg(test)]

@@ -68,8 +68,14 @@ fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Value>) {
 }
 
 /// The reply in the requester's thread (or, for a form's request, the DM that starts its
-/// thread). `self_close` offers the requester a "Close" button.
-pub fn thread_reply(ticket: &TicketRecord, self_close: bool) -> Value {
+/// thread). `self_close` offers the requester a "Close" button; `synced` says replies in
+/// the thread reach the help desk (support channels with thread sync, and DMs).
+pub fn thread_reply(ticket: &TicketRecord, self_close: bool, synced: bool) -> Value {
+    let hint = if synced {
+        "Reply in this thread to add to your request; the help desk sees every reply."
+    } else {
+        "The help desk answers in this thread. To add to your request, write to deskhand in a direct message or use `/desk status`."
+    };
     let mut blocks = vec![
         json!({
             "type": "section",
@@ -78,7 +84,7 @@ pub fn thread_reply(ticket: &TicketRecord, self_close: bool) -> Value {
         }),
         json!({
             "type": "context",
-            "elements": [{ "type": "mrkdwn", "text": "Reply in this thread to add to your request; the help desk sees every reply." }]
+            "elements": [{ "type": "mrkdwn", "text": hint }]
         }),
     ];
     if self_close && !ticket.is_done() {

@@ -40,7 +40,7 @@ pub struct Completion {
     permalink: Option<(i64, String)>,
 }
 
-/// How long a project's workflow and a person's DM channel are remembered.
+/// How long a project's workflow and a channel's thread sync are remembered.
 const MEMORY_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
@@ -54,7 +54,27 @@ pub struct Dispatcher {
     /// How long a claimed effect is ours: longer than the calls it makes.
     lease: Duration,
     /// Whether each project lets requesters close their requests, lately read.
-    self_close: Arc<Mutex<HashMap<String, (bool, Instant)>>>,
+    self_close: Remembered,
+    /// Whether each channel syncs its threads, lately read.
+    synced: Remembered,
+}
+
+/// Yes-or-no settings read from the store, remembered for [`MEMORY_TTL`].
+#[derive(Clone, Default)]
+struct Remembered(Arc<Mutex<HashMap<String, (bool, Instant)>>>);
+
+impl Remembered {
+    fn get(&self, key: &str) -> Option<bool> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < MEMORY_TTL)
+            .map(|(value, _)| *value)
+    }
+
+    fn put(&self, key: &str, value: bool) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(key.to_owned(), (value, Instant::now()));
+    }
 }
 
 /// Record how effects ended, many to a transaction; the common outcome (done, maybe with
@@ -103,7 +123,8 @@ impl Dispatcher {
             completions,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             lease,
-            self_close: Arc::default(),
+            self_close: Remembered::default(),
+            synced: Remembered::default(),
         };
         (dispatcher, writer)
     }
@@ -229,12 +250,17 @@ impl Dispatcher {
             Effect::UpdateView { view_id, view } => self.update_view(view_id, view).await,
             Effect::ShowFiled { view_id, ticket_id } => match self.store.ticket(*ticket_id).await {
                 Ok(ticket) => {
-                    let follow = if ticket.from_form() {
-                        "I've sent you the details in a direct message; reply there to add to it."
-                    } else {
-                        "Follow it in the message's thread."
+                    let follow = match (ticket.from_form(), &ticket.reporter_slack_id) {
+                        (true, Some(_)) => format!(
+                            "Its thread is in <@{}>'s direct messages with deskhand.",
+                            ticket.requester_slack_id
+                        ),
+                        (true, None) => {
+                            "I've sent you the details in a direct message; reply there to add to it.".into()
+                        }
+                        (false, _) => "Follow it in the message's thread.".into(),
                     };
-                    self.update_view(view_id, &views::filed(&ticket, follow)).await
+                    self.update_view(view_id, &views::filed(&ticket, &follow)).await
                 }
                 Err(e) => return self.retry_store(claimed, e),
             },
@@ -378,25 +404,32 @@ impl Dispatcher {
 
     /// Whether a project's workflow lets requesters close their own requests.
     async fn self_close(&self, project: &str) -> bool {
-        let remembered = self
-            .self_close
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project)
-            .filter(|(_, at)| at.elapsed() < MEMORY_TTL)
-            .map(|(allowed, _)| *allowed);
-        if let Some(allowed) = remembered {
+        if let Some(allowed) = self.self_close.get(project) {
             return allowed;
         }
         let allowed = match self.store.project(project).await {
             Ok(project) => project.workflow().self_close().is_some(),
             Err(_) => false,
         };
-        self.self_close
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(project.to_owned(), (allowed, Instant::now()));
+        self.self_close.put(project, allowed);
         allowed
+    }
+
+    /// Whether replies in a ticket's channel thread reach the desk: a support channel with
+    /// thread sync, and the thread is the request's own.
+    async fn synced(&self, ticket: &TicketRecord) -> bool {
+        if ticket.origin_thread_ts.is_some() {
+            return false;
+        }
+        if let Some(synced) = self.synced.get(&ticket.channel_id) {
+            return synced;
+        }
+        let synced = match self.store.channel(&ticket.channel_id).await {
+            Ok(channel) => channel.is_some_and(|c| c.kind == "support" && c.thread_sync),
+            Err(_) => true,
+        };
+        self.synced.put(&ticket.channel_id, synced);
+        synced
     }
 
     async fn publish_home(&self, user: &str) -> Result<Outcome, SlackError> {
@@ -469,7 +502,8 @@ impl Dispatcher {
 
     async fn render(&self, ticket: &TicketRecord, role: &str) -> serde_json::Value {
         if role == THREAD_REPLY {
-            blocks::thread_reply(ticket, self.self_close(&ticket.project_key).await)
+            let synced = ticket.from_form() || ticket.channel_id.starts_with('D') || self.synced(ticket).await;
+            blocks::thread_reply(ticket, self.self_close(&ticket.project_key).await, synced)
         } else {
             blocks::agent_card(ticket)
         }

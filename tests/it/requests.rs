@@ -382,6 +382,13 @@ async fn mentioning_deskhand_files_the_message_or_its_thread() {
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["source"], "mention");
     assert_eq!(ticket["summary"], "the kitchen tap leaks");
+    let answer = app.posts_by_thread(ELSEWHERE)[&Some(MESSAGE.to_owned())][0]
+        .blocks
+        .to_string();
+    assert!(
+        answer.contains("write to deskhand in a direct message"),
+        "replies here are not synced, and the answer does not pretend they are: {answer}"
+    );
 
     app.slack.add_user_message(
         ELSEWHERE,
