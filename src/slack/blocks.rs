@@ -74,7 +74,7 @@ pub fn thread_reply(ticket: &TicketRecord, self_close: bool, synced: bool) -> Va
     let hint = if synced {
         "Reply in this thread to add to your request; the help desk sees every reply."
     } else {
-        "The help desk answers in this thread. To add to your request, write to deskhand in a direct message or use `/desk status`."
+        "The help desk answers in this thread. Replies here don't reach it: to add something, ask in a support channel or a direct message to deskhand (a new request)."
     };
     let mut blocks = vec![
         json!({

@@ -386,7 +386,7 @@ async fn mentioning_deskhand_files_the_message_or_its_thread() {
         .blocks
         .to_string();
     assert!(
-        answer.contains("write to deskhand in a direct message"),
+        answer.contains("Replies here don't reach it"),
         "replies here are not synced, and the answer does not pretend they are: {answer}"
     );
 
