@@ -34,6 +34,8 @@ pub struct AppState {
     pub signature: SignatureCheck,
     /// Stores events before they are acknowledged, many to a commit.
     pub inbox: GroupCommit<NewEvent, bool>,
+    /// For the admin API's checks (is a facilitator a verified person?).
+    pub slack: SlackApi,
 }
 
 pub struct App {
@@ -71,6 +73,7 @@ impl App {
             config: Arc::new(config),
             store,
             inbox,
+            slack: slack.clone(),
         };
         Ok(Self {
             listener,

@@ -14,10 +14,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::desk::identity::{self, SlackProfile, Verification};
 use crate::desk::rules::{emoji_name, DEFAULT_ANNOUNCEMENT_MARKER, DEFAULT_EMOJI};
 use crate::desk::workflow::Workflow;
 use crate::desk::{Priority, ProjectKey};
-use crate::store::{ChannelRecord, NewProject, ProjectRecord, StoreError, DEFAULT_PROJECT};
+use crate::store::{
+    ChannelRecord, Facilitator, NewProject, ProjectRecord, StoreError, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+};
+use crate::sync::parked;
 
 /// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -34,6 +38,8 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] StoreError),
 }
@@ -48,6 +54,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +66,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Invalid(_) => "invalid",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -147,6 +155,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(get_channel).put(put_channel).delete(delete_channel),
         )
         .route("/settings", get(get_settings).put(put_settings))
+        .route(
+            "/settings/facilitator",
+            axum::routing::put(put_workspace_facilitator).delete(delete_workspace_facilitator),
+        )
+        .route(
+            "/channels/{id}/facilitator",
+            axum::routing::put(put_facilitator).delete(delete_facilitator),
+        )
         .route("/tickets", get(list_tickets))
         .route("/tickets/{key}", get(get_ticket))
         .route("/outbox", get(list_outbox))
@@ -249,14 +265,34 @@ struct SettingsRequest {
     /// The project of requests made in a DM or by mention outside support channels;
     /// `null` clears it.
     default_project: Option<String>,
+    /// Days a parked message waits to be filed before it is reported instead (1–365).
+    parked_retention_days: Option<i64>,
 }
 
-async fn get_settings(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    let default_project = state.store.setting(DEFAULT_PROJECT).await?;
-    let default_project: serde_json::Value = default_project
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or_default();
-    Ok(Json(json!({ "default_project": default_project })))
+async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
+    let read = |key: &'static str| {
+        let store = state.store.clone();
+        async move {
+            Ok::<_, StoreError>(
+                store
+                    .setting(key)
+                    .await?
+                    .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let default_project = read(DEFAULT_PROJECT).await?;
+    let facilitator = read(WORKSPACE_FACILITATOR).await?;
+    let retention = match read(parked::RETENTION_SETTING).await? {
+        serde_json::Value::Null => json!(parked::DEFAULT_RETENTION_DAYS),
+        days => days,
+    };
+    Ok(Json(json!({
+        "default_project": default_project,
+        "facilitator": facilitator,
+        "parked_retention_days": retention,
+    })))
 }
 
 async fn put_settings(
@@ -269,8 +305,144 @@ async fn put_settings(
             e => e.into(),
         })?;
     }
+    if let Some(days) = body.parked_retention_days {
+        if !(1..=365).contains(&days) {
+            return Err(ApiError::Invalid("parked_retention_days must be 1 to 365".into()));
+        }
+        state
+            .store
+            .put_setting(parked::RETENTION_SETTING, Some(&days.to_string()))
+            .await?;
+    }
     let value = body.default_project.as_ref().map(|k| json!(k).to_string());
     state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
+    get_settings(State(state)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FacilitatorRequest {
+    slack_user_id: String,
+}
+
+/// A facilitator must be a verified person: a full member of this workspace with an email.
+async fn check_facilitator(state: &AppState, user: &str) -> Result<String> {
+    let unavailable = |e: crate::slack::api::SlackError| {
+        tracing::warn!(error = %e, "could not check a facilitator with Slack");
+        ApiError::Unavailable("Slack could not be asked who this is; try again".into())
+    };
+    let workspace = state.slack.auth_test().await.map_err(unavailable)?;
+    let found = match state.slack.users_info(user).await {
+        Ok(found) => found,
+        Err(crate::slack::api::SlackError::Api(e)) if e == "user_not_found" => {
+            return Err(ApiError::Invalid(format!("Slack knows no user {user}")))
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
+    let profile = SlackProfile {
+        team_id: &found.team_id,
+        is_bot: found.is_bot,
+        is_restricted: found.is_restricted,
+        is_ultra_restricted: found.is_ultra_restricted,
+        deleted: found.deleted,
+        email: found.profile.email.as_deref(),
+    };
+    match identity::verify(&profile, &workspace.team_id) {
+        Verification::Verified { .. } => Ok(found.display_name()),
+        Verification::Unverified(reason) => Err(ApiError::Invalid(format!(
+            "{user} cannot be a facilitator: a facilitator must be a verified person (this account is: {})",
+            reason.as_str()
+        ))),
+    }
+}
+
+fn config_audit(action: &'static str, detail: serde_json::Value) -> crate::store::NewAudit {
+    crate::store::NewAudit {
+        ticket_id: None,
+        actor_slack_id: None,
+        actor_name: Some("admin API".into()),
+        on_behalf_of: None,
+        source: "api",
+        action,
+        detail: detail.to_string(),
+    }
+}
+
+async fn support_channel(state: &AppState, id: &str) -> Result<ChannelRecord> {
+    match state.store.channel(id).await? {
+        Some(channel) if channel.kind == "support" => Ok(channel),
+        Some(_) => Err(ApiError::Invalid(format!(
+            "{id} is an agent channel: facilitators act in support channels only"
+        ))),
+        None => Err(ApiError::NotFound(format!("channel {id} is not configured"))),
+    }
+}
+
+async fn put_facilitator(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<FacilitatorRequest>,
+) -> Result<impl IntoResponse> {
+    support_channel(&state, &id).await?;
+    let name = check_facilitator(&state, &body.slack_user_id).await?;
+    let channel = state
+        .store
+        .set_facilitator(&id, Some((&body.slack_user_id, "admin API")))
+        .await?;
+    let detail = json!({ "channel": id, "facilitator": body.slack_user_id, "name": name });
+    state
+        .store
+        .audit_config(&config_audit("facilitator_authorized", detail))
+        .await?;
+    let (released, reported) = parked::release(&state.store, Some(&id)).await?;
+    let mut body = json!(ChannelResponse::from(channel));
+    body["parked_released"] = json!(released);
+    body["parked_reported"] = json!(reported);
+    Ok(Json(body))
+}
+
+async fn delete_facilitator(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
+    let before = support_channel(&state, &id).await?;
+    let channel = state.store.set_facilitator(&id, None).await?;
+    let detail = json!({ "channel": id, "facilitator": before.facilitator_slack_id });
+    state
+        .store
+        .audit_config(&config_audit("facilitator_revoked", detail))
+        .await?;
+    Ok(Json(ChannelResponse::from(channel)))
+}
+
+async fn put_workspace_facilitator(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<FacilitatorRequest>,
+) -> Result<impl IntoResponse> {
+    let name = check_facilitator(&state, &body.slack_user_id).await?;
+    let facilitator = Facilitator {
+        slack_user_id: body.slack_user_id.clone(),
+        authorized_by: "admin API".into(),
+        authorized_at: crate::store::now_ms(),
+    };
+    let value =
+        serde_json::to_string(&facilitator).map_err(|e| ApiError::Internal(StoreError::Other(e.to_string())))?;
+    state.store.put_setting(WORKSPACE_FACILITATOR, Some(&value)).await?;
+    let detail = json!({ "channel": null, "facilitator": body.slack_user_id, "name": name });
+    state
+        .store
+        .audit_config(&config_audit("workspace_facilitator_authorized", detail))
+        .await?;
+    let (released, reported) = parked::release(&state.store, None).await?;
+    let Json(mut settings) = get_settings(State(state)).await?;
+    settings["parked_released"] = json!(released);
+    settings["parked_reported"] = json!(reported);
+    Ok(Json(settings))
+}
+
+async fn delete_workspace_facilitator(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    state.store.put_setting(WORKSPACE_FACILITATOR, None).await?;
+    state
+        .store
+        .audit_config(&config_audit("workspace_facilitator_revoked", json!({})))
+        .await?;
     get_settings(State(state)).await
 }
 
@@ -338,6 +510,9 @@ struct ChannelResponse {
     default_request_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     default_priority: Option<String>,
+    /// Who files for people the desk cannot link here, who authorized them, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    facilitator: Option<serde_json::Value>,
     created_at: i64,
     updated_at: i64,
 }
@@ -359,6 +534,9 @@ impl From<ChannelRecord> for ChannelResponse {
             default_department: c.default_department,
             default_request_type: c.default_request_type,
             default_priority: c.default_priority,
+            facilitator: c.facilitator_slack_id.map(|id| {
+                json!({ "slack_user_id": id, "authorized_by": c.facilitator_authorized_by, "authorized_at": c.facilitator_authorized_at })
+            }),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -466,6 +644,9 @@ async fn put_channel(
                 default_priority,
                 created_at: 0,
                 updated_at: 0,
+                facilitator_slack_id: None,
+                facilitator_authorized_by: None,
+                facilitator_authorized_at: None,
             }
         }
         "agent" => {
@@ -490,6 +671,9 @@ async fn put_channel(
                 default_priority: None,
                 created_at: 0,
                 updated_at: 0,
+                facilitator_slack_id: None,
+                facilitator_authorized_by: None,
+                facilitator_authorized_at: None,
             }
         }
         other => {
@@ -604,28 +788,38 @@ async fn list_parked(
 
 #[derive(Deserialize)]
 struct AuditQuery {
-    ticket: String,
+    ticket: Option<String>,
 }
 
 /// Who changed a ticket, how and from where, oldest first.
 async fn list_audit(State(state): State<AppState>, ApiQuery(query): ApiQuery<AuditQuery>) -> Result<impl IntoResponse> {
-    let ticket = state
-        .store
-        .ticket_by_key(&query.ticket)
-        .await
-        .map_err(not_found(format!("no ticket {}", query.ticket)))?;
+    let ticket = match &query.ticket {
+        Some(key) => Some(
+            state
+                .store
+                .ticket_by_key(key)
+                .await
+                .map_err(not_found(format!("no ticket {key}")))?,
+        ),
+        None => None,
+    };
     let entries: Vec<_> = state
         .store
-        .audit(ticket.id)
+        .audit(ticket.as_ref().map(|t| t.id))
         .await?
         .into_iter()
         .map(|e| {
             let detail = serde_json::from_str(&e.detail).unwrap_or_else(|_| json!(e.detail));
+            let on_behalf_of: serde_json::Value = e
+                .on_behalf_of
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default();
             json!({
                 "at": e.at, "actor_slack_id": e.actor_slack_id, "actor_name": e.actor_name,
-                "source": e.source, "action": e.action, "detail": detail,
+                "on_behalf_of": on_behalf_of, "source": e.source, "action": e.action, "detail": detail,
             })
         })
         .collect();
-    Ok(Json(json!({ "ticket": ticket.key, "audit": entries })))
+    Ok(Json(json!({ "ticket": ticket.map(|t| t.key), "audit": entries })))
 }

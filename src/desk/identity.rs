@@ -64,6 +64,15 @@ impl Unverified {
         }
     }
 
+    /// Whether a facilitator may act for this person: guests, people from other
+    /// organizations and members without a visible email, not bots or deactivated accounts.
+    pub fn can_be_facilitated(self) -> bool {
+        matches!(
+            self,
+            Unverified::Guest | Unverified::OtherWorkspace | Unverified::NoEmail
+        )
+    }
+
     /// What the person is told, privately, when their message could not be filed.
     pub fn explanation(self) -> &'static str {
         match self {

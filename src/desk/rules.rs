@@ -22,6 +22,9 @@ pub struct ChannelRules<'a> {
     pub thread_sync: bool,
     /// A top-level message starting with this is an announcement, not a request.
     pub announcement_marker: &'a str,
+    /// A facilitator files for people the desk cannot link (the channel's own, or the
+    /// workspace's).
+    pub facilitated: bool,
 }
 
 /// A message as the desk sees it.
@@ -73,6 +76,13 @@ pub enum Outcome {
     },
     /// The author cannot be helped yet: tell them why and keep the message.
     Park(Unverified),
+    /// The author cannot be linked; the channel's facilitator files the request for them.
+    FileThroughFacilitator(Unverified),
+    /// The author cannot be linked; the facilitator adds their reply for them.
+    CommentThroughFacilitator {
+        ticket_id: i64,
+        reason: Unverified,
+    },
 }
 
 /// Decide what a new message means. `channel` is `None` for a channel deskhand does not
@@ -105,10 +115,26 @@ pub fn on_message(channel: Option<&ChannelRules>, message: &Message, thread: Thr
         },
         (true, _, _) => return Outcome::Ignore(Ignored::NotATicketThread),
     };
-    match author {
-        Verification::Verified { .. } => wanted,
-        Verification::Unverified(Unverified::Bot) => Outcome::Ignore(Ignored::FromBot),
-        Verification::Unverified(reason) => Outcome::Park(*reason),
+    match (author, wanted) {
+        (Verification::Verified { .. }, wanted) => wanted,
+        (Verification::Unverified(Unverified::Bot), _) => Outcome::Ignore(Ignored::FromBot),
+        // Facilitation exists only in support channels, for requests and their threads.
+        (Verification::Unverified(reason), Outcome::FileTicket)
+            if channel.facilitated && reason.can_be_facilitated() =>
+        {
+            Outcome::FileThroughFacilitator(*reason)
+        }
+        (
+            Verification::Unverified(reason),
+            Outcome::Comment {
+                ticket_id,
+                visibility: Visibility::Public,
+            },
+        ) if channel.facilitated && reason.can_be_facilitated() => Outcome::CommentThroughFacilitator {
+            ticket_id,
+            reason: *reason,
+        },
+        (Verification::Unverified(reason), _) => Outcome::Park(*reason),
     }
 }
 
@@ -216,6 +242,7 @@ mod tests {
         auto_create: true,
         thread_sync: true,
         announcement_marker: ":megaphone:",
+        facilitated: false,
     };
     const AGENTS: ChannelRules = ChannelRules {
         kind: ChannelKind::Agent,
@@ -356,6 +383,51 @@ mod tests {
             ReactionOutcome::FileTicket
         );
         assert_eq!(emoji_name("+1::skin-tone-3"), "+1");
+    }
+
+    #[test]
+    fn a_facilitator_files_for_unlinked_people_in_support_channels_only() {
+        let guest = Verification::Unverified(Unverified::Guest);
+        let facilitated = ChannelRules {
+            facilitated: true,
+            ..SUPPORT
+        };
+        let support = Thread::Support { ticket_id: 7 };
+        assert_eq!(
+            on_message(Some(&facilitated), &top("help"), Thread::Unknown, &guest),
+            Outcome::FileThroughFacilitator(Unverified::Guest)
+        );
+        assert_eq!(
+            on_message(Some(&facilitated), &reply("more"), support, &guest),
+            Outcome::CommentThroughFacilitator {
+                ticket_id: 7,
+                reason: Unverified::Guest
+            }
+        );
+        assert_eq!(
+            on_message(Some(&facilitated), &top("help"), Thread::Unknown, &ANA),
+            Outcome::FileTicket,
+            "a verified person always acts as themselves"
+        );
+        let agents = ChannelRules {
+            kind: ChannelKind::Agent,
+            ..facilitated
+        };
+        assert_eq!(
+            on_message(
+                Some(&agents),
+                &reply("note"),
+                Thread::AgentCard { ticket_id: 7 },
+                &guest
+            ),
+            Outcome::Park(Unverified::Guest),
+            "never in agent channels"
+        );
+        let gone = Verification::Unverified(Unverified::Deactivated);
+        assert_eq!(
+            on_message(Some(&facilitated), &top("help"), Thread::Unknown, &gone),
+            Outcome::Park(Unverified::Deactivated)
+        );
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct User {
     #[serde(default)]
     pub is_ultra_restricted: bool,
     #[serde(default)]
+    pub is_admin: bool,
+    #[serde(default)]
+    pub is_owner: bool,
+    #[serde(default)]
     pub profile: Profile,
 }
 

@@ -52,10 +52,22 @@ fn fields(ticket: &TicketRecord) -> Value {
     Value::Array(fields)
 }
 
-/// Who filed the request for its requester, when someone did.
+/// Who filed the request for whom, when it was not its requester alone: "filed by
+/// <@Fiona> on behalf of Guest Name".
 fn filed_by(ticket: &TicketRecord) -> Option<String> {
-    let reporter = ticket.reporter_slack_id.as_deref()?;
-    (reporter != ticket.requester_slack_id).then(|| format!("filed by <@{reporter}>"))
+    let reporter = ticket
+        .reporter_slack_id
+        .as_deref()
+        .unwrap_or(&ticket.requester_slack_id);
+    let on_behalf_of = ticket
+        .on_behalf_of
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+        .and_then(|v| v["name"].as_str().map(str::to_owned));
+    match on_behalf_of {
+        Some(name) => Some(format!("filed by <@{reporter}> on behalf of {}", escape(&name))),
+        None => (reporter != ticket.requester_slack_id).then(|| format!("filed by <@{reporter}>")),
+    }
 }
 
 fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Value>) {
@@ -87,6 +99,14 @@ pub fn thread_reply(ticket: &TicketRecord, self_close: bool, synced: bool) -> Va
             "elements": [{ "type": "mrkdwn", "text": hint }]
         }),
     ];
+    if let Some(filed_by) = filed_by(ticket) {
+        let mut text = filed_by;
+        text[..1].make_ascii_uppercase();
+        blocks.insert(
+            1,
+            json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": text }] }),
+        );
+    }
     if self_close && !ticket.is_done() {
         blocks.push(json!({
             "type": "actions",

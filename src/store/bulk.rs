@@ -48,6 +48,8 @@ pub struct NewAudit {
     pub ticket_id: Option<i64>,
     pub actor_slack_id: Option<String>,
     pub actor_name: Option<String>,
+    /// JSON: who the actor acted for, through a facilitator.
+    pub on_behalf_of: Option<String>,
     pub source: &'static str,
     pub action: &'static str,
     pub detail: String,
@@ -206,14 +208,15 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "insert into audit (ticket_id, at, actor_slack_id, actor_name, source, action, detail)
-             select ticket_id, $2, actor_slack_id, actor_name, source, action, detail from ({}) as r",
+            "insert into audit (ticket_id, at, actor_slack_id, actor_name, on_behalf_of, source, action, detail)
+             select ticket_id, $2, actor_slack_id, actor_name, on_behalf_of, source, action, detail from ({}) as r",
             Dialect::of_tx(tx).json_rows(
                 1,
                 &[
                     ("ticket_id", "bigint"),
                     ("actor_slack_id", "text"),
                     ("actor_name", "text"),
+                    ("on_behalf_of", "text"),
                     ("source", "text"),
                     ("action", "text"),
                     ("detail", "text"),

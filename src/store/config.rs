@@ -69,11 +69,32 @@ pub struct ChannelRecord {
     pub default_priority: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The verified person who files for people the desk cannot link, in this channel.
+    pub facilitator_slack_id: Option<String>,
+    /// Who authorized the facilitator, and when.
+    pub facilitator_authorized_by: Option<String>,
+    pub facilitator_authorized_at: Option<i64>,
 }
+
+/// The columns an admin sets by binding a channel.
+const CHANNEL_SETTINGS: &str = "channel_id, kind, project_key, agent_channel, auto_create, thread_sync,
+    announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
+    default_priority, created_at, updated_at";
 
 pub(super) const CHANNEL_COLUMNS: &str = "channel_id, kind, project_key, agent_channel, auto_create, thread_sync,
     announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
-    default_priority, created_at, updated_at";
+    default_priority, created_at, updated_at, facilitator_slack_id, facilitator_authorized_by, facilitator_authorized_at";
+
+/// The workspace-wide facilitator, used by support channels that have none (a setting).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Facilitator {
+    pub slack_user_id: String,
+    pub authorized_by: String,
+    pub authorized_at: i64,
+}
+
+/// The setting holding the workspace-wide [`Facilitator`].
+pub const WORKSPACE_FACILITATOR: &str = "facilitator";
 
 impl Store {
     pub async fn upsert_project(&self, project: &NewProject<'_>) -> Result<ProjectRecord> {
@@ -201,7 +222,7 @@ impl Store {
             }
         }
         let sql = format!(
-            "insert into channels ({CHANNEL_COLUMNS})
+            "insert into channels ({CHANNEL_SETTINGS})
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
              on conflict (channel_id) do update set kind = excluded.kind, project_key = excluded.project_key,
                agent_channel = excluded.agent_channel, auto_create = excluded.auto_create,
@@ -227,6 +248,28 @@ impl Store {
                 .bind(&channel.default_department)
                 .bind(&channel.default_request_type)
                 .bind(&channel.default_priority)
+                .bind(now)
+                .fetch_one(conn)
+                .await
+        })?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// Authorize a support channel's facilitator (`Some((user, by))`), or revoke it.
+    pub async fn set_facilitator(&self, channel_id: &str, facilitator: Option<(&str, &str)>) -> Result<ChannelRecord> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "update channels set facilitator_slack_id = $2, facilitator_authorized_by = $3,
+               facilitator_authorized_at = $4, updated_at = coalesce($4, updated_at)
+             where channel_id = $1 and kind = 'support' returning {CHANNEL_COLUMNS}"
+        );
+        let now = facilitator.map(|_| now_ms());
+        let saved = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRecord>(&sql)
+                .bind(channel_id)
+                .bind(facilitator.map(|f| f.0))
+                .bind(facilitator.map(|f| f.1))
                 .bind(now)
                 .fetch_one(conn)
                 .await

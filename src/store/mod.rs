@@ -25,9 +25,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
-pub use config::{ChannelRecord, NewProject, ProjectRecord, DEFAULT_PROJECT};
+pub use config::{ChannelRecord, Facilitator, NewProject, ProjectRecord, DEFAULT_PROJECT, WORKSPACE_FACILITATOR};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
-pub use requests::{ChannelMessage, UserPrefs, CHANNEL_MESSAGE_RETENTION_MS};
+pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
     SlackUserRecord, TicketMessageRecord, TicketRecord,
@@ -173,12 +173,20 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0002_requests",
         include_str!("../../migrations/sqlite/0002_requests.sql"),
     ),
+    (
+        "0003_facilitation",
+        include_str!("../../migrations/sqlite/0003_facilitation.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
     (
         "0002_requests",
         include_str!("../../migrations/postgres/0002_requests.sql"),
+    ),
+    (
+        "0003_facilitation",
+        include_str!("../../migrations/postgres/0003_facilitation.sql"),
     ),
 ];
 

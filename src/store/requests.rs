@@ -353,3 +353,105 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// A parked message waiting for someone who can act for its author.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WaitingParked {
+    pub id: i64,
+    pub channel_id: String,
+    pub slack_user_id: String,
+    pub ts: String,
+    pub text: String,
+    pub event: String,
+    pub parked_at: i64,
+}
+
+impl Store {
+    /// Parked messages not yet filed or reported, oldest first: of one channel, or of
+    /// every support channel without a facilitator of its own (`None`).
+    pub async fn waiting_parked(&self, channel_id: Option<&str>) -> Result<Vec<WaitingParked>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, WaitingParked>(
+                "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at
+                 from parked_messages p join channels c on c.channel_id = p.channel_id
+                 where p.filed_at is null and p.reported_at is null and c.kind = 'support'
+                   and (($1 is null and c.facilitator_slack_id is null) or p.channel_id = $1)
+                 order by p.id",
+            )
+            .bind(channel_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Parked messages not yet filed or reported, parked before `before` (unix ms).
+    pub async fn expired_parked(&self, before: i64) -> Result<Vec<WaitingParked>> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, WaitingParked>(
+                "select id, channel_id, slack_user_id, ts, text, event, parked_at from parked_messages
+                 where filed_at is null and reported_at is null and parked_at < $1 order by id",
+            )
+            .bind(before)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Hand parked messages back to the worker (in their order) and report the expired
+    /// ones with `report` effects, in one transaction.
+    pub async fn refile_parked(
+        &self,
+        refile: &[WaitingParked],
+        reported: &[WaitingParked],
+        report: &[super::NewEffect],
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let now = now_ms();
+        for parked in refile {
+            on_tx!(tx, |conn| {
+                sqlx::query(
+                    "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
+                     values ($1, $2, $3, $4, $4) on conflict (dedupe_key) do nothing",
+                )
+                .bind(format!("event:refile:{}:{now}", parked.id))
+                .bind(&parked.channel_id)
+                .bind(&parked.event)
+                .bind(now)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+            })?;
+        }
+        let ids: Vec<i64> = reported.iter().map(|p| p.id).collect();
+        if !ids.is_empty() {
+            let sql = format!(
+                "update parked_messages set reported_at = $2 where id in ({})",
+                Dialect::of_tx(&tx).json_ids(1)
+            );
+            on_tx!(tx, |conn| sqlx::query(&sql)
+                .bind(to_json(&ids))
+                .bind(now)
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Store::enqueue_effects(&mut tx, report).await?;
+        tx.commit().await
+    }
+
+    /// A parked message was filed after all.
+    pub async fn parked_filed(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<bool> {
+        let changed = on_tx!(tx, |conn| {
+            sqlx::query(
+                "update parked_messages set filed_at = $3 where channel_id = $1 and ts = $2 and filed_at is null",
+            )
+            .bind(channel_id)
+            .bind(ts)
+            .bind(now_ms())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed > 0)
+    }
+}

@@ -96,6 +96,8 @@ const COMMENT_COLUMNS: &str = "id, ticket_id, visibility, body, author_person_id
 
 pub struct NewComment<'a> {
     pub ticket_id: i64,
+    /// JSON: whose words these are, when the author wrote them through a facilitator.
+    pub on_behalf_of: Option<&'a str>,
     pub visibility: &'a str,
     pub body: &'a str,
     pub author_person_id: Option<i64>,
@@ -138,6 +140,7 @@ pub struct AuditRecord {
     pub at: i64,
     pub actor_slack_id: Option<String>,
     pub actor_name: Option<String>,
+    pub on_behalf_of: Option<String>,
     pub source: String,
     pub action: String,
     pub detail: String,
@@ -157,10 +160,12 @@ pub struct SlackUserRecord {
     pub deleted: bool,
     pub person_id: Option<i64>,
     pub fetched_at: i64,
+    /// A workspace owner or admin.
+    pub is_admin: bool,
 }
 
 const SLACK_USER_COLUMNS: &str = "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
-    is_ultra_restricted, deleted, person_id, fetched_at";
+    is_ultra_restricted, deleted, person_id, fetched_at, is_admin";
 
 /// Whether to link a Slack user to a desk person by their email.
 pub enum PersonLink<'a> {
@@ -223,11 +228,12 @@ impl Store {
             PersonLink::None => None,
         };
         let sql = format!(
-            "insert into slack_users ({SLACK_USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            "insert into slack_users ({SLACK_USER_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              on conflict (slack_user_id) do update set team_id = excluded.team_id, name = excluded.name,
                display_name = excluded.display_name, email = excluded.email, is_bot = excluded.is_bot,
                is_restricted = excluded.is_restricted, is_ultra_restricted = excluded.is_ultra_restricted,
-               deleted = excluded.deleted, person_id = excluded.person_id, fetched_at = excluded.fetched_at
+               deleted = excluded.deleted, person_id = excluded.person_id, fetched_at = excluded.fetched_at,
+               is_admin = excluded.is_admin
              returning {SLACK_USER_COLUMNS}"
         );
         let saved = on_tx!(tx, |conn| {
@@ -243,6 +249,7 @@ impl Store {
                 .bind(user.deleted)
                 .bind(person_id)
                 .bind(now)
+                .bind(user.is_admin)
                 .fetch_one(conn)
                 .await
         })?;
@@ -292,8 +299,8 @@ impl Store {
     pub async fn insert_comment(tx: &mut Tx, comment: &NewComment<'_>) -> Result<CommentRecord> {
         let sql = format!(
             "insert into comments (ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
-               channel_id, message_ts, permalink, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               channel_id, message_ts, permalink, created_at, on_behalf_of)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              returning {COMMENT_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
@@ -308,6 +315,7 @@ impl Store {
                 .bind(comment.message_ts)
                 .bind(comment.permalink)
                 .bind(now_ms())
+                .bind(comment.on_behalf_of)
                 .fetch_one(conn)
                 .await
         })?)
@@ -477,15 +485,26 @@ impl Store {
         })?)
     }
 
-    pub async fn audit(&self, ticket_id: i64) -> Result<Vec<AuditRecord>> {
+    /// A ticket's audit trail, oldest first; with `None`, the latest configuration changes
+    /// (those of no ticket), newest first.
+    pub async fn audit(&self, ticket_id: Option<i64>) -> Result<Vec<AuditRecord>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, AuditRecord>(
-                "select at, actor_slack_id, actor_name, source, action, detail from audit where ticket_id = $1 order by id",
+                "select at, actor_slack_id, actor_name, on_behalf_of, source, action, detail from audit
+                 where ($1 is null and ticket_id is null) or ticket_id = $1
+                 order by case when $1 is null then -id else id end limit 500",
             )
             .bind(ticket_id)
             .fetch_all(pool)
             .await
         })?)
+    }
+
+    /// Record a change that belongs to no ticket (configuration).
+    pub async fn audit_config(&self, entry: &super::NewAudit) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Store::insert_audits(&mut tx, std::slice::from_ref(entry)).await?;
+        tx.commit().await
     }
 
     pub async fn ticket_messages(&self, ticket_id: i64) -> Result<Vec<TicketMessageRecord>> {

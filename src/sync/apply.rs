@@ -24,6 +24,9 @@ use crate::sync::effects::{Effect, AGENT_CARD};
 use crate::sync::lookup::Lookups;
 use crate::sync::worker::Workspace;
 
+/// The dedupe key prefix of parked messages handed back to the worker.
+pub const REFILE_KEY_PREFIX: &str = "event:refile:";
+
 /// Everything a batch needs that was read or fetched before its transaction.
 pub struct Facts<'a> {
     pub workspace: &'a Workspace,
@@ -61,6 +64,20 @@ impl<'a> Facts<'a> {
 
     pub fn verify(&self, user: &'a SlackUserRecord) -> Verification<'a> {
         identity::verify(&profile(user), &self.workspace.team_id)
+    }
+
+    /// The facilitator of a support channel (its own, else the workspace's), when one is
+    /// authorized and is a verified person.
+    pub fn facilitator_for(&self, channel: &ChannelRecord) -> Option<&'a SlackUserRecord> {
+        if channel.kind != "support" {
+            return None;
+        }
+        let id = channel
+            .facilitator_slack_id
+            .as_deref()
+            .or(self.lookups.workspace_facilitator.as_deref())?;
+        self.user(id)
+            .filter(|f| matches!(self.verify(f), Verification::Verified { .. }))
     }
 
     pub fn permalink(&self, channel: &str, ts: &str, thread_ts: Option<&str>) -> String {
@@ -107,6 +124,8 @@ pub struct Batch<'a> {
     kept: Vec<ChannelMessage>,
     /// Each project's agent channel, as found in this batch.
     agent_channels: HashMap<String, Option<String>>,
+    /// Parked messages handed back to the worker: (channel, ts, thread_ts, author).
+    refiled: Vec<(String, String, Option<String>, String)>,
 }
 
 impl<'a> Batch<'a> {
@@ -121,10 +140,23 @@ impl<'a> Batch<'a> {
         action: &'static str,
         detail: serde_json::Value,
     ) {
+        self.audit_for(ticket_id, actor, None, action, detail);
+    }
+
+    /// Audit a change made through a facilitator, for the person in `on_behalf_of` (JSON).
+    pub(super) fn audit_for(
+        &mut self,
+        ticket_id: i64,
+        actor: (&str, &str),
+        on_behalf_of: Option<&str>,
+        action: &'static str,
+        detail: serde_json::Value,
+    ) {
         self.audits.push(NewAudit {
             ticket_id: Some(ticket_id),
             actor_slack_id: Some(actor.0.to_owned()),
             actor_name: Some(actor.1.to_owned()),
+            on_behalf_of: on_behalf_of.map(str::to_owned),
             source: "slack",
             action,
             detail: detail.to_string(),
@@ -139,6 +171,20 @@ impl<'a> Batch<'a> {
         command: &'a Command,
         facts: &Facts<'a>,
     ) -> Result<(), StoreError> {
+        if event.dedupe_key.starts_with(REFILE_KEY_PREFIX) {
+            match command {
+                Command::Posted(m) => self.refiled.push((
+                    m.channel.clone(),
+                    m.ts.clone(),
+                    m.thread_ts.clone(),
+                    m.user.clone().unwrap_or_default(),
+                )),
+                Command::Reacted { channel, ts, user, .. } => {
+                    self.refiled.push((channel.clone(), ts.clone(), None, user.clone()))
+                }
+                _ => {}
+            }
+        }
         match command {
             Command::Posted(message) => {
                 // A reply may answer a ticket drafted earlier in this batch.
@@ -222,6 +268,26 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    /// Parked messages handed back: those now filed (as a ticket or a comment) leave the
+    /// shelf, and their authors are told.
+    async fn settle_refiled(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        for (channel, ts, thread_ts, user) in std::mem::take(&mut self.refiled) {
+            let filed = Store::ticket_by_message(tx, &channel, &ts).await?.is_some()
+                || Store::comment_by_message(tx, &channel, &ts).await?.is_some();
+            if filed && Store::parked_filed(tx, &channel, &ts).await? {
+                self.effect(Effect::PostEphemeral {
+                    channel,
+                    user,
+                    thread_ts,
+                    text: "Good news: the help desk can take your message now, and it has been filed. \
+                           Follow it in its thread."
+                        .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Keep the support channels' messages gathered so far.
     async fn keep_now(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         let kept = std::mem::take(&mut self.kept);
@@ -231,6 +297,7 @@ impl<'a> Batch<'a> {
     /// Make every write the batch decided on.
     pub async fn flush(mut self, tx: &mut Tx, facts: &Facts<'a>) -> Result<(), StoreError> {
         self.file_drafts(tx, facts).await?;
+        self.settle_refiled(tx).await?;
         self.kept.extend(facts.lookups.fetched.iter().cloned());
         self.keep_now(tx).await?;
         Store::insert_audits(tx, &self.audits).await?;
@@ -274,8 +341,9 @@ impl<'a> Batch<'a> {
             Some(author) => facts.verify(author),
             None => Verification::Unverified(Unverified::OtherWorkspace),
         };
+        let facilitator = channel.and_then(|c| facts.facilitator_for(c));
         let outcome = rules::on_message(
-            channel.map(channel_rules).as_ref(),
+            channel.map(|c| channel_rules(c, facilitator.is_some())).as_ref(),
             &desk_message,
             thread,
             &verification,
@@ -310,16 +378,56 @@ impl<'a> Batch<'a> {
                 None => tracing::warn!(channel = %channel.channel_id, "support channel has no project; nothing filed"),
             },
             Outcome::Comment { ticket_id, visibility } => {
-                self.add_comment(tx, ticket_id, visibility, message, author, facts)
+                self.add_comment(tx, ticket_id, visibility, message, author, None, facts)
                     .await?
             }
             Outcome::Park(reason) => self.park(tx, event, message, author, reason).await?,
+            Outcome::FileThroughFacilitator(reason) => {
+                let (Some(facilitator), Some(project)) = (facilitator, channel.project_key.as_deref()) else {
+                    return Ok(());
+                };
+                let permalink = facts.permalink(&message.channel, &message.ts, None);
+                tracing::info!(slack.user = %author.slack_user_id, reason = reason.as_str(), facilitator = %facilitator.slack_user_id, "filing through the channel's facilitator");
+                self.drafts.push(Draft {
+                    on_behalf_of: Some(on_behalf_json(author, &permalink)),
+                    permalink,
+                    summary: desk::summary_from(&message.text),
+                    description: message.text.clone(),
+                    files: message.files.clone(),
+                    ..Draft::new(
+                        project,
+                        channel,
+                        (&message.channel, &message.ts),
+                        facilitator,
+                        Source::ChannelMessage,
+                    )
+                });
+            }
+            Outcome::CommentThroughFacilitator { ticket_id, .. } => {
+                let Some(facilitator) = facilitator else {
+                    return Ok(());
+                };
+                let permalink = facts.permalink(&message.channel, &message.ts, message.thread_ts.as_deref());
+                let on_behalf_of = on_behalf_json(author, &permalink);
+                self.add_comment(
+                    tx,
+                    ticket_id,
+                    desk::Visibility::Public,
+                    message,
+                    facilitator,
+                    Some(&on_behalf_of),
+                    facts,
+                )
+                .await?
+            }
             Outcome::Ignore(why) => tracing::debug!(inbox.id = event.id, ?why, "message files nothing"),
         }
         Ok(())
     }
 
-    /// Record a reply as a comment of a ticket, once.
+    /// Record a reply as a comment of a ticket, once. `on_behalf_of` (JSON): the person
+    /// whose words they are, when `author` is their facilitator.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn add_comment(
         &mut self,
         tx: &mut Tx,
@@ -327,6 +435,7 @@ impl<'a> Batch<'a> {
         visibility: desk::Visibility,
         message: &PostedMessage,
         author: &SlackUserRecord,
+        on_behalf_of: Option<&str>,
         facts: &Facts<'a>,
     ) -> Result<(), StoreError> {
         if Store::comment_by_message(tx, &message.channel, &message.ts)
@@ -340,6 +449,7 @@ impl<'a> Batch<'a> {
             tx,
             &NewComment {
                 ticket_id,
+                on_behalf_of,
                 visibility: visibility.as_str(),
                 body: &message.text,
                 author_person_id: author.person_id,
@@ -353,9 +463,10 @@ impl<'a> Batch<'a> {
         .await?;
         attach_files(tx, ticket_id, Some(comment.id), &message.files).await?;
         let detail = json!({ "comment": comment.id, "visibility": visibility.as_str(), "permalink": link });
-        self.audit(
+        self.audit_for(
             ticket_id,
             (&author.slack_user_id, &author.display_name),
+            on_behalf_of,
             "comment_added",
             detail,
         );
@@ -482,9 +593,10 @@ impl<'a> Batch<'a> {
                 "key": ticket.key, "summary": ticket.summary, "permalink": ticket.permalink,
                 "source": ticket.source, "requester": ticket.requester_slack_id,
             });
-            self.audit(
+            self.audit_for(
                 ticket.id,
                 (&actor.slack_user_id, &actor.display_name),
+                draft.on_behalf_of.as_deref(),
                 "ticket_created",
                 detail,
             );
@@ -637,7 +749,20 @@ impl<'a> Draft<'a> {
     }
 }
 
-fn channel_rules(channel: &ChannelRecord) -> ChannelRules<'_> {
+/// Who a request or reply is for, when someone else's account files it: their Slack id,
+/// name, workspace, email (when Slack shows one) and the message's permalink, as JSON.
+pub(super) fn on_behalf_json(person: &SlackUserRecord, permalink: &str) -> String {
+    json!({
+        "slack_user_id": person.slack_user_id,
+        "name": person.display_name,
+        "team_id": person.team_id,
+        "email": person.email,
+        "permalink": permalink,
+    })
+    .to_string()
+}
+
+fn channel_rules(channel: &ChannelRecord, facilitated: bool) -> ChannelRules<'_> {
     ChannelRules {
         kind: if channel.kind == "agent" {
             ChannelKind::Agent
@@ -647,6 +772,7 @@ fn channel_rules(channel: &ChannelRecord) -> ChannelRules<'_> {
         auto_create: channel.auto_create,
         thread_sync: channel.thread_sync,
         announcement_marker: &channel.announcement_marker,
+        facilitated,
     }
 }
 

@@ -37,10 +37,20 @@ pub struct Lookups {
     pub agents_unavailable: bool,
     pub projects: HashMap<String, ProjectRecord>,
     pub default_project: Option<String>,
+    /// The workspace-wide facilitator, for support channels without their own.
+    pub workspace_facilitator: Option<String>,
 }
 
 fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
     channels.get(channel).is_some_and(Option::is_some)
+}
+
+/// A support channel's own facilitator.
+fn facilitator(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> Option<String> {
+    channels
+        .get(channel)
+        .and_then(Option::as_ref)
+        .and_then(|c| c.facilitator_slack_id.clone())
 }
 
 /// What `command` needs looked up, given the channels of its batch.
@@ -51,6 +61,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
             if let (Some(user), false) = (&m.user, m.from_bot) {
                 if m.in_dm || served(channels, &m.channel) {
                     needs.users.push(user.clone());
+                    needs.users.extend(facilitator(channels, &m.channel));
                 }
             }
             // A new request starts in its project's workflow's first status.
@@ -80,6 +91,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
             });
             if creates {
                 needs.message = Some((channel.clone(), ts.clone(), true));
+                needs.users.extend(facilitator(channels, channel));
             } else {
                 needs.agents = true;
             }

@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod effects;
 pub mod group_commit;
 pub mod lookup;
+pub mod parked;
 pub mod ratelimit;
 pub mod requests;
 pub mod worker;

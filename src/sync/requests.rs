@@ -15,7 +15,7 @@ use crate::slack::interactions::{
 };
 use crate::slack::views::{self, FormProject, FormView};
 use crate::store::{ChannelMessage, ClaimedEvent, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
-use crate::sync::apply::{Batch, Draft, Facts};
+use crate::sync::apply::{on_behalf_json, Batch, Draft, Facts};
 use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 
 /// How many requests `/desk mine` lists.
@@ -46,7 +46,7 @@ impl<'a> Batch<'a> {
             };
             match ticket {
                 Some(ticket) if verified => {
-                    self.add_comment(tx, ticket.id, Visibility::Public, message, author, facts)
+                    self.add_comment(tx, ticket.id, Visibility::Public, message, author, None, facts)
                         .await?
                 }
                 Some(_) => self.refuse_in_dm(message, author, facts),
@@ -278,27 +278,38 @@ impl<'a> Batch<'a> {
             return Ok(());
         }
         let thread_ts = message.thread_ts.clone().filter(|_| message.is_reply());
-        if let Verification::Unverified(reason) = facts.verify(reactor) {
-            let parked = PostedMessage {
-                channel: channel.to_owned(),
-                user: Some(reactor.slack_user_id.clone()),
-                from_bot: false,
-                text: message.text.clone(),
-                ts: ts.to_owned(),
-                thread_ts,
-                files: message.files(),
-                in_dm: false,
-            };
-            return self.park(tx, event, &parked, reactor, reason).await;
-        }
+        let permalink = facts.permalink(channel, ts, thread_ts.as_deref());
+        // Who files: the reactor, or for someone the desk cannot link, the channel's
+        // facilitator on their behalf.
+        let (filer, filed_for) = match facts.verify(reactor) {
+            Verification::Verified { .. } => (reactor, None),
+            Verification::Unverified(reason) => match facts.facilitator_for(support) {
+                Some(facilitator) if reason.can_be_facilitated() => (facilitator, Some(reactor)),
+                _ => {
+                    let parked = PostedMessage {
+                        channel: channel.to_owned(),
+                        user: Some(reactor.slack_user_id.clone()),
+                        from_bot: false,
+                        text: message.text.clone(),
+                        ts: ts.to_owned(),
+                        thread_ts,
+                        files: message.files(),
+                        in_dm: false,
+                    };
+                    return self.park(tx, event, &parked, reactor, reason).await;
+                }
+            },
+        };
         let Some(project) = support.project_key.as_deref() else {
             return Ok(());
         };
-        let permalink = facts.permalink(channel, ts, thread_ts.as_deref());
-        let (requester, on_behalf_of) = requester_for(reactor, author, &permalink, facts);
+        let (requester, mut on_behalf_of) = requester_for(filer, author, &permalink, facts);
+        if on_behalf_of.is_none() {
+            on_behalf_of = filed_for.map(|person| on_behalf_json(person, &permalink));
+        }
         let thread = facts.lookups.thread_of(message).unwrap_or_default();
         self.drafts.push(Draft {
-            reporter: Some(reactor),
+            reporter: Some(filer),
             on_behalf_of,
             summary: desk::summary_from(&message.text),
             description: with_context(&message.text, thread, ts, facts),
@@ -705,6 +716,7 @@ impl<'a> Batch<'a> {
             tx,
             &crate::store::NewComment {
                 ticket_id: ticket.id,
+                on_behalf_of: None,
                 visibility: Visibility::Public.as_str(),
                 body: &reply.text,
                 author_person_id: agent.person_id,
@@ -741,16 +753,7 @@ fn requester_for<'a>(
 ) -> (&'a SlackUserRecord, Option<String>) {
     match facts.verify(intended) {
         Verification::Verified { .. } => (intended, None),
-        Verification::Unverified(_) => {
-            let on_behalf_of = json!({
-                "slack_user_id": intended.slack_user_id,
-                "name": intended.display_name,
-                "team_id": intended.team_id,
-                "email": intended.email,
-                "permalink": permalink,
-            });
-            (reporter, Some(on_behalf_of.to_string()))
-        }
+        Verification::Unverified(_) => (reporter, Some(on_behalf_json(intended, permalink))),
     }
 }
 

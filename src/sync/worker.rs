@@ -17,8 +17,8 @@ use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError,
-    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT,
+    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError,
+    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
 };
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
@@ -352,8 +352,29 @@ impl Worker {
             self.find_message(&mut lookups, channel, ts, *with_thread, channels, deadline)
                 .await?;
         }
+        if needs.iter().any(|n| n.projects) {
+            lookups.projects = self
+                .store
+                .projects()
+                .await?
+                .into_iter()
+                .map(|p| (p.key.clone(), p))
+                .collect();
+            lookups.default_project = self
+                .store
+                .setting(DEFAULT_PROJECT)
+                .await?
+                .and_then(|v| serde_json::from_str(&v).ok());
+            lookups.workspace_facilitator = self
+                .store
+                .setting(WORKSPACE_FACILITATOR)
+                .await?
+                .and_then(|v| serde_json::from_str::<Facilitator>(&v).ok())
+                .map(|f| f.slack_user_id);
+        }
         let mut users: Vec<String> = needs.iter().flat_map(|n| n.users.iter().cloned()).collect();
         users.extend(lookups.authors());
+        users.extend(lookups.workspace_facilitator.clone());
         for user in users {
             if lookups.users.contains_key(&user) || lookups.unavailable_users.contains(&user) {
                 continue;
@@ -380,20 +401,6 @@ impl Worker {
                     lookups.agents_unavailable = true;
                 }
             }
-        }
-        if needs.iter().any(|n| n.projects) {
-            lookups.projects = self
-                .store
-                .projects()
-                .await?
-                .into_iter()
-                .map(|p| (p.key.clone(), p))
-                .collect();
-            lookups.default_project = self
-                .store
-                .setting(DEFAULT_PROJECT)
-                .await?
-                .and_then(|v| serde_json::from_str(&v).ok());
         }
         Ok(lookups)
     }
@@ -495,6 +502,7 @@ impl Worker {
                     deleted: false,
                     person_id: None,
                     fetched_at: now_ms(),
+                    is_admin: false,
                 })
             }
             Err(e) => return Err(e),
@@ -511,6 +519,7 @@ impl Worker {
             deleted: user.deleted,
             person_id: None,
             fetched_at: now_ms(),
+            is_admin: user.is_admin || user.is_owner,
         };
         let link = match identity::verify(&profile(&record), &workspace.team_id) {
             Verification::Verified { email } => PersonLink::ByEmail(email),

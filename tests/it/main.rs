@@ -6,6 +6,7 @@ mod support;
 mod admin_api;
 mod contracts;
 mod durability;
+mod facilitation;
 mod identity;
 mod ingress;
 mod manifest;
