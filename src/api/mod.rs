@@ -19,7 +19,8 @@ use crate::desk::rules::{emoji_name, DEFAULT_ANNOUNCEMENT_MARKER, DEFAULT_EMOJI}
 use crate::desk::workflow::Workflow;
 use crate::desk::{Priority, ProjectKey};
 use crate::store::{
-    ChannelRecord, Facilitator, NewProject, ProjectRecord, StoreError, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    ChannelRecord, Facilitator, NewProject, ProjectRecord, StoreError, ADMINS, AGENTS, DEFAULT_PROJECT,
+    WORKSPACE_FACILITATOR,
 };
 use crate::sync::parked;
 
@@ -267,6 +268,10 @@ struct SettingsRequest {
     default_project: Option<String>,
     /// Days a parked message waits to be filed before it is reported instead (1–365).
     parked_retention_days: Option<i64>,
+    /// Slack user ids who are deskhand admins besides the workspace's owners and admins.
+    admins: Option<Vec<String>>,
+    /// Slack user ids who are agents besides the members of agent channels.
+    agents: Option<Vec<String>>,
 }
 
 async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
@@ -288,10 +293,15 @@ async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::
         serde_json::Value::Null => json!(parked::DEFAULT_RETENTION_DAYS),
         days => days,
     };
+    let list = |v: serde_json::Value| if v.is_null() { json!([]) } else { v };
+    let admins = list(read(ADMINS).await?);
+    let agents = list(read(AGENTS).await?);
     Ok(Json(json!({
         "default_project": default_project,
         "facilitator": facilitator,
         "parked_retention_days": retention,
+        "admins": admins,
+        "agents": agents,
     })))
 }
 
@@ -314,9 +324,25 @@ async fn put_settings(
             .put_setting(parked::RETENTION_SETTING, Some(&days.to_string()))
             .await?;
     }
+    for (key, ids) in [(ADMINS, &body.admins), (AGENTS, &body.agents)] {
+        let Some(ids) = ids else { continue };
+        if let Some(bad) = ids.iter().find(|id| !valid_user_id(id)) {
+            return Err(ApiError::Invalid(format!(
+                "{key}: {bad:?} is not a Slack user id (U… or W…)"
+            )));
+        }
+        state.store.put_setting(key, Some(&json!(ids).to_string())).await?;
+    }
     let value = body.default_project.as_ref().map(|k| json!(k).to_string());
     state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
     get_settings(State(state)).await
+}
+
+/// A Slack user id: U… or W…, then letters and digits.
+fn valid_user_id(id: &str) -> bool {
+    (3..=24).contains(&id.len())
+        && id.starts_with(['U', 'W'])
+        && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 #[derive(Deserialize)]
@@ -326,7 +352,7 @@ struct FacilitatorRequest {
 }
 
 /// A facilitator must be a verified person: a full member of this workspace with an email.
-async fn check_facilitator(state: &AppState, user: &str) -> Result<String> {
+pub(crate) async fn check_facilitator(state: &AppState, user: &str) -> Result<String> {
     let unavailable = |e: crate::slack::api::SlackError| {
         tracing::warn!(error = %e, "could not check a facilitator with Slack");
         ApiError::Unavailable("Slack could not be asked who this is; try again".into())
@@ -356,19 +382,19 @@ async fn check_facilitator(state: &AppState, user: &str) -> Result<String> {
     }
 }
 
-fn config_audit(action: &'static str, detail: serde_json::Value) -> crate::store::NewAudit {
+fn config_audit(actor: Actor, action: &'static str, detail: serde_json::Value) -> crate::store::NewAudit {
     crate::store::NewAudit {
         ticket_id: None,
-        actor_slack_id: None,
-        actor_name: Some("admin API".into()),
+        actor_slack_id: actor.slack_id.map(str::to_owned),
+        actor_name: Some(actor.name.to_owned()),
         on_behalf_of: None,
-        source: "api",
+        source: actor.source,
         action,
         detail: detail.to_string(),
     }
 }
 
-async fn support_channel(state: &AppState, id: &str) -> Result<ChannelRecord> {
+pub(crate) async fn support_channel(state: &AppState, id: &str) -> Result<ChannelRecord> {
     match state.store.channel(id).await? {
         Some(channel) if channel.kind == "support" => Ok(channel),
         Some(_) => Err(ApiError::Invalid(format!(
@@ -378,23 +404,71 @@ async fn support_channel(state: &AppState, id: &str) -> Result<ChannelRecord> {
     }
 }
 
+/// Who made a configuration change: the admin API, or an admin in Slack.
+#[derive(Clone, Copy)]
+pub(crate) struct Actor<'a> {
+    pub slack_id: Option<&'a str>,
+    pub name: &'a str,
+    pub source: &'static str,
+}
+
+/// The admin API's own actor.
+const ADMIN_API: Actor<'static> = Actor {
+    slack_id: None,
+    name: "admin API",
+    source: "api",
+};
+
+/// Audit a change of a channel's binding made by `actor`.
+pub(crate) async fn audit_channel_change(
+    state: &AppState,
+    actor: Actor<'_>,
+    action: &'static str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    Ok(state.store.audit_config(&config_audit(actor, action, detail)).await?)
+}
+
+/// Authorize a support channel's facilitator, then hand its parked messages back. How
+/// many were handed back and how many reported instead.
+pub(crate) async fn authorize_facilitator(
+    state: &AppState,
+    channel: &str,
+    user: &str,
+    actor: Actor<'_>,
+) -> Result<(ChannelRecord, usize, usize)> {
+    support_channel(state, channel).await?;
+    let name = check_facilitator(state, user).await?;
+    let by = actor.slack_id.unwrap_or(actor.name);
+    let saved = state.store.set_facilitator(channel, Some((user, by))).await?;
+    let detail = json!({ "channel": channel, "facilitator": user, "name": name });
+    state
+        .store
+        .audit_config(&config_audit(actor, "facilitator_authorized", detail))
+        .await?;
+    let (released, reported) = parked::release(&state.store, Some(channel)).await?;
+    Ok((saved, released, reported))
+}
+
+pub(crate) async fn revoke_facilitator(state: &AppState, channel: &str, actor: Actor<'_>) -> Result<ChannelRecord> {
+    let before = support_channel(state, channel).await?;
+    let saved = state.store.set_facilitator(channel, None).await?;
+    if before.facilitator_slack_id.is_some() {
+        let detail = json!({ "channel": channel, "facilitator": before.facilitator_slack_id });
+        state
+            .store
+            .audit_config(&config_audit(actor, "facilitator_revoked", detail))
+            .await?;
+    }
+    Ok(saved)
+}
+
 async fn put_facilitator(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FacilitatorRequest>,
 ) -> Result<impl IntoResponse> {
-    support_channel(&state, &id).await?;
-    let name = check_facilitator(&state, &body.slack_user_id).await?;
-    let channel = state
-        .store
-        .set_facilitator(&id, Some((&body.slack_user_id, "admin API")))
-        .await?;
-    let detail = json!({ "channel": id, "facilitator": body.slack_user_id, "name": name });
-    state
-        .store
-        .audit_config(&config_audit("facilitator_authorized", detail))
-        .await?;
-    let (released, reported) = parked::release(&state.store, Some(&id)).await?;
+    let (channel, released, reported) = authorize_facilitator(&state, &id, &body.slack_user_id, ADMIN_API).await?;
     let mut body = json!(ChannelResponse::from(channel));
     body["parked_released"] = json!(released);
     body["parked_reported"] = json!(reported);
@@ -402,14 +476,9 @@ async fn put_facilitator(
 }
 
 async fn delete_facilitator(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
-    let before = support_channel(&state, &id).await?;
-    let channel = state.store.set_facilitator(&id, None).await?;
-    let detail = json!({ "channel": id, "facilitator": before.facilitator_slack_id });
-    state
-        .store
-        .audit_config(&config_audit("facilitator_revoked", detail))
-        .await?;
-    Ok(Json(ChannelResponse::from(channel)))
+    Ok(Json(ChannelResponse::from(
+        revoke_facilitator(&state, &id, ADMIN_API).await?,
+    )))
 }
 
 async fn put_workspace_facilitator(
@@ -428,7 +497,7 @@ async fn put_workspace_facilitator(
     let detail = json!({ "channel": null, "facilitator": body.slack_user_id, "name": name });
     state
         .store
-        .audit_config(&config_audit("workspace_facilitator_authorized", detail))
+        .audit_config(&config_audit(ADMIN_API, "workspace_facilitator_authorized", detail))
         .await?;
     let (released, reported) = parked::release(&state.store, None).await?;
     let Json(mut settings) = get_settings(State(state)).await?;
@@ -441,7 +510,7 @@ async fn delete_workspace_facilitator(State(state): State<AppState>) -> Result<i
     state.store.put_setting(WORKSPACE_FACILITATOR, None).await?;
     state
         .store
-        .audit_config(&config_audit("workspace_facilitator_revoked", json!({})))
+        .audit_config(&config_audit(ADMIN_API, "workspace_facilitator_revoked", json!({})))
         .await?;
     get_settings(State(state)).await
 }
@@ -460,23 +529,23 @@ async fn get_project(State(state): State<AppState>, Path(key): Path<String>) -> 
     Ok(Json(project_json(project)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct ChannelRequest {
-    kind: String,
-    project: Option<String>,
-    agent_channel: Option<String>,
+pub(crate) struct ChannelRequest {
+    pub kind: String,
+    pub project: Option<String>,
+    pub agent_channel: Option<String>,
     #[serde(default = "yes")]
-    auto_create: bool,
+    pub auto_create: bool,
     #[serde(default = "yes")]
-    thread_sync: bool,
-    announcement_marker: Option<String>,
-    create_emoji: Option<String>,
-    assign_emoji: Option<String>,
-    resolve_emoji: Option<String>,
-    default_department: Option<String>,
-    default_request_type: Option<String>,
-    default_priority: Option<String>,
+    pub thread_sync: bool,
+    pub announcement_marker: Option<String>,
+    pub create_emoji: Option<String>,
+    pub assign_emoji: Option<String>,
+    pub resolve_emoji: Option<String>,
+    pub default_department: Option<String>,
+    pub default_request_type: Option<String>,
+    pub default_priority: Option<String>,
 }
 
 fn yes() -> bool {
@@ -566,6 +635,16 @@ async fn put_channel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ChannelRequest>,
 ) -> Result<impl IntoResponse> {
+    let record = channel_record(&state, id, body).await?;
+    let saved = state.store.upsert_channel(&record).await?;
+    let detail = json!({ "channel": saved.channel_id, "kind": saved.kind, "project": saved.project_key });
+    audit_channel_change(&state, ADMIN_API, "channel_updated", detail).await?;
+    Ok(Json(ChannelResponse::from(saved)))
+}
+
+/// A channel's settings as an admin asked for them, checked: what `PUT /channels/{id}`
+/// and the channel preferences modal in Slack both save.
+pub(crate) async fn channel_record(state: &AppState, id: String, body: ChannelRequest) -> Result<ChannelRecord> {
     if !valid_channel_id(&id) {
         return Err(ApiError::Invalid(format!(
             "{id} is not a Slack channel id (C…, G… or D…)"
@@ -682,7 +761,7 @@ async fn put_channel(
             )))
         }
     };
-    Ok(Json(ChannelResponse::from(state.store.upsert_channel(&record).await?)))
+    Ok(record)
 }
 
 async fn get_channel(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
@@ -705,6 +784,7 @@ async fn delete_channel(State(state): State<AppState>, Path(id): Path<String>) -
         .delete_channel(&id)
         .await
         .map_err(not_found(format!("channel {id} is not configured")))?;
+    audit_channel_change(&state, ADMIN_API, "channel_unbound", json!({ "channel": id })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,6 +11,8 @@ pub enum DeskCommand {
     Status(String),
     /// Turn personal notifications on or off.
     Notifications(bool),
+    /// The channel's preferences (admins).
+    Admin,
     Help,
     /// Words `/desk` does not know: answered with help.
     Unknown(String),
@@ -25,6 +27,7 @@ impl DeskCommand {
             (None, []) | (Some("help"), _) => DeskCommand::Help,
             (Some("new" | "request"), _) => DeskCommand::New,
             (Some("mine" | "list"), []) => DeskCommand::Mine,
+            (Some("admin"), []) => DeskCommand::Admin,
             (Some("status"), [key]) => DeskCommand::Status(key.to_uppercase()),
             (Some("notifications"), [setting]) => match setting.to_lowercase().as_str() {
                 "on" => DeskCommand::Notifications(true),
@@ -48,6 +51,7 @@ pub const HELP: &str = "*How to ask the help desk for something*\n\
 • `/desk mine`: your open requests\n\
 • `/desk status IT-42`: where one request stands\n\
 • `/desk notifications off` (or `on`): a direct message when an agent changes the status of one of your requests\n\
+• `/desk admin`: this channel's preferences (help-desk admins)\n\
 • `/desk help`: this message";
 
 #[cfg(test)]
@@ -59,6 +63,7 @@ mod tests {
         assert_eq!(DeskCommand::parse(""), DeskCommand::Help);
         assert_eq!(DeskCommand::parse(" NEW "), DeskCommand::New);
         assert_eq!(DeskCommand::parse("mine"), DeskCommand::Mine);
+        assert_eq!(DeskCommand::parse("Admin"), DeskCommand::Admin);
         assert_eq!(DeskCommand::parse("status it-42"), DeskCommand::Status("IT-42".into()));
         assert_eq!(
             DeskCommand::parse("notifications Off"),

@@ -150,6 +150,10 @@ pub async fn interactivity(State(state): State<AppState>, headers: HeaderMap, bo
             return (StatusCode::BAD_REQUEST, "malformed payload").into_response();
         }
     };
+    // Channel preferences apply at once, as the admin API's do; nothing to queue.
+    if payload.channel_prefs().is_some() {
+        return super::admin::save(&state, &payload).await;
+    }
     let Some(dedupe_key) = payload.dedupe_key() else {
         tracing::info!(kind = %payload.kind, "acknowledged an interaction deskhand does not handle");
         return StatusCode::OK.into_response();

@@ -32,6 +32,8 @@ pub const REPLY_PUBLICLY: &str = "reply_publicly";
 pub const PUBLIC_REPLY: &str = "public_reply";
 /// Its one field.
 pub const REPLY_FIELD: &str = "reply";
+/// The channel preferences modal (`/desk admin`).
+pub const CHANNEL_PREFS: &str = "channel_prefs";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 struct Id {
@@ -139,6 +141,43 @@ impl Payload {
         Some(format!("{INTERACTION_KEY_PREFIX}{key}"))
     }
 
+    /// The channel preferences this payload submits, if it is them: the channel and the
+    /// values, by field.
+    pub fn channel_prefs(&self) -> Option<(String, super::admin::PrefValues)> {
+        let view = self.view.as_ref().filter(|v| v.callback_id == CHANNEL_PREFS)?;
+        if self.kind != "view_submission" {
+            return None;
+        }
+        let values = view.state.as_ref().map(|s| &s.values);
+        let field = |block: &str| -> Option<&Value> { values?.get(block)?.values().next() };
+        let text = |block: &str| {
+            field(block).and_then(|v| input_value(v).or_else(|| v["selected_conversation"].as_str().map(str::to_owned)))
+        };
+        let options = field("options")
+            .and_then(|v| v["selected_options"].as_array())
+            .map(|options| {
+                options
+                    .iter()
+                    .filter_map(|o| o["value"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((
+            view.private_metadata.clone(),
+            super::admin::PrefValues {
+                kind: text("kind"),
+                project: text("project"),
+                agent_channel: text("agent_channel"),
+                options,
+                create_emoji: text("create_emoji"),
+                default_department: text("default_department"),
+                default_request_type: text("default_request_type"),
+                default_priority: text("default_priority"),
+                facilitator: text("facilitator"),
+            },
+        ))
+    }
+
     /// The public reply this payload submits, if it is one: its ticket key and text.
     pub fn submitted_reply(&self) -> Option<(String, String)> {
         let view = self.view.as_ref().filter(|v| v.callback_id == PUBLIC_REPLY)?;
@@ -215,6 +254,7 @@ pub struct DeskRequest {
     pub channel: String,
     pub command: DeskCommand,
     pub response_url: String,
+    pub trigger_id: String,
 }
 
 /// The request form, submitted.
@@ -401,6 +441,7 @@ pub fn decode_command(body: &str) -> Result<Command, DecodeError> {
             channel: command.channel_id,
             command: desk,
             response_url: command.response_url,
+            trigger_id: command.trigger_id,
         }),
     })
 }

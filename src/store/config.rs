@@ -93,6 +93,11 @@ pub struct Facilitator {
     pub authorized_at: i64,
 }
 
+/// The settings listing deskhand admins and agents besides those Slack says (JSON arrays of
+/// Slack user ids).
+pub const ADMINS: &str = "admins";
+pub const AGENTS: &str = "agents";
+
 /// The setting holding the workspace-wide [`Facilitator`].
 pub const WORKSPACE_FACILITATOR: &str = "facilitator";
 

@@ -25,7 +25,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
-pub use config::{ChannelRecord, Facilitator, NewProject, ProjectRecord, DEFAULT_PROJECT, WORKSPACE_FACILITATOR};
+pub use config::{
+    ChannelRecord, Facilitator, NewProject, ProjectRecord, ADMINS, AGENTS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+};
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS};
 pub use tickets::{

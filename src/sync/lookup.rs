@@ -39,6 +39,9 @@ pub struct Lookups {
     pub default_project: Option<String>,
     /// The workspace-wide facilitator, for support channels without their own.
     pub workspace_facilitator: Option<String>,
+    /// Admins and agents named in the settings, besides those Slack says.
+    pub admins: HashSet<String>,
+    pub configured_agents: HashSet<String>,
 }
 
 fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
@@ -104,6 +107,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         Command::Desk(request) => {
             needs.users.push(request.user.clone());
             needs.agents = true;
+            needs.projects = true;
         }
         Command::Submitted(submission) => {
             needs.users.push(submission.user.clone());
@@ -141,9 +145,15 @@ impl Lookups {
             || (needs.agents && self.agents_unavailable)
     }
 
-    /// Whether someone is an agent (a member of an agent channel).
+    /// Whether someone is an agent: a member of an agent channel, or named in the settings.
     pub fn is_agent(&self, user: &str) -> bool {
-        self.agents.as_ref().is_some_and(|agents| agents.contains(user))
+        self.configured_agents.contains(user) || self.agents.as_ref().is_some_and(|agents| agents.contains(user))
+    }
+
+    /// Whether someone is a deskhand admin: a workspace owner or admin, or named in the
+    /// settings.
+    pub fn is_admin(&self, user: &SlackUserRecord) -> bool {
+        user.is_admin || self.admins.contains(&user.slack_user_id)
     }
 
     /// The thread a kept message is in, when it is a reply and its thread is known.

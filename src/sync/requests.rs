@@ -8,13 +8,14 @@ use crate::desk::identity::Verification;
 use crate::desk::rules::{self, EmojiActions, Reacted, ReactionOutcome, DEFAULT_EMOJI};
 use crate::desk::workflow::{Category, Status};
 use crate::desk::{self, Source, Visibility};
+use crate::slack::admin;
 use crate::slack::blocks::{ticket_link, ticket_text};
 use crate::slack::events::PostedMessage;
 use crate::slack::interactions::{
     CloseRequest, DeskRequest, FormContext, FormRequest, PublicReply, ReplyRequest, Submission,
 };
 use crate::slack::views::{self, FormProject, FormView};
-use crate::store::{ChannelMessage, ClaimedEvent, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
+use crate::store::{ChannelMessage, ClaimedEvent, ProjectRecord, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
 use crate::sync::apply::{on_behalf_json, Batch, Draft, Facts};
 use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 
@@ -595,6 +596,21 @@ impl<'a> Batch<'a> {
                     Some(ticket) => respond(ticket_text(&ticket), Some(views::status(&ticket))),
                     None => respond(format!("I can't find {key} among the requests you can see."), None),
                 }
+            }
+            (DeskCommand::Admin, None) if !facts.lookups.is_admin(user) => respond(
+                "Only help-desk admins change a channel's preferences (workspace owners and admins, \
+                 and those named in deskhand's settings)."
+                    .into(),
+                None,
+            ),
+            (DeskCommand::Admin, None) => {
+                let mut projects: Vec<&ProjectRecord> = facts.lookups.projects.values().collect();
+                projects.sort_by(|a, b| a.key.cmp(&b.key));
+                let view = admin::channel_prefs(&request.channel, facts.channel(&request.channel), &projects);
+                self.effect(Effect::OpenView {
+                    trigger_id: request.trigger_id.clone(),
+                    view,
+                });
             }
             (DeskCommand::Notifications(on), None) => {
                 Store::set_notifications(tx, &user.slack_user_id, *on).await?;

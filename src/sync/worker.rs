@@ -17,8 +17,8 @@ use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError,
-    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError, ADMINS,
+    AGENTS, CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
 };
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
@@ -318,8 +318,8 @@ impl Worker {
                     .cloned()
                     .collect(),
                 Command::Close(request) => request.channel.iter().cloned().collect(),
-                Command::Desk(_)
-                | Command::HomeOpened { .. }
+                Command::Desk(request) => vec![request.channel.clone()],
+                Command::HomeOpened { .. }
                 | Command::OpenReply(_)
                 | Command::PublicReply(_)
                 | Command::Ignored { .. } => vec![],
@@ -352,7 +352,12 @@ impl Worker {
             self.find_message(&mut lookups, channel, ts, *with_thread, channels, deadline)
                 .await?;
         }
-        if needs.iter().any(|n| n.projects) {
+        if needs.iter().any(|n| n.projects || n.agents) {
+            let names = |v: Option<String>| -> HashSet<String> {
+                v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default()
+            };
+            lookups.admins = names(self.store.setting(ADMINS).await?);
+            lookups.configured_agents = names(self.store.setting(AGENTS).await?);
             lookups.projects = self
                 .store
                 .projects()

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin_api;
+mod admin_slack;
 mod contracts;
 mod durability;
 mod facilitation;

@@ -1,0 +1,183 @@
+//! `/desk admin`: channel preferences in Slack, for admins only, saved exactly as the admin
+//! API saves them.
+
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A workspace admin (Slack's `is_admin`).
+const ADA: &str = "U0ADA";
+const FIONA: &str = "U0FIONA";
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.slack.add_user(json!({
+        "id": ADA, "team_id": fake_slack::TEAM, "name": "ada", "is_admin": true,
+        "profile": { "email": "ada@acme.example", "display_name": "Ada Admin" },
+    }));
+    app.slack.add_member(FIONA, "Fiona Facilitator", "fiona@acme.example");
+    app.admin_ok(
+        "PUT",
+        "/api/v1/projects/IT",
+        json!({ "name": "IT Help", "departments": ["Hardware"] }),
+    )
+    .await;
+    app
+}
+
+fn select(value: &str) -> Value {
+    json!({ "value": { "type": "static_select", "selected_option": { "value": value } } })
+}
+
+/// Save the channel preferences modal as `user`; deskhand's answer.
+async fn save(app: &TestApp, user: &str, facilitator: Option<&str>) -> Value {
+    let view = app.slack.last_view();
+    let mut values = json!({
+        "kind": select("support"),
+        "project": select("IT"),
+        "agent_channel": { "value": { "type": "conversations_select", "selected_conversation": AGENTS } },
+        "options": { "value": { "type": "checkboxes", "selected_options": [{ "value": "thread_sync" }] } },
+        "create_emoji": { "value": { "type": "plain_text_input", "value": ":sos:" } },
+        "default_department": select("Hardware"),
+        "default_priority": select("High"),
+        "facilitator": { "value": { "type": "users_select", "selected_user": null } },
+    });
+    if let Some(f) = facilitator {
+        values["facilitator"]["value"]["selected_user"] = f.into();
+    }
+    let payload = json!({
+        "type": "view_submission", "user": { "id": user },
+        "view": { "id": view.id, "callback_id": "channel_prefs", "private_metadata": view.view["private_metadata"],
+                  "state": { "values": values } },
+    });
+    let response = app.interact(payload).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn an_admin_sets_a_channels_preferences_and_its_facilitator_in_slack() {
+    let app = app().await;
+    assert_eq!(app.slash(ADA, SUPPORT, "admin", "1.1").await, 200);
+    app.settle().await;
+    let modal = app.slack.last_view().view;
+    assert_eq!(modal["callback_id"], "channel_prefs");
+    assert_eq!(modal["private_metadata"], SUPPORT);
+    let text = modal.to_string();
+    assert!(
+        text.contains(r#""initial_conversation":"C0AGENTS""#),
+        "shows the channel as it is: {text}"
+    );
+
+    let answer = save(&app, ADA, Some(FIONA)).await;
+    assert_eq!(answer["response_action"], "clear", "{answer}");
+
+    let channel = app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1;
+    assert_eq!(channel["auto_create"], false);
+    assert_eq!(channel["thread_sync"], true);
+    assert_eq!(channel["create_emoji"], "sos");
+    assert_eq!(channel["default_department"], "Hardware");
+    assert_eq!(channel["default_priority"], "High");
+    assert_eq!(channel["facilitator"]["slack_user_id"], FIONA);
+    assert_eq!(channel["facilitator"]["authorized_by"], ADA);
+    let audit = app.get("/api/v1/audit").await.1;
+    let actions: Vec<(&str, &str)> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor_slack_id"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert!(actions.contains(&("facilitator_authorized", ADA)), "{actions:?}");
+    assert!(actions.contains(&("channel_updated", ADA)), "{actions:?}");
+
+    // Applied at once: a guest is now filed through Fiona.
+    app.deliver("Ev1", message(SUPPORT, GIL, "1700000100.000100", "hi, guest here"))
+        .await;
+    let tickets = app.tickets().await;
+    assert!(tickets.is_empty(), "auto-create is off now");
+    app.deliver(
+        "Ev2",
+        json!({ "type": "reaction_added", "user": GIL, "reaction": "sos", "item": { "type": "message", "channel": SUPPORT, "ts": "1700000100.000100" } }),
+    )
+    .await;
+    let ticket = app.ticket("IT-1").await;
+    assert_eq!(ticket["requester_slack_id"], FIONA);
+    assert_eq!(ticket["on_behalf_of"]["slack_user_id"], GIL);
+    assert_eq!(ticket["priority"], "High");
+}
+
+#[tokio::test]
+async fn nobody_else_may_change_preferences_and_everyone_is_told_why() {
+    let app = app().await;
+    app.slash(ANA, SUPPORT, "admin", "2.1").await;
+    app.settle().await;
+    assert!(
+        app.answers()[0].contains("Only help-desk admins"),
+        "{:?}",
+        app.answers()
+    );
+    assert!(app.slack.views().is_empty(), "no modal for Ana");
+
+    // A forged submission from Ana is refused too, and changes nothing.
+    app.slash(ADA, SUPPORT, "admin", "2.2").await;
+    app.settle().await;
+    let answer = save(&app, ANA, None).await;
+    assert_eq!(answer["response_action"], "errors");
+    assert!(answer["errors"]["kind"]
+        .as_str()
+        .unwrap()
+        .contains("Only help-desk admins"));
+    assert_eq!(
+        app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1["auto_create"],
+        true
+    );
+
+    // A guest cannot be a facilitator: said under the field, nothing saved.
+    let answer = save(&app, ADA, Some(GIL)).await;
+    assert_eq!(answer["response_action"], "errors");
+    assert!(
+        answer["errors"]["facilitator"]
+            .as_str()
+            .unwrap()
+            .contains("verified person"),
+        "{answer}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1["auto_create"],
+        true
+    );
+
+    // Admins named in the settings are admins too.
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [ANA] }))
+        .await;
+    app.slash(ANA, SUPPORT, "admin", "2.3").await;
+    app.settle().await;
+    assert_eq!(app.slack.views().len(), 2, "Ana may now");
+    assert_eq!(save(&app, ANA, None).await["response_action"], "clear");
+}
+
+#[tokio::test]
+async fn agents_named_in_the_settings_are_agents() {
+    let app = app().await;
+    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
+        .await;
+    let eyes = json!({ "type": "reaction_added", "user": BO, "reaction": "eyes", "item": { "type": "message", "channel": SUPPORT, "ts": "1700000100.000100" } });
+    app.deliver("Ev2", eyes.clone()).await;
+    assert_eq!(
+        app.ticket("IT-1").await["assignee_slack_id"],
+        Value::Null,
+        "Bo is in no agent channel"
+    );
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "agents": [BO] })).await;
+    app.deliver("Ev3", eyes).await;
+    assert_eq!(app.ticket("IT-1").await["assignee_slack_id"], BO);
+    let (status, _) = app
+        .admin("PUT", "/api/v1/settings", Some(json!({ "agents": ["bob"] })))
+        .await;
+    assert_eq!(status, 422);
+}
