@@ -368,17 +368,20 @@ pub struct WaitingParked {
 
 impl Store {
     /// Parked messages not yet filed or reported, oldest first: of one channel, or of
-    /// every support channel without a facilitator of its own (`None`).
-    pub async fn waiting_parked(&self, channel_id: Option<&str>) -> Result<Vec<WaitingParked>> {
+    /// every support channel without a facilitator of its own (`None`); with `user`, only
+    /// theirs, in any support channel.
+    pub async fn waiting_parked(&self, channel_id: Option<&str>, user: Option<&str>) -> Result<Vec<WaitingParked>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, WaitingParked>(
                 "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at
                  from parked_messages p join channels c on c.channel_id = p.channel_id
                  where p.filed_at is null and p.reported_at is null and c.kind = 'support'
-                   and (($1 is null and c.facilitator_slack_id is null) or p.channel_id = $1)
+                   and (($2 is not null and p.slack_user_id = $2)
+                        or ($2 is null and (($1 is null and c.facilitator_slack_id is null) or p.channel_id = $1)))
                  order by p.id",
             )
             .bind(channel_id)
+            .bind(user)
             .fetch_all(pool)
             .await
         })?)

@@ -25,9 +25,19 @@ pub async fn retention_ms(store: &Store) -> Result<i64, StoreError> {
 /// its own): file its parked messages, and report those older than the retention. How many
 /// were handed back and how many reported.
 pub async fn release(store: &Store, channel: Option<&str>) -> Result<(usize, usize), StoreError> {
+    release_where(store, channel, None).await
+}
+
+/// Someone the desk could not link now is linked (Slack now shows them as a full member
+/// with an email): file their parked messages, wherever they wait.
+pub async fn release_user(store: &Store, user: &str) -> Result<(usize, usize), StoreError> {
+    release_where(store, None, Some(user)).await
+}
+
+async fn release_where(store: &Store, channel: Option<&str>, user: Option<&str>) -> Result<(usize, usize), StoreError> {
     let cutoff = now_ms() - retention_ms(store).await?;
     let (refile, expired): (Vec<WaitingParked>, Vec<WaitingParked>) = store
-        .waiting_parked(channel)
+        .waiting_parked(channel, user)
         .await?
         .into_iter()
         .partition(|p| p.parked_at >= cutoff);

@@ -530,10 +530,26 @@ impl Worker {
             Verification::Verified { email } => PersonLink::ByEmail(email),
             Verification::Unverified(_) => PersonLink::None,
         };
+        let linked = matches!(link, PersonLink::ByEmail(_));
         // A user we could not store is still known for this batch; storing is retried
         // on the next lookup.
         match self.store.save_slack_user(&record, link).await {
-            Ok(saved) => Ok(saved),
+            Ok(saved) => {
+                // Someone who was a guest may be a member now: what they wrote while they
+                // could not be helped is filed.
+                if linked {
+                    match crate::sync::parked::release_user(&self.store, user_id).await {
+                        Ok((0, 0)) => {}
+                        Ok((released, reported)) => {
+                            tracing::info!(slack.user = %user_id, released, reported, "a newly linked person's parked messages are filed");
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not hand back a newly linked person's parked messages")
+                        }
+                    }
+                }
+                Ok(saved)
+            }
             Err(e) => {
                 tracing::warn!(slack.user = %user_id, error = %e, "could not store a looked-up user");
                 Ok(record)

@@ -30,17 +30,22 @@ async fn authorize(app: &TestApp, user: &str) -> Value {
 
 /// Make every parked message look `days` older, as if it had waited that long.
 async fn age_parked(app: &TestApp, days: i64) {
-    use sqlx::Connection;
     let sql = format!(
         "update parked_messages set parked_at = parked_at - {}",
         days * 86_400_000
     );
+    run_sql(app, &sql).await;
+}
+
+/// Change the test's database behind deskhand's back (to make time pass).
+async fn run_sql(app: &TestApp, sql: &str) {
+    use sqlx::Connection;
     if use_postgres() {
         let mut conn = sqlx::PgConnection::connect(app.db.url()).await.unwrap();
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
     } else {
         let mut conn = sqlx::SqliteConnection::connect(app.db.url()).await.unwrap();
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
 }
 
@@ -251,4 +256,30 @@ async fn the_workspace_facilitator_serves_channels_without_their_own_but_never_d
 
     let (status, settings) = app.admin("DELETE", "/api/v1/settings/facilitator", None).await;
     assert_eq!((status, settings["facilitator"].clone()), (200, Value::Null));
+}
+
+#[tokio::test]
+async fn a_guest_who_becomes_a_member_has_their_parked_messages_filed() {
+    let mut app = app().await;
+    app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "written as a guest"))
+        .await;
+    assert!(app.tickets().await.is_empty());
+
+    // Gil joins the company; deskhand learns it the next time it asks Slack about him.
+    app.slack.add_member(GIL, "Gil Member", "gil@acme.example");
+    run_sql(&app, "update slack_users set fetched_at = 0").await;
+    app.restart().await;
+    app.deliver("Ev2", message(SUPPORT, GIL, "1700000100.000300", "written as a member"))
+        .await;
+
+    let summaries: Vec<String> = app
+        .tickets()
+        .await
+        .iter()
+        .map(|t| t["summary"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    assert!(summaries.contains(&"written as a guest".to_owned()));
+    let parked = app.get("/api/v1/parked").await.1;
+    assert!(parked["parked"][0]["filed_at"].is_number(), "{parked}");
 }
