@@ -19,8 +19,8 @@ use crate::desk::rules::{emoji_name, DEFAULT_ANNOUNCEMENT_MARKER, DEFAULT_EMOJI}
 use crate::desk::workflow::Workflow;
 use crate::desk::{Priority, ProjectKey};
 use crate::store::{
-    ChannelRecord, Facilitator, NewProject, ProjectRecord, StoreError, ADMINS, AGENTS, DEFAULT_PROJECT,
-    WORKSPACE_FACILITATOR,
+    ChannelRecord, Facilitator, NewProject, ProjectRecord, StoreError, ADMINS, AGENTS, AGENTS_SET_PRIORITY,
+    DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
 };
 use crate::sync::parked;
 
@@ -272,6 +272,8 @@ struct SettingsRequest {
     admins: Option<Vec<String>>,
     /// Slack user ids who are agents besides the members of agent channels.
     agents: Option<Vec<String>>,
+    /// Whether agents may set priorities (admins always may).
+    agents_set_priority: Option<bool>,
 }
 
 async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
@@ -296,7 +298,9 @@ async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::
     let list = |v: serde_json::Value| if v.is_null() { json!([]) } else { v };
     let admins = list(read(ADMINS).await?);
     let agents = list(read(AGENTS).await?);
+    let agents_set_priority = read(AGENTS_SET_PRIORITY).await? == json!(true);
     Ok(Json(json!({
+        "agents_set_priority": agents_set_priority,
         "default_project": default_project,
         "facilitator": facilitator,
         "parked_retention_days": retention,
@@ -322,6 +326,12 @@ async fn put_settings(
         state
             .store
             .put_setting(parked::RETENTION_SETTING, Some(&days.to_string()))
+            .await?;
+    }
+    if let Some(allowed) = body.agents_set_priority {
+        state
+            .store
+            .put_setting(AGENTS_SET_PRIORITY, Some(&allowed.to_string()))
             .await?;
     }
     for (key, ids) in [(ADMINS, &body.admins), (AGENTS, &body.agents)] {

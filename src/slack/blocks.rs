@@ -5,7 +5,8 @@
 
 use serde_json::{json, Value};
 
-use super::interactions::{CLOSE_REQUEST, REPLY_PUBLICLY};
+use super::interactions::{CLOSE_REQUEST, REPLY_PUBLICLY, SET_PRIORITY, TICKET_ACTIONS};
+use crate::desk::Priority;
 use crate::store::TicketRecord;
 
 /// Slack's limit for a section's text.
@@ -169,13 +170,22 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
             }),
         );
     }
+    let priority = |p: &str| json!({ "text": { "type": "plain_text", "text": p }, "value": p });
+    let priorities: Vec<Value> = Priority::ALL.iter().map(|p| priority(p.as_str())).collect();
     blocks.push(json!({
         "type": "actions",
-        "block_id": "agents",
-        "elements": [{
-            "type": "button", "action_id": REPLY_PUBLICLY, "value": ticket.key,
-            "text": { "type": "plain_text", "text": "Reply to requester" },
-        }]
+        "block_id": format!("{TICKET_ACTIONS}{}", ticket.key),
+        "elements": [
+            {
+                "type": "button", "action_id": REPLY_PUBLICLY, "value": ticket.key,
+                "text": { "type": "plain_text", "text": "Reply to requester" },
+            },
+            {
+                "type": "static_select", "action_id": SET_PRIORITY,
+                "placeholder": { "type": "plain_text", "text": "Priority" },
+                "options": priorities, "initial_option": priority(&ticket.priority),
+            },
+        ]
     }));
     deleted_note(ticket, &mut blocks);
     Value::Array(blocks)

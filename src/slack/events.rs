@@ -159,6 +159,8 @@ pub enum Command {
     OpenReply(super::interactions::ReplyRequest),
     /// An agent's public reply, submitted.
     PublicReply(super::interactions::PublicReply),
+    /// A priority chosen on a card.
+    SetPriority(super::interactions::PriorityRequest),
     Edited {
         channel: String,
         ts: String,

@@ -32,6 +32,10 @@ pub const REPLY_PUBLICLY: &str = "reply_publicly";
 pub const PUBLIC_REPLY: &str = "public_reply";
 /// Its one field.
 pub const REPLY_FIELD: &str = "reply";
+/// The priority menu on an agent card.
+pub const SET_PRIORITY: &str = "set_priority";
+/// The block id prefix of a card's actions; the ticket's key follows.
+pub const TICKET_ACTIONS: &str = "ticket:";
 /// The channel preferences modal (`/desk admin`).
 pub const CHANNEL_PREFS: &str = "channel_prefs";
 
@@ -103,9 +107,19 @@ struct WireAction {
     #[serde(default)]
     action_id: String,
     #[serde(default)]
+    block_id: String,
+    #[serde(default)]
     value: Option<String>,
     #[serde(default)]
+    selected_option: Option<WireOption>,
+    #[serde(default)]
     action_ts: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireOption {
+    #[serde(default)]
+    value: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -283,6 +297,15 @@ pub struct PublicReply {
     pub text: String,
 }
 
+/// Someone chose a priority on a card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorityRequest {
+    pub user: String,
+    pub ticket_key: String,
+    pub priority: String,
+    pub response_url: Option<String>,
+}
+
 /// A requester's "Close" on their request's thread reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloseRequest {
@@ -371,6 +394,22 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
             )),
         },
         ("block_actions", _) => {
+            if let Some(action) = payload.actions.iter().find(|a| a.action_id == SET_PRIORITY) {
+                return Ok(Command::SetPriority(PriorityRequest {
+                    user,
+                    ticket_key: action
+                        .block_id
+                        .strip_prefix(TICKET_ACTIONS)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    priority: action
+                        .selected_option
+                        .as_ref()
+                        .map(|o| o.value.clone())
+                        .unwrap_or_default(),
+                    response_url: payload.response_url,
+                }));
+            }
             if let Some(action) = payload.actions.iter().find(|a| a.action_id == REPLY_PUBLICLY) {
                 return Ok(Command::OpenReply(ReplyRequest {
                     user,

@@ -97,6 +97,8 @@ pub struct Facilitator {
 /// Slack user ids).
 pub const ADMINS: &str = "admins";
 pub const AGENTS: &str = "agents";
+/// The setting letting agents set priorities (`true`), not only admins.
+pub const AGENTS_SET_PRIORITY: &str = "agents_set_priority";
 
 /// The setting holding the workspace-wide [`Facilitator`].
 pub const WORKSPACE_FACILITATOR: &str = "facilitator";

@@ -26,7 +26,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{
-    ChannelRecord, Facilitator, NewProject, ProjectRecord, ADMINS, AGENTS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    ChannelRecord, Facilitator, NewProject, ProjectRecord, ADMINS, AGENTS, AGENTS_SET_PRIORITY, DEFAULT_PROJECT,
+    WORKSPACE_FACILITATOR,
 };
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS};

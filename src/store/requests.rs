@@ -188,6 +188,19 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_ticket_priority(tx: &mut Tx, ticket_id: i64, priority: &str) -> Result<()> {
+        on_tx!(tx, |conn| {
+            sqlx::query("update tickets set priority = $2, updated_at = $3 where id = $1")
+                .bind(ticket_id)
+                .bind(priority)
+                .bind(now_ms())
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub async fn set_ticket_status(tx: &mut Tx, ticket_id: i64, status: &str, category: &str) -> Result<()> {
         on_tx!(tx, |conn| {
             sqlx::query(

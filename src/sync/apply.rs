@@ -256,6 +256,10 @@ impl<'a> Batch<'a> {
                 self.on_close(tx, request, facts).await?
             }
             Command::OpenReply(request) => self.on_open_reply(tx, request, facts).await?,
+            Command::SetPriority(request) => {
+                self.file_drafts(tx, facts).await?;
+                self.on_set_priority(tx, request, facts).await?
+            }
             Command::PublicReply(reply) => {
                 self.file_drafts(tx, facts).await?;
                 self.on_public_reply(tx, reply, facts).await?

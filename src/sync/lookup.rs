@@ -42,6 +42,8 @@ pub struct Lookups {
     /// Admins and agents named in the settings, besides those Slack says.
     pub admins: HashSet<String>,
     pub configured_agents: HashSet<String>,
+    /// Whether the admins let agents set priorities.
+    pub agents_set_priority: bool,
 }
 
 fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
@@ -129,6 +131,10 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
             needs.users.push(reply.user.clone());
             needs.agents = true;
         }
+        Command::SetPriority(request) => {
+            needs.users.push(request.user.clone());
+            needs.agents = true;
+        }
         Command::HomeOpened { .. } | Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => {}
     }
     needs
@@ -148,6 +154,12 @@ impl Lookups {
     /// Whether someone is an agent: a member of an agent channel, or named in the settings.
     pub fn is_agent(&self, user: &str) -> bool {
         self.configured_agents.contains(user) || self.agents.as_ref().is_some_and(|agents| agents.contains(user))
+    }
+
+    /// Whether someone may set a request's priority: admins, and agents when the admins
+    /// allow it.
+    pub fn may_set_priority(&self, user: &SlackUserRecord) -> bool {
+        self.is_admin(user) || (self.agents_set_priority && self.is_agent(&user.slack_user_id))
     }
 
     /// Whether someone is a deskhand admin: a workspace owner or admin, or named in the

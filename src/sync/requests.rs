@@ -7,12 +7,12 @@ use crate::desk::commands::{DeskCommand, HELP};
 use crate::desk::identity::Verification;
 use crate::desk::rules::{self, EmojiActions, Reacted, ReactionOutcome, DEFAULT_EMOJI};
 use crate::desk::workflow::{Category, Status};
-use crate::desk::{self, Source, Visibility};
+use crate::desk::{self, Priority, Source, Visibility};
 use crate::slack::admin;
 use crate::slack::blocks::{ticket_link, ticket_text};
 use crate::slack::events::PostedMessage;
 use crate::slack::interactions::{
-    CloseRequest, DeskRequest, FormContext, FormRequest, PublicReply, ReplyRequest, Submission,
+    CloseRequest, DeskRequest, FormContext, FormRequest, PriorityRequest, PublicReply, ReplyRequest, Submission,
 };
 use crate::slack::views::{self, FormProject, FormView};
 use crate::store::{ChannelMessage, ClaimedEvent, ProjectRecord, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
@@ -705,6 +705,52 @@ impl<'a> Batch<'a> {
             trigger_id: request.trigger_id.clone(),
             view,
         });
+        Ok(())
+    }
+
+    /// A priority chosen on a card: admins may, and agents when the admins allow it.
+    pub(super) async fn on_set_priority(
+        &mut self,
+        tx: &mut Tx,
+        request: &PriorityRequest,
+        facts: &Facts<'a>,
+    ) -> Result<(), StoreError> {
+        let (Some(user), Some(ticket), Some(priority)) = (
+            facts.user(&request.user),
+            Store::ticket_by_key_in(tx, &request.ticket_key).await?,
+            Priority::parse(&request.priority),
+        ) else {
+            return Ok(());
+        };
+        if !facts.lookups.may_set_priority(user) {
+            if let Some(url) = &request.response_url {
+                let text = if facts.lookups.is_agent(&user.slack_user_id) {
+                    "Only help-desk admins set priorities here; an admin can let agents do it too."
+                } else {
+                    "Only help-desk admins set priorities."
+                };
+                self.effect(Effect::Respond {
+                    response_url: url.clone(),
+                    text: text.into(),
+                    blocks: None,
+                });
+            }
+            // The card still shows the old priority: put it back.
+            self.refresh_ticket_messages(ticket.id);
+            return Ok(());
+        }
+        if ticket.priority == priority.as_str() {
+            return Ok(());
+        }
+        Store::set_ticket_priority(tx, ticket.id, priority.as_str()).await?;
+        let detail = json!({ "from": ticket.priority, "to": priority.as_str() });
+        self.audit(
+            ticket.id,
+            (&user.slack_user_id, &user.display_name),
+            "priority_changed",
+            detail,
+        );
+        self.refresh_ticket_messages(ticket.id);
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
     now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError, ADMINS,
-    AGENTS, CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    AGENTS, AGENTS_SET_PRIORITY, CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
 };
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
@@ -321,6 +321,7 @@ impl Worker {
                 Command::Desk(request) => vec![request.channel.clone()],
                 Command::HomeOpened { .. }
                 | Command::OpenReply(_)
+                | Command::SetPriority(_)
                 | Command::PublicReply(_)
                 | Command::Ignored { .. } => vec![],
             })
@@ -358,6 +359,7 @@ impl Worker {
             };
             lookups.admins = names(self.store.setting(ADMINS).await?);
             lookups.configured_agents = names(self.store.setting(AGENTS).await?);
+            lookups.agents_set_priority = self.store.setting(AGENTS_SET_PRIORITY).await?.as_deref() == Some("true");
             lookups.projects = self
                 .store
                 .projects()

@@ -181,3 +181,64 @@ async fn agents_named_in_the_settings_are_agents() {
         .await;
     assert_eq!(status, 422);
 }
+
+fn choose_priority(user: &str, key: &str, priority: &str, trigger: &str, response_url: String) -> Value {
+    json!({
+        "type": "block_actions", "user": { "id": user }, "trigger_id": trigger, "response_url": response_url,
+        "container": { "type": "message", "channel_id": AGENTS, "message_ts": "1.1" },
+        "actions": [{ "action_id": "set_priority", "block_id": format!("ticket:{key}"), "type": "static_select",
+                      "selected_option": { "value": priority }, "action_ts": trigger }],
+    })
+}
+
+#[tokio::test]
+async fn admins_set_priorities_and_agents_only_when_allowed() {
+    let app = app().await;
+    app.slack.set_members(AGENTS, &[BO]);
+    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
+        .await;
+    let card = app.slack.messages_in(AGENTS)[0].blocks.to_string();
+    assert!(card.contains("set_priority") && card.contains("ticket:IT-1"), "{card}");
+
+    let bo = app.slack.response_url("bo");
+    app.interact(choose_priority(BO, "IT-1", "Urgent", "3.1", bo.clone()))
+        .await;
+    app.settle().await;
+    assert_eq!(app.ticket("IT-1").await["priority"], "Normal");
+    assert!(
+        app.answers()[0].contains("Only help-desk admins set priorities here"),
+        "{:?}",
+        app.answers()
+    );
+
+    app.interact(choose_priority(
+        ADA,
+        "IT-1",
+        "High",
+        "3.2",
+        app.slack.response_url("ada"),
+    ))
+    .await;
+    app.settle().await;
+    assert_eq!(app.ticket("IT-1").await["priority"], "High");
+
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "agents_set_priority": true }))
+        .await;
+    app.interact(choose_priority(BO, "IT-1", "Urgent", "3.3", bo)).await;
+    app.settle().await;
+    let ticket = app.ticket("IT-1").await;
+    assert_eq!(ticket["priority"], "Urgent");
+    assert!(
+        app.slack.messages_in(AGENTS)[0].blocks.to_string().contains("Urgent"),
+        "the card shows it"
+    );
+    let audit = app.get("/api/v1/audit?ticket=IT-1").await.1;
+    let changes: Vec<&Value> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "priority_changed")
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[1]["actor_slack_id"], BO);
+}
