@@ -249,7 +249,11 @@ async fn put_project(
         request_types: &request_types,
         workflow: body.workflow.as_ref(),
     };
-    Ok(Json(project_json(state.store.upsert_project(&project).await?)))
+    let saved = state.store.upsert_project(&project).await?;
+    let detail = json!({ "project": saved.key, "name": saved.name, "departments": departments,
+                         "request_types": request_types, "workflow": body.workflow });
+    audit_channel_change(&state, ADMIN_API, "project_updated", detail).await?;
+    Ok(Json(project_json(saved)))
 }
 
 /// A project as the API shows it, with its workflow (the default one when none was set).
@@ -345,7 +349,9 @@ async fn put_settings(
     }
     let value = body.default_project.as_ref().map(|k| json!(k).to_string());
     state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
-    get_settings(State(state)).await
+    let settings = get_settings(State(state.clone())).await?;
+    audit_channel_change(&state, ADMIN_API, "settings_updated", settings.0.clone()).await?;
+    Ok(settings)
 }
 
 /// A Slack user id: U… or W…, then letters and digits.
@@ -429,7 +435,7 @@ const ADMIN_API: Actor<'static> = Actor {
     source: "api",
 };
 
-/// Audit a change of a channel's binding made by `actor`.
+/// Audit a configuration change (a channel, a project, the settings) made by `actor`.
 pub(crate) async fn audit_channel_change(
     state: &AppState,
     actor: Actor<'_>,

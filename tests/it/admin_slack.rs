@@ -242,3 +242,36 @@ async fn admins_set_priorities_and_agents_only_when_allowed() {
     assert_eq!(changes.len(), 2);
     assert_eq!(changes[1]["actor_slack_id"], BO);
 }
+
+#[tokio::test]
+async fn every_admin_api_change_needs_the_admin_token() {
+    let app = app().await;
+    let changes = app.get("/api/v1/audit").await.1["audit"].as_array().unwrap().len();
+    let body = json!({ "slack_user_id": "U0FIONA" });
+    for (method, path) in [
+        ("PUT", format!("/api/v1/channels/{SUPPORT}/facilitator")),
+        ("DELETE", format!("/api/v1/channels/{SUPPORT}/facilitator")),
+        ("PUT", "/api/v1/settings/facilitator".to_owned()),
+        ("DELETE", "/api/v1/settings/facilitator".to_owned()),
+        ("PUT", "/api/v1/settings".to_owned()),
+        ("PUT", format!("/api/v1/channels/{SUPPORT}")),
+        ("DELETE", format!("/api/v1/channels/{SUPPORT}")),
+        ("PUT", "/api/v1/projects/IT".to_owned()),
+    ] {
+        let response = app
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", app.addr))
+            .bearer_auth("not-the-token")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{method} {path}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1["facilitator"],
+        Value::Null
+    );
+    let after = app.get("/api/v1/audit").await.1["audit"].as_array().unwrap().len();
+    assert_eq!(after, changes, "nothing changed");
+}
