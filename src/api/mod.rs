@@ -252,7 +252,7 @@ async fn put_project(
     let saved = state.store.upsert_project(&project).await?;
     let detail = json!({ "project": saved.key, "name": saved.name, "departments": departments,
                          "request_types": request_types, "workflow": body.workflow });
-    audit_channel_change(&state, ADMIN_API, "project_updated", detail).await?;
+    audit_config_change(&state, ADMIN_API, "project_updated", detail).await?;
     Ok(Json(project_json(saved)))
 }
 
@@ -350,7 +350,7 @@ async fn put_settings(
     let value = body.default_project.as_ref().map(|k| json!(k).to_string());
     state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
     let settings = get_settings(State(state.clone())).await?;
-    audit_channel_change(&state, ADMIN_API, "settings_updated", settings.0.clone()).await?;
+    audit_config_change(&state, ADMIN_API, "settings_updated", settings.0.clone()).await?;
     Ok(settings)
 }
 
@@ -436,7 +436,7 @@ const ADMIN_API: Actor<'static> = Actor {
 };
 
 /// Audit a configuration change (a channel, a project, the settings) made by `actor`.
-pub(crate) async fn audit_channel_change(
+pub(crate) async fn audit_config_change(
     state: &AppState,
     actor: Actor<'_>,
     action: &'static str,
@@ -654,7 +654,7 @@ async fn put_channel(
     let record = channel_record(&state, id, body).await?;
     let saved = state.store.upsert_channel(&record).await?;
     let detail = json!({ "channel": saved.channel_id, "kind": saved.kind, "project": saved.project_key });
-    audit_channel_change(&state, ADMIN_API, "channel_updated", detail).await?;
+    audit_config_change(&state, ADMIN_API, "channel_updated", detail).await?;
     Ok(Json(ChannelResponse::from(saved)))
 }
 
@@ -800,7 +800,7 @@ async fn delete_channel(State(state): State<AppState>, Path(id): Path<String>) -
         .delete_channel(&id)
         .await
         .map_err(not_found(format!("channel {id} is not configured")))?;
-    audit_channel_change(&state, ADMIN_API, "channel_unbound", json!({ "channel": id })).await?;
+    audit_config_change(&state, ADMIN_API, "channel_unbound", json!({ "channel": id })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

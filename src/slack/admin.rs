@@ -274,7 +274,7 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
     if kind == "none" {
         if before.is_some() {
             state.store.delete_channel(channel_id).await?;
-            api::audit_channel_change(state, actor, "channel_unbound", json!({ "channel": channel_id })).await?;
+            api::audit_config_change(state, actor, "channel_unbound", json!({ "channel": channel_id })).await?;
         }
         return Ok(());
     }
@@ -306,7 +306,7 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
     };
     let record = api::channel_record(state, channel_id.to_owned(), request).await?;
     let saved = state.store.upsert_channel(&record).await?;
-    api::audit_channel_change(
+    api::audit_config_change(
         state,
         actor,
         "channel_updated",

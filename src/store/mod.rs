@@ -30,7 +30,7 @@ pub use config::{
     WORKSPACE_FACILITATOR,
 };
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
-pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS};
+pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS, REFILE_KEY_PREFIX};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
     SlackUserRecord, TicketMessageRecord, TicketRecord,

@@ -367,6 +367,10 @@ impl Store {
     }
 }
 
+/// The inbox dedupe key prefix of parked messages handed back to the worker: an Events API
+/// event again (`event:`), told apart so the worker can mark the parked message filed.
+pub const REFILE_KEY_PREFIX: &str = "event:refile:";
+
 /// A parked message waiting for someone who can act for its author.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WaitingParked {
@@ -429,7 +433,7 @@ impl Store {
                     "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
                      values ($1, $2, $3, $4, $4) on conflict (dedupe_key) do nothing",
                 )
-                .bind(format!("event:refile:{}:{now}", parked.id))
+                .bind(format!("{REFILE_KEY_PREFIX}{}:{now}", parked.id))
                 .bind(&parked.channel_id)
                 .bind(&parked.event)
                 .bind(now)

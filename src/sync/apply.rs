@@ -18,14 +18,11 @@ use crate::slack::api::permalink;
 use crate::slack::events::{Command, PostedMessage, SlackFile};
 use crate::store::{
     ChannelMessage, ChannelRecord, ClaimedEvent, NewAttachment, NewAudit, NewComment, NewEffect, NewParked,
-    NumberedTicket, ProjectRecord, SlackUserRecord, Store, StoreError, Tx,
+    NumberedTicket, ProjectRecord, SlackUserRecord, Store, StoreError, Tx, REFILE_KEY_PREFIX,
 };
 use crate::sync::effects::{Effect, AGENT_CARD};
 use crate::sync::lookup::Lookups;
 use crate::sync::worker::Workspace;
-
-/// The dedupe key prefix of parked messages handed back to the worker.
-pub const REFILE_KEY_PREFIX: &str = "event:refile:";
 
 /// Everything a batch needs that was read or fetched before its transaction.
 pub struct Facts<'a> {
