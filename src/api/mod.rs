@@ -268,8 +268,9 @@ fn project_json(project: ProjectRecord) -> serde_json::Value {
 #[serde(deny_unknown_fields)]
 struct SettingsRequest {
     /// The project of requests made in a DM or by mention outside support channels;
-    /// `null` clears it.
-    default_project: Option<String>,
+    /// `null` clears it, leaving it out keeps it.
+    #[serde(default, deserialize_with = "present")]
+    default_project: Option<Option<String>>,
     /// Days a parked message waits to be filed before it is reported instead (1–365).
     parked_retention_days: Option<i64>,
     /// Slack user ids who are deskhand admins besides the workspace's owners and admins.
@@ -317,41 +318,53 @@ async fn put_settings(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SettingsRequest>,
 ) -> Result<impl IntoResponse> {
-    if let Some(key) = &body.default_project {
+    // Everything is checked before anything is written; a setting left out stays as it is.
+    if let Some(Some(key)) = &body.default_project {
         state.store.project(key).await.map_err(|e| match e {
             StoreError::NotFound => ApiError::Invalid(format!("no project {key}: create it first")),
             e => e.into(),
         })?;
     }
-    if let Some(days) = body.parked_retention_days {
-        if !(1..=365).contains(&days) {
-            return Err(ApiError::Invalid("parked_retention_days must be 1 to 365".into()));
-        }
-        state
-            .store
-            .put_setting(parked::RETENTION_SETTING, Some(&days.to_string()))
-            .await?;
-    }
-    if let Some(allowed) = body.agents_set_priority {
-        state
-            .store
-            .put_setting(AGENTS_SET_PRIORITY, Some(&allowed.to_string()))
-            .await?;
+    if body
+        .parked_retention_days
+        .is_some_and(|days| !(1..=365).contains(&days))
+    {
+        return Err(ApiError::Invalid("parked_retention_days must be 1 to 365".into()));
     }
     for (key, ids) in [(ADMINS, &body.admins), (AGENTS, &body.agents)] {
-        let Some(ids) = ids else { continue };
-        if let Some(bad) = ids.iter().find(|id| !valid_user_id(id)) {
+        if let Some(bad) = ids.iter().flatten().find(|id| !valid_user_id(id)) {
             return Err(ApiError::Invalid(format!(
                 "{key}: {bad:?} is not a Slack user id (U… or W…)"
             )));
         }
-        state.store.put_setting(key, Some(&json!(ids).to_string())).await?;
     }
-    let value = body.default_project.as_ref().map(|k| json!(k).to_string());
-    state.store.put_setting(DEFAULT_PROJECT, value.as_deref()).await?;
+    let mut writes: Vec<(&str, Option<String>)> = Vec::new();
+    if let Some(project) = &body.default_project {
+        writes.push((DEFAULT_PROJECT, project.as_ref().map(|k| json!(k).to_string())));
+    }
+    if let Some(days) = body.parked_retention_days {
+        writes.push((parked::RETENTION_SETTING, Some(days.to_string())));
+    }
+    if let Some(allowed) = body.agents_set_priority {
+        writes.push((AGENTS_SET_PRIORITY, Some(allowed.to_string())));
+    }
+    for (key, ids) in [(ADMINS, &body.admins), (AGENTS, &body.agents)] {
+        if let Some(ids) = ids {
+            writes.push((key, Some(json!(ids).to_string())));
+        }
+    }
+    for (key, value) in &writes {
+        state.store.put_setting(key, value.as_deref()).await?;
+    }
     let settings = get_settings(State(state.clone())).await?;
     audit_config_change(&state, ADMIN_API, "settings_updated", settings.0.clone()).await?;
     Ok(settings)
+}
+
+/// A field that may be given as `null` (clear it) or left out (keep it): `Some(None)` and
+/// `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A Slack user id: U… or W…, then letters and digits.
@@ -523,11 +536,15 @@ async fn put_workspace_facilitator(
 }
 
 async fn delete_workspace_facilitator(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    state.store.put_setting(WORKSPACE_FACILITATOR, None).await?;
-    state
-        .store
-        .audit_config(&config_audit(ADMIN_API, "workspace_facilitator_revoked", json!({})))
-        .await?;
+    if let Some(before) = state.store.setting(WORKSPACE_FACILITATOR).await? {
+        state.store.put_setting(WORKSPACE_FACILITATOR, None).await?;
+        let before: serde_json::Value = serde_json::from_str(&before).unwrap_or_default();
+        let detail = json!({ "facilitator": before["slack_user_id"] });
+        state
+            .store
+            .audit_config(&config_audit(ADMIN_API, "workspace_facilitator_revoked", detail))
+            .await?;
+    }
     get_settings(State(state)).await
 }
 

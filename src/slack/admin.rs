@@ -12,6 +12,9 @@ use crate::app::AppState;
 use crate::desk::Priority;
 use crate::store::{ChannelRecord, ProjectRecord, ADMINS};
 
+/// The box that revokes a channel's facilitator (Slack's user menus cannot be emptied).
+const REVOKE: &str = "revoke_facilitator";
+
 fn plain(text: &str) -> Value {
     json!({ "type": "plain_text", "text": text, "emoji": true })
 }
@@ -107,7 +110,14 @@ pub fn channel_prefs(channel_id: &str, channel: Option<&ChannelRecord>, projects
     if channel.is_none_or(|c| c.thread_sync) {
         checked.push(thread_sync.clone());
     }
-    let mut checkboxes = json!({ "type": "checkboxes", "action_id": "value", "options": [auto_create, thread_sync] });
+    let mut boxes = vec![auto_create, thread_sync];
+    if channel.is_some_and(|c| c.facilitator_slack_id.is_some()) {
+        boxes.push(option(
+            REVOKE,
+            "Revoke the facilitator (guests' messages are parked again)",
+        ));
+    }
+    let mut checkboxes = json!({ "type": "checkboxes", "action_id": "value", "options": boxes });
     if !checked.is_empty() {
         checkboxes["initial_options"] = Value::Array(checked);
     }
@@ -232,6 +242,10 @@ pub async fn save(state: &AppState, payload: &Payload) -> Response {
         return errors("kind", "This form is not for a channel.");
     };
     let user = payload.user_id();
+    let name = match state.store.slack_user(user).await {
+        Ok(Some(record)) => record.display_name,
+        _ => user.to_owned(),
+    };
     match is_admin(state, user).await {
         Ok(true) => {}
         Ok(false) => return errors("kind", "Only help-desk admins change a channel's preferences."),
@@ -239,7 +253,7 @@ pub async fn save(state: &AppState, payload: &Payload) -> Response {
     }
     let actor = Actor {
         slack_id: Some(user),
-        name: user,
+        name: &name,
         source: "slack",
     };
     match apply(state, &channel_id, values, actor).await {
@@ -279,15 +293,19 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
         return Ok(());
     }
     let current_facilitator = before.as_ref().and_then(|c| c.facilitator_slack_id.clone());
-    let wanted = values.facilitator.filter(|_| kind == "support");
+    let support = kind == "support";
+    let revoke = values.options.iter().any(|o| o == REVOKE);
+    let wanted = values.facilitator.filter(|_| support && !revoke);
     // A facilitator is checked before anything is saved, so a refusal changes nothing.
     if let Some(user) = wanted.as_deref().filter(|u| Some(*u) != current_facilitator.as_deref()) {
         api::check_facilitator(state, user).await?;
     }
+    // An agent channel takes none of a support channel's settings: those still chosen in
+    // the modal (Slack's menus cannot be emptied) are left out.
     let request = ChannelRequest {
         kind,
-        project: values.project,
-        agent_channel: values.agent_channel,
+        project: values.project.filter(|_| support),
+        agent_channel: values.agent_channel.filter(|_| support),
         auto_create: values.options.iter().any(|o| o == "auto_create"),
         thread_sync: values.options.iter().any(|o| o == "thread_sync"),
         announcement_marker: before.as_ref().map(|c| c.announcement_marker.clone()),
@@ -300,9 +318,9 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
             .as_ref()
             .map(|c| c.resolve_emoji.clone())
             .filter(|e| !e.is_empty()),
-        default_department: values.default_department,
-        default_request_type: values.default_request_type,
-        default_priority: values.default_priority,
+        default_department: values.default_department.filter(|_| support),
+        default_request_type: values.default_request_type.filter(|_| support),
+        default_priority: values.default_priority.filter(|_| support),
     };
     let record = api::channel_record(state, channel_id.to_owned(), request).await?;
     let saved = state.store.upsert_channel(&record).await?;
@@ -317,7 +335,7 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
         (Some(user), current) if Some(&user) != current.as_ref() => {
             api::authorize_facilitator(state, channel_id, &user, actor).await?;
         }
-        (None, Some(_)) if saved.kind == "support" => {
+        (None, Some(_)) if support => {
             api::revoke_facilitator(state, channel_id, actor).await?;
         }
         _ => {}

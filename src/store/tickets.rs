@@ -184,6 +184,8 @@ pub struct ParkedRecord {
     pub reason: String,
     pub parked_at: i64,
     pub filed_at: Option<i64>,
+    /// When it was reported to the agents instead of filed (it waited past the retention).
+    pub reported_at: Option<i64>,
 }
 
 pub struct NewParked<'a> {
@@ -424,7 +426,7 @@ impl Store {
     pub async fn parked_messages(&self, limit: i64) -> Result<Vec<ParkedRecord>> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as::<_, ParkedRecord>(
-                "select id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at
+                "select id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at, reported_at
                  from parked_messages order by id limit $1",
             )
             .bind(limit)

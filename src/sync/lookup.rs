@@ -74,6 +74,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         }
         Command::Mentioned(m) => {
             needs.users.extend(m.user.clone());
+            needs.users.extend(facilitator(channels, &m.channel));
             needs.projects = true;
             if m.is_reply() {
                 needs.message = Some((m.channel.clone(), m.ts.clone(), true));

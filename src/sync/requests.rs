@@ -135,17 +135,28 @@ impl<'a> Batch<'a> {
             }
         }
         let support = channel.filter(|c| c.kind == "support");
+        // Who files: the author, or in a support channel, its facilitator on their behalf.
+        let mut filer = author;
+        let mut on_behalf_of = None;
         if let Verification::Unverified(reason) = facts.verify(author) {
-            if support.is_some() {
-                return self.park(tx, event, message, author, reason).await;
+            let facilitator = support.and_then(|c| facts.facilitator_for(c));
+            match (support, facilitator) {
+                (Some(_), Some(facilitator)) if reason.can_be_facilitated() => {
+                    filer = facilitator;
+                    let link = facts.permalink(&message.channel, &message.ts, message.thread_ts.as_deref());
+                    on_behalf_of = Some(on_behalf_json(author, &link));
+                }
+                (Some(_), _) => return self.park(tx, event, message, author, reason).await,
+                (None, _) => {
+                    self.effect(Effect::PostEphemeral {
+                        channel: message.channel.clone(),
+                        user: author.slack_user_id.clone(),
+                        thread_ts: message.thread_ts.clone(),
+                        text: reason.refusal().into(),
+                    });
+                    return Ok(());
+                }
             }
-            self.effect(Effect::PostEphemeral {
-                channel: message.channel.clone(),
-                user: author.slack_user_id.clone(),
-                thread_ts: message.thread_ts.clone(),
-                text: reason.refusal().into(),
-            });
-            return Ok(());
         }
         let project = support
             .and_then(|c| c.project_key.as_deref())
@@ -178,7 +189,8 @@ impl<'a> Batch<'a> {
             description: with_context(&text, thread, &message.ts, facts),
             files: message.files.clone(),
             origin_thread_ts: thread_ts,
-            ..Draft::bare(project, (&message.channel, &message.ts), author, Source::Mention)
+            on_behalf_of,
+            ..Draft::bare(project, (&message.channel, &message.ts), filer, Source::Mention)
         };
         if let Some(channel) = support {
             draft.apply_channel(channel);

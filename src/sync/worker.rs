@@ -24,6 +24,9 @@ use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
 use crate::sync::lookup::{self, Lookups, Needs};
 
+/// How often finished queue rows and old messages are purged, and expired parked messages
+/// reported.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 /// How often, while events flow, the store's statistics are refreshed.
 const STATISTICS_EVERY: Duration = Duration::from_secs(15);
 /// Events taken per batch.
@@ -79,7 +82,10 @@ impl Worker {
     }
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut last_purge = Instant::now();
+        // Housekeeping (purging, reporting expired parked messages) runs at start, then hourly.
+        let mut last_purge = Instant::now()
+            .checked_sub(HOUSEKEEPING_EVERY)
+            .unwrap_or_else(Instant::now);
         let (mut last_statistics, mut since_statistics) = (Instant::now(), 0);
         loop {
             if since_statistics > 0 && last_statistics.elapsed() > STATISTICS_EVERY {
@@ -96,7 +102,7 @@ impl Worker {
                 }
                 Err(e) => tracing::error!(error = %e, "worker could not take events; trying again"),
             }
-            if last_purge.elapsed() > Duration::from_secs(3600) {
+            if last_purge.elapsed() >= HOUSEKEEPING_EVERY {
                 last_purge = Instant::now();
                 if let Err(e) = self.store.purge_finished(now_ms() - 7 * 86_400_000).await {
                     tracing::warn!(error = %e, "could not purge finished queue rows");
@@ -107,6 +113,14 @@ impl Worker {
                     .await
                 {
                     tracing::warn!(error = %e, "could not purge old channel messages");
+                }
+                match crate::sync::parked::report_expired(&self.store).await {
+                    Ok(0) => {}
+                    Ok(reported) => {
+                        tracing::info!(reported, "parked messages past the retention were reported to agents");
+                        self.outbox_ready.notify_one();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not report expired parked messages"),
                 }
             }
             tokio::select! {

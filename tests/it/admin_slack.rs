@@ -275,3 +275,64 @@ async fn every_admin_api_change_needs_the_admin_token() {
     let after = app.get("/api/v1/audit").await.1["audit"].as_array().unwrap().len();
     assert_eq!(after, changes, "nothing changed");
 }
+
+#[tokio::test]
+async fn the_modal_revokes_the_facilitator_and_turns_a_channel_into_an_agent_channel() {
+    let app = app().await;
+    app.admin_ok(
+        "PUT",
+        &format!("/api/v1/channels/{SUPPORT}/facilitator"),
+        json!({ "slack_user_id": FIONA }),
+    )
+    .await;
+    app.slash(ADA, SUPPORT, "admin", "4.1").await;
+    app.settle().await;
+    assert!(app.slack.last_view().view.to_string().contains("revoke_facilitator"));
+    let view = app.slack.last_view();
+    let submit = |values: Value| {
+        json!({
+            "type": "view_submission", "user": { "id": ADA },
+            "view": { "id": view.id, "callback_id": "channel_prefs", "private_metadata": SUPPORT, "state": { "values": values } },
+        })
+    };
+    // The facilitator menu still shows Fiona (Slack's menus cannot be emptied): the box revokes.
+    let answer: Value = app
+        .interact(submit(json!({
+            "kind": select("support"), "project": select("IT"),
+            "options": { "value": { "type": "checkboxes", "selected_options": [{ "value": "auto_create" }, { "value": "revoke_facilitator" }] } },
+            "facilitator": { "value": { "type": "users_select", "selected_user": FIONA } },
+        })))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["response_action"], "clear", "{answer}");
+    assert_eq!(
+        app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1["facilitator"],
+        Value::Null
+    );
+    let audit = app.get("/api/v1/audit").await.1;
+    assert_eq!(audit["audit"][0]["action"], "facilitator_revoked");
+    assert_eq!(audit["audit"][0]["actor_name"], "Ada Admin");
+
+    // A channel with no tickets' agents: the project still chosen in the menu is left out.
+    app.admin_ok(
+        "PUT",
+        "/api/v1/channels/C0NEWAGENTS",
+        json!({ "kind": "support", "project": "IT" }),
+    )
+    .await;
+    let to_agents = json!({
+        "type": "view_submission", "user": { "id": ADA },
+        "view": { "id": view.id, "callback_id": "channel_prefs", "private_metadata": "C0NEWAGENTS", "state": { "values": {
+            "kind": select("agent"), "project": select("IT"), "default_priority": select("High"),
+        } } },
+    });
+    let answer: Value = app.interact(to_agents).await.json().await.unwrap();
+    assert_eq!(answer["response_action"], "clear", "{answer}");
+    let channel = app.get("/api/v1/channels/C0NEWAGENTS").await.1;
+    assert_eq!(
+        (channel["kind"].clone(), channel.get("project")),
+        (json!("agent"), None)
+    );
+}

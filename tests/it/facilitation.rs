@@ -283,3 +283,72 @@ async fn a_guest_who_becomes_a_member_has_their_parked_messages_filed() {
     let parked = app.get("/api/v1/parked").await.1;
     assert!(parked["parked"][0]["filed_at"].is_number(), "{parked}");
 }
+
+#[tokio::test]
+async fn parked_messages_past_the_retention_are_reported_even_with_no_facilitator() {
+    let mut app = app().await;
+    app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "nobody ever came"))
+        .await;
+    age_parked(&app, 8).await;
+    // The check runs at start and then every hour.
+    app.restart().await;
+    let mut report = None;
+    for _ in 0..200 {
+        app.settle().await;
+        report = app
+            .slack
+            .messages_in(AGENTS)
+            .into_iter()
+            .find(|m| m.text.contains("waited longer than the retention"));
+        if report.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(report.is_some_and(|r| r.text.contains("nobody ever came")));
+    let parked = app.get("/api/v1/parked").await.1;
+    assert!(parked["parked"][0]["reported_at"].is_number(), "{parked}");
+    assert_eq!(parked["parked"][0]["filed_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_guests_mention_is_facilitated_like_their_message() {
+    let app = app().await;
+    app.set_support_channel(json!({ "agent_channel": AGENTS, "auto_create": false }))
+        .await;
+    authorize(&app, FIONA).await;
+    let mention = json!({ "type": "app_mention", "channel": SUPPORT, "user": GIL, "text": "<@U0BOT> my badge is dead", "ts": MESSAGE });
+    app.deliver("Ev1", mention).await;
+    let ticket = app.ticket("IT-1").await;
+    assert_eq!(ticket["source"], "mention");
+    assert_eq!(ticket["requester_slack_id"], FIONA);
+    assert_eq!(ticket["on_behalf_of"]["slack_user_id"], GIL);
+}
+
+#[tokio::test]
+async fn settings_left_out_of_a_change_keep_their_value() {
+    let app = app().await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "default_project": "IT" }))
+        .await;
+    let settings = app
+        .admin_ok("PUT", "/api/v1/settings", json!({ "parked_retention_days": 3 }))
+        .await;
+    assert_eq!(settings["default_project"], "IT");
+    let (status, _) = app
+        .admin(
+            "PUT",
+            "/api/v1/settings",
+            Some(json!({ "parked_retention_days": 5, "admins": ["not an id"] })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        app.get("/api/v1/settings").await.1["parked_retention_days"],
+        3,
+        "nothing written"
+    );
+    let cleared = app
+        .admin_ok("PUT", "/api/v1/settings", json!({ "default_project": null }))
+        .await;
+    assert_eq!(cleared["default_project"], Value::Null);
+}
