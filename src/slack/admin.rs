@@ -175,7 +175,7 @@ pub fn channel_prefs(channel_id: &str, channel: Option<&ChannelRecord>, projects
         "Guest facilitation: facilitator",
         facilitator,
         true,
-        Some("A verified person whose account files the requests and replies of guests and people from other organizations here, on their behalf. Leave empty for none."),
+        Some("A verified person whose account files the requests and replies of guests and people from other organizations here, on their behalf. To remove them, tick \"Revoke the facilitator\" above."),
     ));
     json!({
         "type": "modal",
