@@ -179,6 +179,14 @@ pub fn notice(title: &str, text: &str) -> Value {
     })
 }
 
+/// What "Create ticket" shows on a message that is a request already.
+pub fn already_filed(ticket: &TicketRecord) -> Value {
+    notice(
+        "Create ticket",
+        &format!("This message is already a request: *{}*.", ticket_link(ticket)),
+    )
+}
+
 /// What the form becomes while the request is filed.
 pub fn filing() -> Value {
     notice("New request", ":hourglass_flowing_sand: Filing your request…")

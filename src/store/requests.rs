@@ -281,42 +281,42 @@ impl Store {
 }
 
 /// What a person chose and what deskhand knows of them.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserPrefs {
     pub notifications: bool,
     pub home_opened_at: Option<i64>,
     pub dm_channel: Option<String>,
 }
 
+/// Someone who chose nothing: notifications on.
+impl Default for UserPrefs {
+    fn default() -> Self {
+        Self {
+            notifications: true,
+            home_opened_at: None,
+            dm_channel: None,
+        }
+    }
+}
+
+const PREFS_SQL: &str =
+    "select notifications, home_opened_at, dm_channel from slack_user_prefs where slack_user_id = $1";
+
 impl Store {
     pub async fn user_prefs(&self, slack_id: &str) -> Result<UserPrefs> {
-        let found: Option<UserPrefs> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "select notifications, home_opened_at, dm_channel from slack_user_prefs where slack_user_id = $1",
-            )
+        let found: Option<UserPrefs> = on_pool!(self, |pool| sqlx::query_as(PREFS_SQL)
             .bind(slack_id)
             .fetch_optional(pool)
-            .await
-        })?;
-        Ok(found.unwrap_or(UserPrefs {
-            notifications: true,
-            ..UserPrefs::default()
-        }))
+            .await)?;
+        Ok(found.unwrap_or_default())
     }
 
     pub async fn user_prefs_in(tx: &mut Tx, slack_id: &str) -> Result<UserPrefs> {
-        let found: Option<UserPrefs> = on_tx!(tx, |conn| {
-            sqlx::query_as(
-                "select notifications, home_opened_at, dm_channel from slack_user_prefs where slack_user_id = $1",
-            )
+        let found: Option<UserPrefs> = on_tx!(tx, |conn| sqlx::query_as(PREFS_SQL)
             .bind(slack_id)
             .fetch_optional(conn)
-            .await
-        })?;
-        Ok(found.unwrap_or(UserPrefs {
-            notifications: true,
-            ..UserPrefs::default()
-        }))
+            .await)?;
+        Ok(found.unwrap_or_default())
     }
 
     pub async fn set_notifications(tx: &mut Tx, slack_id: &str, on: bool) -> Result<()> {

@@ -9,7 +9,7 @@ use crate::desk::rules::{self, EmojiActions, Reacted, ReactionOutcome, DEFAULT_E
 use crate::desk::workflow::{Category, Status};
 use crate::desk::{self, Priority, Source, Visibility};
 use crate::slack::admin;
-use crate::slack::blocks::{ticket_link, ticket_text};
+use crate::slack::blocks::ticket_text;
 use crate::slack::events::PostedMessage;
 use crate::slack::interactions::{
     CloseRequest, DeskRequest, FormContext, FormRequest, PriorityRequest, PublicReply, ReplyRequest, Submission,
@@ -436,10 +436,7 @@ impl<'a> Batch<'a> {
         }
         if let Some(message) = &request.message {
             if let Some(ticket) = Store::ticket_by_message(tx, &message.channel, &message.ts).await? {
-                open(views::notice(
-                    "Create ticket",
-                    &format!("This message is already a request: *{}*.", ticket_link(&ticket)),
-                ));
+                open(views::already_filed(&ticket));
                 return Ok(());
             }
         }
@@ -522,10 +519,7 @@ impl<'a> Batch<'a> {
         let (origin, thread_ts, source) = match message {
             Some(m) => {
                 if let Some(ticket) = Store::ticket_by_message(tx, &m.channel, &m.ts).await? {
-                    show(views::notice(
-                        "Create ticket",
-                        &format!("This message is already a request: *{}*.", ticket_link(&ticket)),
-                    ));
+                    show(views::already_filed(&ticket));
                     return Ok(());
                 }
                 let thread_ts = m.thread_ts.clone().filter(|t| *t != m.ts);
