@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod forms;
 pub mod identity;
+pub mod roles;
 pub mod rules;
 pub mod workflow;
 

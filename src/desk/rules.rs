@@ -227,6 +227,24 @@ pub fn on_reaction(
     }
 }
 
+/// Where a request's thread is, as far as its replies go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestThread {
+    /// Its requester's DM with deskhand (requests by DM or from the form).
+    DirectMessage,
+    /// A channel's thread; `support_sync` when the channel is a support channel with thread
+    /// sync on, `own` when the thread is the request's own (it was not filed from a reply).
+    Channel { support_sync: bool, own: bool },
+}
+
+/// Whether replies in a request's thread reach the help desk (and deskhand says so).
+pub fn replies_reach_desk(thread: RequestThread) -> bool {
+    match thread {
+        RequestThread::DirectMessage => true,
+        RequestThread::Channel { support_sync, own } => support_sync && own,
+    }
+}
+
 /// An edit changes the desk only when the words changed: Slack also sends
 /// `message_changed` when it unfurls a link.
 pub fn edit_changes_text(previous: &str, current: &str) -> bool {
@@ -383,6 +401,26 @@ mod tests {
             ReactionOutcome::FileTicket
         );
         assert_eq!(emoji_name("+1::skin-tone-3"), "+1");
+    }
+
+    #[test]
+    fn replies_reach_the_desk_from_dms_and_synced_support_threads_only() {
+        assert!(replies_reach_desk(RequestThread::DirectMessage));
+        assert!(replies_reach_desk(RequestThread::Channel {
+            support_sync: true,
+            own: true
+        }));
+        assert!(!replies_reach_desk(RequestThread::Channel {
+            support_sync: false,
+            own: true
+        }));
+        assert!(
+            !replies_reach_desk(RequestThread::Channel {
+                support_sync: true,
+                own: false
+            }),
+            "a thread the request was only a reply in belongs to someone else"
+        );
     }
 
     #[test]

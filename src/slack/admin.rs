@@ -10,7 +10,7 @@ use super::interactions::{Payload, CHANNEL_PREFS};
 use crate::api::{self, Actor, ApiError, ChannelRequest};
 use crate::app::AppState;
 use crate::desk::Priority;
-use crate::store::{ChannelRecord, ProjectRecord, ADMINS};
+use crate::store::{ChannelRecord, ProjectRecord};
 
 /// The box that revokes a channel's facilitator (Slack's user menus cannot be emptied).
 const REVOKE: &str = "revoke_facilitator";
@@ -191,20 +191,15 @@ pub fn channel_prefs(channel_id: &str, channel: Option<&ChannelRecord>, projects
 /// Whether a Slack user is a deskhand admin: a workspace owner or admin (as Slack says),
 /// or named in the `admins` setting.
 async fn is_admin(state: &AppState, user: &str) -> Result<bool, ApiError> {
-    let named: Vec<String> = state
-        .store
-        .setting(ADMINS)
-        .await?
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or_default();
-    if named.iter().any(|n| n == user) {
+    let roles = state.store.roles().await?;
+    if roles.is_admin(user, false) {
         return Ok(true);
     }
     if let Some(record) = state.store.slack_user(user).await? {
-        return Ok(record.is_admin);
+        return Ok(roles.is_admin(user, record.is_admin));
     }
     match state.slack.users_info(user).await {
-        Ok(found) => Ok(found.is_admin || found.is_owner),
+        Ok(found) => Ok(roles.is_admin(user, found.is_admin || found.is_owner)),
         Err(e) => {
             tracing::warn!(error = %e, "could not ask Slack whether someone is an admin");
             Err(ApiError::Unavailable(

@@ -297,10 +297,7 @@ pub fn decode_event(body: &str) -> Result<Command, DecodeError> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::slack::fixture;
 
     #[test]
     fn the_real_message_changed_payload_is_an_edit_of_the_previous_ts() {

@@ -489,10 +489,7 @@ pub fn decode_command(body: &str) -> Result<Command, DecodeError> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> String {
-        let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use crate::slack::fixture;
 
     #[test]
     fn the_real_payloads_have_keys_and_unknown_callbacks_are_ignored() {

@@ -7,3 +7,10 @@ pub mod events;
 pub mod ingress;
 pub mod interactions;
 pub mod views;
+
+/// A payload as Slack sends it, from the shared fixtures (`../shared/fixtures/slack/`).
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> String {
+    let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -3,6 +3,9 @@
 use serde::Serialize;
 
 use super::{now_ms, on_pool, on_tx, raw_json, Result, Store, StoreError};
+use std::collections::HashSet;
+
+use crate::desk::roles::Roles;
 use crate::desk::workflow::Workflow;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -147,6 +150,19 @@ impl Store {
             .bind(key)
             .fetch_one(pool)
             .await)?)
+    }
+
+    /// The admins' settings about people: named admins and agents, and whether agents may
+    /// set priorities.
+    pub async fn roles(&self) -> Result<Roles> {
+        let names = |v: Option<String>| -> HashSet<String> {
+            v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default()
+        };
+        Ok(Roles {
+            admins: names(self.setting(ADMINS).await?),
+            agents: names(self.setting(AGENTS).await?),
+            agents_set_priority: self.setting(AGENTS_SET_PRIORITY).await?.as_deref() == Some("true"),
+        })
     }
 
     /// A workspace setting's JSON value, if an admin set it.

@@ -219,14 +219,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn ticket_in(tx: &mut Tx, ticket_id: i64) -> Result<TicketRecord> {
-        let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
-            .bind(ticket_id)
-            .fetch_one(conn)
-            .await)?)
-    }
-
     pub async fn ticket_by_key_in(tx: &mut Tx, key: &str) -> Result<Option<TicketRecord>> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
         Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use tokio::sync::{watch, Notify, Semaphore};
 
+use crate::desk::rules::{self, RequestThread};
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
 use crate::store::{now_ms, ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
@@ -415,21 +416,27 @@ impl Dispatcher {
         allowed
     }
 
-    /// Whether replies in a ticket's channel thread reach the desk: a support channel with
-    /// thread sync, and the thread is the request's own.
-    async fn synced(&self, ticket: &TicketRecord) -> bool {
-        if ticket.origin_thread_ts.is_some() {
-            return false;
+    /// Where a ticket's thread is, for [`rules::replies_reach_desk`]; whether its channel
+    /// syncs threads is remembered a while.
+    async fn request_thread(&self, ticket: &TicketRecord) -> RequestThread {
+        if ticket.from_form() || ticket.channel_id.starts_with('D') {
+            return RequestThread::DirectMessage;
         }
-        if let Some(synced) = self.synced.get(&ticket.channel_id) {
-            return synced;
-        }
-        let synced = match self.store.channel(&ticket.channel_id).await {
-            Ok(channel) => channel.is_some_and(|c| c.kind == "support" && c.thread_sync),
-            Err(_) => true,
+        let support_sync = match self.synced.get(&ticket.channel_id) {
+            Some(synced) => synced,
+            None => {
+                let synced = match self.store.channel(&ticket.channel_id).await {
+                    Ok(channel) => channel.is_some_and(|c| c.kind == "support" && c.thread_sync),
+                    Err(_) => true,
+                };
+                self.synced.put(&ticket.channel_id, synced);
+                synced
+            }
         };
-        self.synced.put(&ticket.channel_id, synced);
-        synced
+        RequestThread::Channel {
+            support_sync,
+            own: ticket.origin_thread_ts.is_none(),
+        }
     }
 
     async fn publish_home(&self, user: &str) -> Result<Outcome, SlackError> {
@@ -502,7 +509,7 @@ impl Dispatcher {
 
     async fn render(&self, ticket: &TicketRecord, role: &str) -> serde_json::Value {
         if role == THREAD_REPLY {
-            let synced = ticket.from_form() || ticket.channel_id.starts_with('D') || self.synced(ticket).await;
+            let synced = rules::replies_reach_desk(self.request_thread(ticket).await);
             blocks::thread_reply(ticket, self.self_close(&ticket.project_key).await, synced)
         } else {
             blocks::agent_card(ticket)

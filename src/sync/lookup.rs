@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::desk::roles::Roles;
 use crate::slack::api::FetchedMessage;
 use crate::slack::events::Command;
 use crate::store::{ChannelMessage, ChannelRecord, ProjectRecord, SlackUserRecord};
@@ -39,11 +40,8 @@ pub struct Lookups {
     pub default_project: Option<String>,
     /// The workspace-wide facilitator, for support channels without their own.
     pub workspace_facilitator: Option<String>,
-    /// Admins and agents named in the settings, besides those Slack says.
-    pub admins: HashSet<String>,
-    pub configured_agents: HashSet<String>,
-    /// Whether the admins let agents set priorities.
-    pub agents_set_priority: bool,
+    /// The admins' settings about people.
+    pub roles: Roles,
 }
 
 fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
@@ -154,19 +152,21 @@ impl Lookups {
 
     /// Whether someone is an agent: a member of an agent channel, or named in the settings.
     pub fn is_agent(&self, user: &str) -> bool {
-        self.configured_agents.contains(user) || self.agents.as_ref().is_some_and(|agents| agents.contains(user))
+        let in_agent_channel = self.agents.as_ref().is_some_and(|agents| agents.contains(user));
+        self.roles.is_agent(user, in_agent_channel)
     }
 
     /// Whether someone may set a request's priority: admins, and agents when the admins
     /// allow it.
     pub fn may_set_priority(&self, user: &SlackUserRecord) -> bool {
-        self.is_admin(user) || (self.agents_set_priority && self.is_agent(&user.slack_user_id))
+        self.roles
+            .may_set_priority(self.is_admin(user), self.is_agent(&user.slack_user_id))
     }
 
     /// Whether someone is a deskhand admin: a workspace owner or admin, or named in the
     /// settings.
     pub fn is_admin(&self, user: &SlackUserRecord) -> bool {
-        user.is_admin || self.admins.contains(&user.slack_user_id)
+        self.roles.is_admin(&user.slack_user_id, user.is_admin)
     }
 
     /// The thread a kept message is in, when it is a reply and its thread is known.

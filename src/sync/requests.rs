@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::desk::commands::{DeskCommand, HELP};
 use crate::desk::identity::Verification;
+use crate::desk::roles;
 use crate::desk::rules::{self, EmojiActions, Reacted, ReactionOutcome, DEFAULT_EMOJI};
 use crate::desk::workflow::{Category, Status};
 use crate::desk::{self, Priority, Source, Visibility};
@@ -598,7 +599,16 @@ impl<'a> Batch<'a> {
             }
             (DeskCommand::Status(key), None) => {
                 let ticket = Store::ticket_by_key_in(tx, key).await?;
-                match ticket.filter(|t| may_see(t, &user.slack_user_id, facts)) {
+                let agent = facts.lookups.is_agent(&user.slack_user_id);
+                let visible = |t: &TicketRecord| {
+                    roles::may_see(
+                        &t.requester_slack_id,
+                        t.reporter_slack_id.as_deref(),
+                        &user.slack_user_id,
+                        agent,
+                    )
+                };
+                match ticket.filter(visible) {
                     Some(ticket) => respond(ticket_text(&ticket), Some(views::status(&ticket))),
                     None => respond(format!("I can't find {key} among the requests you can see."), None),
                 }
@@ -823,13 +833,6 @@ fn requester_for<'a>(
         Verification::Verified { .. } => (intended, None),
         Verification::Unverified(_) => (reporter, Some(on_behalf_json(intended, permalink))),
     }
-}
-
-/// Whether a person may see a request: its requester, its reporter, and agents.
-fn may_see(ticket: &TicketRecord, user: &str, facts: &Facts) -> bool {
-    ticket.requester_slack_id == user
-        || ticket.reporter_slack_id.as_deref() == Some(user)
-        || facts.lookups.is_agent(user)
 }
 
 /// A message's text without the mention of deskhand.

@@ -17,8 +17,8 @@ use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError, ADMINS,
-    AGENTS, AGENTS_SET_PRIORITY, CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError,
+    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
 };
 use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
@@ -368,12 +368,7 @@ impl Worker {
                 .await?;
         }
         if needs.iter().any(|n| n.projects || n.agents) {
-            let names = |v: Option<String>| -> HashSet<String> {
-                v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default()
-            };
-            lookups.admins = names(self.store.setting(ADMINS).await?);
-            lookups.configured_agents = names(self.store.setting(AGENTS).await?);
-            lookups.agents_set_priority = self.store.setting(AGENTS_SET_PRIORITY).await?.as_deref() == Some("true");
+            lookups.roles = self.store.roles().await?;
             lookups.projects = self
                 .store
                 .projects()
