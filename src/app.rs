@@ -10,37 +10,27 @@ use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
 use crate::slack::api::SlackApi;
-use crate::slack::ingress::{self, SignatureCheck};
-use crate::store::{NewEvent, Store};
+use crate::slack::http::{SignatureCheck, SlackHttp};
+use crate::state::AppState;
+use crate::store::{GroupCommit, NewEvent, Store};
 use crate::sync::dispatcher::Dispatcher;
-use crate::sync::group_commit::GroupCommit;
 use crate::sync::ratelimit::ChannelPacer;
 use crate::sync::worker::Worker;
 
 /// Slack never sends more than this; anything larger is refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub signature: SignatureCheck,
-    /// Stores events before they are acknowledged, many to a commit.
-    pub inbox: GroupCommit<NewEvent, bool>,
-    /// For the admin API's checks (is a facilitator a verified person?).
-    pub slack: SlackApi,
-}
-
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    signature: SignatureCheck,
     slack: SlackApi,
     inbox_ready: Arc<Notify>,
     inbox_writer: tokio::task::JoinHandle<()>,
@@ -68,16 +58,17 @@ impl App {
             inbox_ready.clone(),
             |store: Store, events: Vec<NewEvent>| async move { store.insert_events(&events).await },
         );
+        let signature = SignatureCheck::new(config.slack_signing_secret.expose());
         let state = AppState {
-            signature: SignatureCheck::new(config.slack_signing_secret.expose()),
             config: Arc::new(config),
             store,
             inbox,
-            slack: slack.clone(),
+            directory: Arc::new(slack.clone()),
         };
         Ok(Self {
             listener,
             state,
+            signature,
             slack,
             inbox_ready,
             inbox_writer,
@@ -102,6 +93,7 @@ impl App {
         let App {
             listener,
             state,
+            signature,
             slack,
             inbox_ready,
             inbox_writer,
@@ -124,7 +116,7 @@ impl App {
         let dispatcher = tokio::spawn(dispatcher.run(stopped));
 
         tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "deskhand is serving");
-        axum::serve(listener, router(state))
+        axum::serve(listener, router(state, signature))
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed")?;
@@ -144,16 +136,17 @@ impl App {
 }
 
 /// Every route deskhand serves.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, signature: SignatureCheck) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/slack/events", post(ingress::events))
-        .route("/slack/interactivity", post(ingress::interactivity))
-        .route("/slack/commands", post(ingress::commands))
-        .nest("/api/v1", crate::api::routes(state.clone()))
+        .with_state(state.clone())
+        .merge(crate::slack::http::routes(SlackHttp {
+            app: state.clone(),
+            signature,
+        }))
+        .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

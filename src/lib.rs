@@ -3,20 +3,26 @@
 //!
 //! # Layout
 //! - [`config`]: typed settings from the environment and `deskhand.toml`.
-//! - [`app`]: building and running the server; the route table.
-//! - [`desk`]: the domain and its rules, plain data and functions.
+//! - [`app`]: building and running the server; the route table. Nothing imports it.
+//! - [`state`]: what every edge shares (config, store, inbox writer, directory).
+//! - [`desk`]: the domain and its rules, plain data and functions. It imports nothing else.
 //! - [`store`]: the database (SQLite or PostgreSQL): tickets, config, inbox and outbox.
-//! - [`slack`]: the Slack edge: signed ingress, Web API client, Block Kit.
-//! - [`sync`]: the worker (inbox → desk → store + outbox) and the dispatcher (outbox → Slack).
-//! - [`api`]: the JSON admin API.
+//!   It knows the desk's types and nothing else.
+//! - [`admin`]: configuration use cases that every admin surface calls.
+//! - [`sync`]: the worker (inbox → handlers → store + outbox) and the dispatcher (outbox →
+//!   each effect's sender).
+//! - The edges, which translate and never import one another: [`slack`] (signed ingress,
+//!   Web API client, Block Kit) and [`api`] (the JSON admin API).
 //!
 //! Data flows ingress → inbox → worker → outbox → dispatcher; see `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod desk;
 pub mod slack;
+pub mod state;
 pub mod store;
 pub mod sync;

@@ -3,10 +3,14 @@
 //! worker carries out what the rules return.
 
 pub mod commands;
+pub mod config;
+pub mod effects;
 pub mod forms;
 pub mod identity;
+pub mod requests;
 pub mod roles;
 pub mod rules;
+pub mod settings;
 pub mod workflow;
 
 use std::fmt;
@@ -108,6 +112,18 @@ impl fmt::Display for Visibility {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A file shared in a message: deskhand keeps its metadata and permalink only (the
+/// fields are Slack's own names for them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SharedFile {
+    pub id: String,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub mimetype: Option<String>,
+    pub size: Option<i64>,
+    pub permalink: Option<String>,
 }
 
 /// The longest summary a ticket gets from its message's first line, in characters.

@@ -1,14 +1,9 @@
 //! What a Slack message means to the desk: a new ticket, a comment, nothing, or a message
 //! to keep until its author can be helped.
 
+pub use super::config::ChannelKind;
 use super::identity::{Unverified, Verification};
 use super::Visibility;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelKind {
-    Support,
-    Agent,
-}
 
 /// A support channel's announcement marker unless its admin chose another: the one teams
 /// know from Jira Service Management.

@@ -2,14 +2,14 @@
 //! same checks and writes as the admin API (`PUT /api/v1/channels/{id}` and its
 //! facilitator), with the admin who saved it in the audit trail.
 
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Value};
 
 use super::interactions::{Payload, CHANNEL_PREFS};
-use crate::api::{self, Actor, ApiError, ChannelRequest};
-use crate::app::AppState;
+use crate::admin::channels::{self, FacilitatorChange};
+use crate::admin::{self, Actor, AdminError};
+use crate::desk::config::{ChannelKind, ChannelRequest, Field};
 use crate::desk::Priority;
+use crate::state::AppState;
 use crate::store::{ChannelRecord, ProjectRecord};
 
 /// The box that revokes a channel's facilitator (Slack's user menus cannot be emptied).
@@ -188,79 +188,55 @@ pub fn channel_prefs(channel_id: &str, channel: Option<&ChannelRecord>, projects
     })
 }
 
-/// Whether a Slack user is a deskhand admin: a workspace owner or admin (as Slack says),
-/// or named in the `admins` setting.
-async fn is_admin(state: &AppState, user: &str) -> Result<bool, ApiError> {
-    let roles = state.store.roles().await?;
-    if roles.is_admin(user, false) {
-        return Ok(true);
-    }
-    if let Some(record) = state.store.slack_user(user).await? {
-        return Ok(roles.is_admin(user, record.is_admin));
-    }
-    match state.slack.users_info(user).await {
-        Ok(found) => Ok(roles.is_admin(user, found.is_admin || found.is_owner)),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not ask Slack whether someone is an admin");
-            Err(ApiError::Unavailable(
-                "Slack could not be asked who you are; try again".into(),
-            ))
-        }
-    }
+fn errors(field: &str, message: &str) -> Value {
+    json!({ "response_action": "errors", "errors": { field: message } })
 }
 
-/// The block an error message is about, so Slack shows it under that field.
-fn field_of(message: &str) -> &'static str {
-    for field in [
-        "default_department",
-        "default_request_type",
-        "default_priority",
-        "agent_channel",
-        "facilitator",
-        "emoji",
-        "project",
-    ] {
-        if message.contains(field) || (field == "facilitator" && message.contains("verified person")) {
-            return if field == "emoji" { "create_emoji" } else { field };
-        }
-    }
-    "kind"
-}
-
-fn errors(field: &str, message: &str) -> Response {
-    Json(json!({ "response_action": "errors", "errors": { field: message } })).into_response()
-}
-
-/// Save a submitted channel preferences modal, or say in the modal what is wrong.
-pub async fn save(state: &AppState, payload: &Payload) -> Response {
+/// Save a submitted channel preferences modal, or say in the modal what is wrong: the
+/// answer to the submission.
+pub async fn save(state: &AppState, payload: &Payload) -> Value {
     let Some((channel_id, values)) = payload.channel_prefs() else {
-        return errors("kind", "This form is not for a channel.");
+        return errors(Field::Kind.as_str(), "This form is not for a channel.");
     };
     let user = payload.user_id();
     let name = match state.store.slack_user(user).await {
         Ok(Some(record)) => record.display_name,
         _ => user.to_owned(),
     };
-    match is_admin(state, user).await {
-        Ok(true) => {}
-        Ok(false) => return errors("kind", "Only help-desk admins change a channel's preferences."),
-        Err(e) => return errors("kind", &e.to_string()),
-    }
     let actor = Actor {
         slack_id: Some(user),
         name: &name,
         source: "slack",
     };
-    match apply(state, &channel_id, values, actor).await {
-        Ok(()) => Json(json!({ "response_action": "clear" })).into_response(),
-        Err(ApiError::Internal(e)) => {
+    let saved = match admin::is_admin(&state.store, state.directory.as_ref(), user).await {
+        Ok(true) => apply(state, &channel_id, values, actor).await,
+        Ok(false) => return errors("kind", "Only help-desk admins change a channel's preferences."),
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(()) => json!({ "response_action": "clear" }),
+        Err(AdminError::Refused(refusal)) => errors(field_block(refusal.field), &refusal.message),
+        Err(AdminError::Store(e)) => {
             tracing::error!(error = %e, "could not save channel preferences");
             errors("kind", "Saving failed; try again.")
         }
-        Err(e) => {
-            let message = e.to_string();
-            errors(field_of(&message), &message)
-        }
+        Err(e) => errors("kind", &e.to_string()),
+    }
+}
+
+/// The modal's block a refusal about `field` is shown under.
+fn field_block(field: Field) -> &'static str {
+    match field {
+        Field::Project
+        | Field::AgentChannel
+        | Field::DefaultDepartment
+        | Field::DefaultRequestType
+        | Field::DefaultPriority
+        | Field::Facilitator
+        | Field::CreateEmoji => field.as_str(),
+        // The modal has one emoji field: the others keep their values, so only it can be wrong.
+        Field::AssignEmoji | Field::ResolveEmoji => Field::CreateEmoji.as_str(),
+        _ => Field::Kind.as_str(),
     }
 }
 
@@ -277,24 +253,24 @@ pub struct PrefValues {
     pub facilitator: Option<String>,
 }
 
-async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Actor<'_>) -> Result<(), ApiError> {
+async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Actor<'_>) -> Result<(), AdminError> {
     let before = state.store.channel(channel_id).await?;
     let kind = values.kind.unwrap_or_else(|| "support".into());
     if kind == "none" {
         if before.is_some() {
-            state.store.delete_channel(channel_id).await?;
-            api::audit_config_change(state, actor, "channel_unbound", json!({ "channel": channel_id })).await?;
+            channels::unbind(&state.store, actor, channel_id).await?;
         }
         return Ok(());
     }
-    let current_facilitator = before.as_ref().and_then(|c| c.facilitator_slack_id.clone());
-    let support = kind == "support";
+    let current = before.as_ref().and_then(|c| c.facilitator_slack_id.clone());
+    let support = ChannelKind::parse(&kind) == Some(ChannelKind::Support);
     let revoke = values.options.iter().any(|o| o == REVOKE);
-    let wanted = values.facilitator.filter(|_| support && !revoke);
-    // A facilitator is checked before anything is saved, so a refusal changes nothing.
-    if let Some(user) = wanted.as_deref().filter(|u| Some(*u) != current_facilitator.as_deref()) {
-        api::check_facilitator(state, user).await?;
-    }
+    let facilitator = match (values.facilitator.filter(|_| support && !revoke), current) {
+        (Some(user), current) if Some(&user) != current.as_ref() => FacilitatorChange::Authorize(user),
+        (None, Some(_)) if support => FacilitatorChange::Revoke,
+        _ => FacilitatorChange::Keep,
+    };
+    let kept = |emoji: Option<String>| emoji.filter(|e| !e.is_empty());
     // An agent channel takes none of a support channel's settings: those still chosen in
     // the modal (Slack's menus cannot be emptied) are left out.
     let request = ChannelRequest {
@@ -305,35 +281,13 @@ async fn apply(state: &AppState, channel_id: &str, values: PrefValues, actor: Ac
         thread_sync: values.options.iter().any(|o| o == "thread_sync"),
         announcement_marker: before.as_ref().map(|c| c.announcement_marker.clone()),
         create_emoji: values.create_emoji,
-        assign_emoji: before
-            .as_ref()
-            .map(|c| c.assign_emoji.clone())
-            .filter(|e| !e.is_empty()),
-        resolve_emoji: before
-            .as_ref()
-            .map(|c| c.resolve_emoji.clone())
-            .filter(|e| !e.is_empty()),
+        assign_emoji: kept(before.as_ref().map(|c| c.assign_emoji.clone())),
+        resolve_emoji: kept(before.as_ref().map(|c| c.resolve_emoji.clone())),
         default_department: values.default_department.filter(|_| support),
         default_request_type: values.default_request_type.filter(|_| support),
         default_priority: values.default_priority.filter(|_| support),
     };
-    let record = api::channel_record(state, channel_id.to_owned(), request).await?;
-    let saved = state.store.upsert_channel(&record).await?;
-    api::audit_config_change(
-        state,
-        actor,
-        "channel_updated",
-        json!({ "channel": channel_id, "kind": saved.kind, "project": saved.project_key }),
-    )
-    .await?;
-    match (wanted, current_facilitator) {
-        (Some(user), current) if Some(&user) != current.as_ref() => {
-            api::authorize_facilitator(state, channel_id, &user, actor).await?;
-        }
-        (None, Some(_)) if support => {
-            api::revoke_facilitator(state, channel_id, actor).await?;
-        }
-        _ => {}
-    }
+    let directory = state.directory.as_ref();
+    channels::save(&state.store, directory, actor, channel_id, request, facilitator).await?;
     Ok(())
 }

@@ -172,7 +172,7 @@ pub struct FetchedMessage {
     #[serde(default)]
     pub text: String,
     #[serde(default)]
-    pub files: Vec<crate::slack::events::SlackFile>,
+    pub files: Vec<crate::desk::SharedFile>,
 }
 
 #[derive(Debug, Deserialize)]

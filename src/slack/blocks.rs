@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use super::interactions::{CLOSE_REQUEST, REPLY_PUBLICLY, SET_PRIORITY, TICKET_ACTIONS};
+use crate::desk::effects::ParkedLine;
 use crate::desk::Priority;
 use crate::store::TicketRecord;
 
@@ -25,6 +26,24 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// The plain-text fallback Slack shows in notifications.
+/// The report to a support channel's agents of the parked messages that waited past the
+/// retention and were not filed.
+pub fn parked_report(channel: &str, messages: &[ParkedLine]) -> String {
+    let lines: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let text: String = m.text.chars().take(200).collect();
+            format!("• <@{}>: {}", m.user, escape(&text))
+        })
+        .collect();
+    format!(
+        ":warning: {} message(s) in <#{channel}> waited longer than the retention for someone to file them \
+         (their authors can't be linked and no facilitator was authorized), and were not filed:\n{}",
+        messages.len(),
+        lines.join("\n")
+    )
+}
+
 pub fn ticket_text(ticket: &TicketRecord) -> String {
     format!("{}: {}", ticket.key, ticket.summary)
 }

@@ -11,6 +11,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::desk::SharedFile;
+
 /// What ingress reads from an Events API body.
 #[derive(Debug, Deserialize)]
 pub struct IngressEnvelope<'a> {
@@ -74,7 +76,7 @@ struct RawEvent {
     ts: Option<String>,
     thread_ts: Option<String>,
     #[serde(default)]
-    files: Vec<SlackFile>,
+    files: Vec<SharedFile>,
     message: Option<InnerMessage>,
     previous_message: Option<InnerMessage>,
     deleted_ts: Option<String>,
@@ -95,18 +97,7 @@ struct InnerMessage {
     text: Option<String>,
     ts: Option<String>,
     #[serde(default)]
-    files: Vec<SlackFile>,
-}
-
-/// A file shared in a message: deskhand keeps its metadata and permalink only.
-#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-pub struct SlackFile {
-    pub id: String,
-    pub name: Option<String>,
-    pub title: Option<String>,
-    pub mimetype: Option<String>,
-    pub size: Option<i64>,
-    pub permalink: Option<String>,
+    files: Vec<SharedFile>,
 }
 
 /// A message someone wrote (or a bot posted).
@@ -118,7 +109,7 @@ pub struct PostedMessage {
     pub text: String,
     pub ts: String,
     pub thread_ts: Option<String>,
-    pub files: Vec<SlackFile>,
+    pub files: Vec<SharedFile>,
     /// Written in a direct message with deskhand.
     pub in_dm: bool,
 }
@@ -166,7 +157,7 @@ pub enum Command {
         ts: String,
         text: String,
         from_bot: bool,
-        files: Vec<SlackFile>,
+        files: Vec<SharedFile>,
     },
     Deleted {
         channel: String,

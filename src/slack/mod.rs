@@ -3,14 +3,16 @@
 pub mod admin;
 pub mod api;
 pub mod blocks;
+pub mod directory;
 pub mod events;
+pub mod http;
 pub mod ingress;
 pub mod interactions;
 pub mod views;
 
-/// A payload as Slack sends it, from the shared fixtures (`../shared/fixtures/slack/`).
+/// A payload as Slack sends it, from the fixtures kept with the tests (`tests/fixtures/slack/`).
 #[cfg(test)]
 pub(crate) fn fixture(name: &str) -> String {
-    let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

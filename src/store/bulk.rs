@@ -11,9 +11,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::json;
 
-use super::config::CHANNEL_COLUMNS;
+use super::config::{channel_records, ChannelRow, CHANNEL_COLUMNS};
 use super::tickets::TICKET_COLUMNS;
-use super::{now_ms, on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
+use super::{on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
 
 /// A ticket to file, with its number already given.
 #[derive(Debug, Serialize)]
@@ -181,6 +181,7 @@ impl Store {
 
     /// File numbered tickets, in order; the tickets as stored.
     pub async fn insert_tickets(tx: &mut Tx, tickets: &[NumberedTicket<'_>]) -> Result<Vec<TicketRecord>> {
+        let now = tx.now_ms();
         if tickets.is_empty() {
             return Ok(Vec::new());
         }
@@ -195,7 +196,7 @@ impl Store {
         let mut stored: Vec<TicketRecord> = on_tx!(tx, |conn| {
             sqlx::query_as(&sql)
                 .bind(to_json(&tickets))
-                .bind(now_ms())
+                .bind(now)
                 .fetch_all(conn)
                 .await
         })?;
@@ -204,6 +205,7 @@ impl Store {
     }
 
     pub async fn insert_audits(tx: &mut Tx, entries: &[NewAudit]) -> Result<()> {
+        let now = tx.now_ms();
         if entries.is_empty() {
             return Ok(());
         }
@@ -225,7 +227,7 @@ impl Store {
         );
         on_tx!(tx, |conn| sqlx::query(&sql)
             .bind(to_json(&entries))
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
@@ -235,6 +237,7 @@ impl Store {
     /// Queue effects in the transaction of the change that causes them. A pending,
     /// never-started effect with the same coalesce key absorbs a new one.
     pub async fn enqueue_effects(tx: &mut Tx, effects: &[NewEffect]) -> Result<()> {
+        let now = tx.now_ms();
         if effects.is_empty() {
             return Ok(());
         }
@@ -255,7 +258,7 @@ impl Store {
         );
         on_tx!(tx, |conn| sqlx::query(&sql)
             .bind(to_json(&effects))
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
@@ -273,6 +276,7 @@ impl Store {
     }
 
     async fn finish_rows(tx: &mut Tx, table: &str, ids: &[i64]) -> Result<()> {
+        let now = tx.now_ms();
         if ids.is_empty() {
             return Ok(());
         }
@@ -283,7 +287,7 @@ impl Store {
         );
         on_tx!(tx, |conn| sqlx::query(&sql)
             .bind(to_json(&ids))
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
@@ -327,7 +331,7 @@ impl Store {
             Dialect::Postgres => "select value from json_array_elements_text($1::json)",
         };
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id in ({ids_sql})");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
+        channel_records(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRow>(&sql)
             .bind(to_json(&ids))
             .fetch_all(pool)
             .await)?)

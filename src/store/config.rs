@@ -2,10 +2,9 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_pool, on_tx, raw_json, Result, Store, StoreError};
-use std::collections::HashSet;
-
-use crate::desk::roles::Roles;
+use super::{on_pool, on_tx, raw_json, Result, Store, StoreError, Tx};
+use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
+use crate::desk::settings::Settings;
 use crate::desk::workflow::Workflow;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -41,6 +40,31 @@ impl ProjectRecord {
     }
 }
 
+/// A project's names, read once, for the desk's checks.
+pub struct ProjectLists {
+    pub key: String,
+    pub departments: Vec<String>,
+    pub request_types: Vec<String>,
+}
+
+impl ProjectLists {
+    pub fn of(project: &ProjectRecord) -> Self {
+        Self {
+            key: project.key.clone(),
+            departments: project.departments(),
+            request_types: project.request_types(),
+        }
+    }
+
+    pub fn names(&self) -> ProjectNames<'_> {
+        ProjectNames {
+            key: &self.key,
+            departments: &self.departments,
+            request_types: &self.request_types,
+        }
+    }
+}
+
 /// A project as an admin sets it.
 pub struct NewProject<'a> {
     pub key: &'a str,
@@ -50,15 +74,12 @@ pub struct NewProject<'a> {
     pub workflow: Option<&'a Workflow>,
 }
 
-/// The setting naming the project of requests that come from no support channel.
-pub const DEFAULT_PROJECT: &str = "default_project";
-
 const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, created_at, updated_at";
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChannelRecord {
     pub channel_id: String,
-    pub kind: String,
+    pub kind: ChannelKind,
     pub project_key: Option<String>,
     pub agent_channel: Option<String>,
     pub auto_create: bool,
@@ -79,6 +100,91 @@ pub struct ChannelRecord {
     pub facilitator_authorized_at: Option<i64>,
 }
 
+/// A channel as its row holds it; the kind is checked by the table, and again here.
+#[derive(sqlx::FromRow)]
+pub(super) struct ChannelRow {
+    channel_id: String,
+    kind: String,
+    project_key: Option<String>,
+    agent_channel: Option<String>,
+    auto_create: bool,
+    thread_sync: bool,
+    announcement_marker: String,
+    create_emoji: String,
+    assign_emoji: String,
+    resolve_emoji: String,
+    default_department: Option<String>,
+    default_request_type: Option<String>,
+    default_priority: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    facilitator_slack_id: Option<String>,
+    facilitator_authorized_by: Option<String>,
+    facilitator_authorized_at: Option<i64>,
+}
+
+impl TryFrom<ChannelRow> for ChannelRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ChannelRow) -> Result<Self> {
+        let ChannelRow {
+            kind,
+            channel_id,
+            project_key,
+            agent_channel,
+            auto_create,
+            thread_sync,
+            announcement_marker,
+            create_emoji,
+            assign_emoji,
+            resolve_emoji,
+            default_department,
+            default_request_type,
+            default_priority,
+            created_at,
+            updated_at,
+            facilitator_slack_id,
+            facilitator_authorized_by,
+            facilitator_authorized_at,
+        } = row;
+        Ok(ChannelRecord {
+            kind: ChannelKind::try_from(kind).map_err(StoreError::Other)?,
+            channel_id,
+            project_key,
+            agent_channel,
+            auto_create,
+            thread_sync,
+            announcement_marker,
+            create_emoji,
+            assign_emoji,
+            resolve_emoji,
+            default_department,
+            default_request_type,
+            default_priority,
+            created_at,
+            updated_at,
+            facilitator_slack_id,
+            facilitator_authorized_by,
+            facilitator_authorized_at,
+        })
+    }
+}
+
+/// Channels as their rows hold them.
+pub(super) fn channel_records(rows: Vec<ChannelRow>) -> Result<Vec<ChannelRecord>> {
+    rows.into_iter().map(ChannelRecord::try_from).collect()
+}
+
+impl ChannelRecord {
+    pub fn is_support(&self) -> bool {
+        self.kind == ChannelKind::Support
+    }
+
+    pub fn is_agent(&self) -> bool {
+        self.kind == ChannelKind::Agent
+    }
+}
+
 /// The columns an admin sets by binding a channel.
 const CHANNEL_SETTINGS: &str = "channel_id, kind, project_key, agent_channel, auto_create, thread_sync,
     announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
@@ -88,28 +194,9 @@ pub(super) const CHANNEL_COLUMNS: &str = "channel_id, kind, project_key, agent_c
     announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
     default_priority, created_at, updated_at, facilitator_slack_id, facilitator_authorized_by, facilitator_authorized_at";
 
-/// The workspace-wide facilitator, used by support channels that have none (a setting).
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Facilitator {
-    pub slack_user_id: String,
-    pub authorized_by: String,
-    pub authorized_at: i64,
-}
-
-/// The settings listing deskhand admins and agents besides those Slack says (JSON arrays of
-/// Slack user ids).
-pub const ADMINS: &str = "admins";
-pub const AGENTS: &str = "agents";
-/// The setting letting agents set priorities (`true`), not only admins.
-pub const AGENTS_SET_PRIORITY: &str = "agents_set_priority";
-
-/// The setting holding the workspace-wide [`Facilitator`].
-pub const WORKSPACE_FACILITATOR: &str = "facilitator";
-
 impl Store {
-    pub async fn upsert_project(&self, project: &NewProject<'_>) -> Result<ProjectRecord> {
-        let mut tx = self.begin().await?;
-        let now = now_ms();
+    pub async fn save_project(tx: &mut Tx, project: &NewProject<'_>) -> Result<ProjectRecord> {
+        let now = tx.now_ms();
         let departments = serde_json::to_string(project.departments).expect("names serialize");
         let request_types = serde_json::to_string(project.request_types).expect("names serialize");
         let workflow = project
@@ -122,7 +209,7 @@ impl Store {
                request_types = excluded.request_types, workflow = excluded.workflow, updated_at = excluded.updated_at
              returning {PROJECT_COLUMNS}"
         );
-        let record = on_tx!(tx, |conn| {
+        Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, ProjectRecord>(&sql)
                 .bind(project.key)
                 .bind(project.name)
@@ -132,9 +219,7 @@ impl Store {
                 .bind(now)
                 .fetch_one(conn)
                 .await
-        })?;
-        tx.commit().await?;
-        Ok(record)
+        })?)
     }
 
     pub async fn projects(&self) -> Result<Vec<ProjectRecord>> {
@@ -152,98 +237,90 @@ impl Store {
             .await)?)
     }
 
-    /// The admins' settings about people: named admins and agents, and whether agents may
-    /// set priorities.
-    pub async fn roles(&self) -> Result<Roles> {
-        let names = |v: Option<String>| -> HashSet<String> {
-            v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default()
-        };
-        Ok(Roles {
-            admins: names(self.setting(ADMINS).await?),
-            agents: names(self.setting(AGENTS).await?),
-            agents_set_priority: self.setting(AGENTS_SET_PRIORITY).await?.as_deref() == Some("true"),
-        })
+    /// Every workspace setting, read at once.
+    pub async fn settings(&self) -> Result<Settings> {
+        let rows: Vec<(String, String)> = on_pool!(self, |pool| {
+            sqlx::query_as("select key, value from settings").fetch_all(pool).await
+        })?;
+        Ok(Settings::from_stored(
+            rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
     }
 
-    /// A workspace setting's JSON value, if an admin set it.
-    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_scalar("select value from settings where key = $1")
-                .bind(key)
-                .fetch_optional(pool)
+    /// The settings, read inside a change to them.
+    pub async fn settings_in(tx: &mut Tx) -> Result<Settings> {
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| {
+            sqlx::query_as("select key, value from settings").fetch_all(conn).await
+        })?;
+        Ok(Settings::from_stored(
+            rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    }
+
+    /// Write settings as stored (name, JSON); `None` removes the row.
+    pub async fn put_settings(tx: &mut Tx, pairs: &[(&str, Option<String>)]) -> Result<()> {
+        let now = tx.now_ms();
+        for (key, value) in pairs {
+            on_tx!(tx, |conn| {
+                match value {
+                    Some(value) => sqlx::query(
+                        "insert into settings (key, value, updated_at) values ($1, $2, $3)
+                         on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
+                    )
+                    .bind(*key)
+                    .bind(value)
+                    .bind(now),
+                    None => sqlx::query("delete from settings where key = $1").bind(*key),
+                }
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// What a channel is bound as now, inside a change.
+    pub async fn channel_kind(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelKind>> {
+        let kind: Option<String> = on_tx!(tx, |conn| {
+            sqlx::query_scalar("select kind from channels where channel_id = $1")
+                .bind(channel_id)
+                .fetch_optional(conn)
+                .await
+        })?;
+        Ok(kind.and_then(|k| ChannelKind::parse(&k)))
+    }
+
+    /// A support channel whose agent channel `channel_id` is, if any.
+    pub async fn agent_channel_user(tx: &mut Tx, channel_id: &str) -> Result<Option<String>> {
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
+                .bind(channel_id)
+                .fetch_optional(conn)
                 .await
         })?)
     }
 
-    /// Set (or with `None`, clear) a workspace setting.
-    pub async fn put_setting(&self, key: &str, value: Option<&str>) -> Result<()> {
-        let mut tx = self.begin().await?;
+    /// Bind a channel as an agent channel with nothing else set.
+    pub async fn bind_agent_channel(tx: &mut Tx, channel_id: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
-            match value {
-                Some(value) => sqlx::query(
-                    "insert into settings (key, value, updated_at) values ($1, $2, $3)
-                     on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
-                )
-                .bind(key)
-                .bind(value)
-                .bind(now_ms()),
-                None => sqlx::query("delete from settings where key = $1").bind(key),
-            }
+            sqlx::query(
+                "insert into channels (channel_id, kind, created_at, updated_at) values ($1, 'agent', $2, $2)
+                 on conflict (channel_id) do nothing",
+            )
+            .bind(channel_id)
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
         })?;
-        tx.commit().await
+        Ok(())
     }
 
-    /// Bind a channel. A support channel's agent channel is bound as an agent channel
-    /// when it is not bound yet; binding it when it is a support channel is a conflict.
-    pub async fn upsert_channel(&self, channel: &ChannelRecord) -> Result<ChannelRecord> {
-        let mut tx = self.begin().await?;
-        let now = now_ms();
-        if let Some(agent) = &channel.agent_channel {
-            if agent == &channel.channel_id {
-                return Err(StoreError::Conflict("a channel cannot be its own agent channel".into()));
-            }
-            let kind: Option<String> = on_tx!(tx, |conn| {
-                sqlx::query_scalar("select kind from channels where channel_id = $1")
-                    .bind(agent)
-                    .fetch_optional(conn)
-                    .await
-            })?;
-            match kind.as_deref() {
-                Some("agent") => {}
-                Some(_) => {
-                    return Err(StoreError::Conflict(format!(
-                        "{agent} is a support channel, not an agent channel"
-                    )))
-                }
-                None => {
-                    on_tx!(tx, |conn| {
-                        sqlx::query("insert into channels (channel_id, kind, created_at, updated_at) values ($1, 'agent', $2, $2)")
-                            .bind(agent)
-                            .bind(now)
-                            .execute(conn)
-                            .await
-                            .map(|r| r.rows_affected())
-                    })?;
-                }
-            }
-        }
-        if channel.kind == "support" {
-            let user: Option<String> = on_tx!(tx, |conn| {
-                sqlx::query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
-                    .bind(&channel.channel_id)
-                    .fetch_optional(conn)
-                    .await
-            })?;
-            if let Some(user) = user {
-                return Err(StoreError::Conflict(format!(
-                    "{} is the agent channel of {user}; it cannot be a support channel",
-                    channel.channel_id
-                )));
-            }
-        }
+    /// Write a channel's checked settings (its facilitator is kept).
+    pub async fn save_channel(tx: &mut Tx, channel: &ChannelSettings) -> Result<ChannelRecord> {
+        let now = tx.now_ms();
         let sql = format!(
             "insert into channels ({CHANNEL_SETTINGS})
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
@@ -256,11 +333,11 @@ impl Store {
                updated_at = excluded.updated_at
              returning {CHANNEL_COLUMNS}"
         );
-        let saved = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+        let row = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRow>(&sql)
                 .bind(&channel.channel_id)
-                .bind(&channel.kind)
-                .bind(&channel.project_key)
+                .bind(channel.kind.as_str())
+                .bind(&channel.project)
                 .bind(&channel.agent_channel)
                 .bind(channel.auto_create)
                 .bind(channel.thread_sync)
@@ -270,26 +347,28 @@ impl Store {
                 .bind(&channel.resolve_emoji)
                 .bind(&channel.default_department)
                 .bind(&channel.default_request_type)
-                .bind(&channel.default_priority)
+                .bind(channel.default_priority.map(|p| p.as_str()))
                 .bind(now)
                 .fetch_one(conn)
                 .await
         })?;
-        tx.commit().await?;
-        Ok(saved)
+        row.try_into()
     }
 
     /// Authorize a support channel's facilitator (`Some((user, by))`), or revoke it.
-    pub async fn set_facilitator(&self, channel_id: &str, facilitator: Option<(&str, &str)>) -> Result<ChannelRecord> {
-        let mut tx = self.begin().await?;
+    pub async fn set_facilitator(
+        tx: &mut Tx,
+        channel_id: &str,
+        facilitator: Option<(&str, &str)>,
+    ) -> Result<ChannelRecord> {
         let sql = format!(
             "update channels set facilitator_slack_id = $2, facilitator_authorized_by = $3,
                facilitator_authorized_at = $4, updated_at = coalesce($4, updated_at)
              where channel_id = $1 and kind = 'support' returning {CHANNEL_COLUMNS}"
         );
-        let now = facilitator.map(|_| now_ms());
-        let saved = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+        let now = facilitator.map(|_| tx.now_ms());
+        let row = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRow>(&sql)
                 .bind(channel_id)
                 .bind(facilitator.map(|f| f.0))
                 .bind(facilitator.map(|f| f.1))
@@ -297,42 +376,41 @@ impl Store {
                 .fetch_one(conn)
                 .await
         })?;
-        tx.commit().await?;
-        Ok(saved)
+        row.try_into()
     }
 
     pub async fn channel(&self, channel_id: &str) -> Result<Option<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
-        Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+        let row = on_pool!(self, |pool| {
+            sqlx::query_as::<_, ChannelRow>(&sql)
                 .bind(channel_id)
                 .fetch_optional(pool)
                 .await
-        })?)
+        })?;
+        row.map(TryInto::try_into).transpose()
     }
 
-    pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
-        let sql = format!("select {CHANNEL_COLUMNS} from channels order by channel_id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
-            .fetch_all(pool)
-            .await)?)
-    }
-
-    /// Unbind a channel. Its tickets stay; an agent channel still named by a support
-    /// channel cannot go.
-    pub async fn delete_channel(&self, channel_id: &str) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let user: Option<String> = on_tx!(tx, |conn| {
-            sqlx::query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
+    /// A channel, read inside a change.
+    pub async fn channel_in(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelRecord>> {
+        let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
+        let row = on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRow>(&sql)
                 .bind(channel_id)
                 .fetch_optional(conn)
                 .await
         })?;
-        if let Some(user) = user {
-            return Err(StoreError::Conflict(format!(
-                "{user} uses {channel_id} as its agent channel"
-            )));
-        }
+        row.map(TryInto::try_into).transpose()
+    }
+
+    pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
+        let sql = format!("select {CHANNEL_COLUMNS} from channels order by channel_id");
+        channel_records(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRow>(&sql)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// Unbind a channel; whether it was bound. Its tickets stay.
+    pub async fn delete_channel(tx: &mut Tx, channel_id: &str) -> Result<bool> {
         let deleted: u64 = on_tx!(tx, |conn| {
             sqlx::query("delete from channels where channel_id = $1")
                 .bind(channel_id)
@@ -340,10 +418,6 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
+        Ok(deleted > 0)
     }
 }

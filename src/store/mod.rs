@@ -13,11 +13,14 @@
 
 mod bulk;
 mod config;
+mod group_commit;
 mod queue;
 mod requests;
 mod tickets;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -25,10 +28,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
-pub use config::{
-    ChannelRecord, Facilitator, NewProject, ProjectRecord, ADMINS, AGENTS, AGENTS_SET_PRIORITY, DEFAULT_PROJECT,
-    WORKSPACE_FACILITATOR,
-};
+pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
+pub use group_commit::GroupCommit;
 pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS, REFILE_KEY_PREFIX};
 pub use tickets::{
@@ -92,9 +93,24 @@ impl AsJsonText for Option<String> {
     }
 }
 
-/// Unix time in milliseconds: how every time is stored.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Where deskhand reads the time: the system clock, which tests may move forward (to let
+/// a backoff or a retention run out without waiting for it). Every time is stored as unix
+/// milliseconds.
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Move this clock (and every store and worker reading it) forward.
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms
+            .fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
 }
 
 #[derive(Clone)]
@@ -132,6 +148,7 @@ pub(crate) use {on_pool, on_tx};
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    clock: Clock,
 }
 
 pub(crate) enum TxInner {
@@ -142,9 +159,15 @@ pub(crate) enum TxInner {
 /// One write transaction: a state change and the effects it causes commit together.
 pub struct Tx {
     pub(crate) inner: TxInner,
+    clock: Clock,
 }
 
 impl Tx {
+    /// The time as the transaction's store reads it.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
@@ -226,7 +249,23 @@ impl Store {
                 .await?;
             Db::Postgres(pool)
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            clock: Clock::default(),
+        })
+    }
+
+    /// The same database, reading the time from `clock`.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn backend(&self) -> &'static str {
@@ -249,7 +288,10 @@ impl Store {
             Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            clock: self.clock.clone(),
+        })
     }
 
     /// Is the database reachable? (`/readyz`)

@@ -9,7 +9,9 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_tx, Db, Result, Store, StoreError, Tx, TxInner};
+use crate::desk::effects::Effect;
+
+use super::{on_tx, Db, Result, Store, StoreError, Tx, TxInner};
 
 /// How a claimed queue row ends its lease.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +57,21 @@ pub struct NewEffect {
     pub coalesce_key: Option<String>,
     pub kind: &'static str,
     pub payload: String,
+}
+
+impl NewEffect {
+    /// An effect as the outbox keeps it, with a fresh id: random, unique enough to find
+    /// one post among a workspace's messages.
+    pub fn of(effect: &Effect) -> Self {
+        let effect_id = format!("{:032x}", rand::random::<u128>());
+        Self {
+            order_key: effect.order_key(&effect_id),
+            coalesce_key: effect.coalesce_key(),
+            kind: effect.kind(),
+            payload: serde_json::to_string(effect).expect("effects serialize"),
+            effect_id,
+        }
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -135,7 +152,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let new: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
             .bind(&json)
-            .bind(now_ms())
+            .bind(self.now_ms())
             .fetch_all(conn)
             .await)?;
         tx.commit().await?;
@@ -155,7 +172,7 @@ impl Store {
 
     /// Lease up to `limit` events that are due, oldest first, in order per channel.
     pub async fn claim_events(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEvent>> {
-        let now = now_ms();
+        let now = self.now_ms();
         let sql = claim_sql(
             "inbox",
             "",
@@ -196,7 +213,7 @@ impl Store {
     /// Lease up to `limit` due effects, in order per ticket. An effect whose earlier lease
     /// ran out (its process died mid-call) comes back marked ambiguous.
     pub async fn claim_effects(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEffect>> {
-        let now = now_ms();
+        let now = self.now_ms();
         let sql = claim_sql(
             "outbox",
             ", ambiguous = (ambiguous or lease_until is not null), started = true",
@@ -285,7 +302,7 @@ impl Store {
 }
 
 async fn settle_row(tx: &mut Tx, table: &str, id: i64, settle: &Settle) -> Result<()> {
-    let now = now_ms();
+    let now = tx.now_ms();
     let ambiguous = if table == "outbox" {
         ", ambiguous = (ambiguous or $4)"
     } else {

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::bulk::{to_json, Dialect};
 use super::tickets::TICKET_COLUMNS;
-use super::{now_ms, on_pool, on_tx, Result, Store, TicketRecord, Tx};
-use crate::slack::events::SlackFile;
+use super::{on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use crate::desk::SharedFile;
 
 /// A message as deskhand received it in a support channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
@@ -25,7 +25,7 @@ pub struct ChannelMessage {
 }
 
 impl ChannelMessage {
-    pub fn files(&self) -> Vec<SlackFile> {
+    pub fn files(&self) -> Vec<SharedFile> {
         serde_json::from_str(&self.files).unwrap_or_default()
     }
 
@@ -44,6 +44,7 @@ pub const CHANNEL_MESSAGE_RETENTION_MS: i64 = 30 * 86_400_000;
 impl Store {
     /// Keep support channels' messages; a message kept already stays as it is.
     pub async fn record_channel_messages(tx: &mut Tx, messages: &[ChannelMessage]) -> Result<()> {
+        let now = tx.now_ms();
         if messages.is_empty() {
             return Ok(());
         }
@@ -66,7 +67,7 @@ impl Store {
         );
         on_tx!(tx, |conn| sqlx::query(&sql)
             .bind(to_json(&messages))
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected()))?;
@@ -175,12 +176,13 @@ impl Store {
     }
 
     pub async fn assign_ticket(tx: &mut Tx, ticket_id: i64, slack_id: &str, name: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update tickets set assignee_slack_id = $2, assignee_name = $3, updated_at = $4 where id = $1")
                 .bind(ticket_id)
                 .bind(slack_id)
                 .bind(name)
-                .bind(now_ms())
+                .bind(now)
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
@@ -189,11 +191,12 @@ impl Store {
     }
 
     pub async fn set_ticket_priority(tx: &mut Tx, ticket_id: i64, priority: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update tickets set priority = $2, updated_at = $3 where id = $1")
                 .bind(ticket_id)
                 .bind(priority)
-                .bind(now_ms())
+                .bind(now)
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
@@ -202,6 +205,7 @@ impl Store {
     }
 
     pub async fn set_ticket_status(tx: &mut Tx, ticket_id: i64, status: &str, category: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query(
                 "update tickets set status = $2, status_category = $3, updated_at = $4,
@@ -211,7 +215,7 @@ impl Store {
             .bind(ticket_id)
             .bind(status)
             .bind(category)
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
@@ -327,13 +331,14 @@ impl Store {
     }
 
     pub async fn home_opened(tx: &mut Tx, slack_id: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query(
                 "insert into slack_user_prefs (slack_user_id, home_opened_at) values ($1, $2)
                  on conflict (slack_user_id) do update set home_opened_at = excluded.home_opened_at",
             )
             .bind(slack_id)
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
@@ -379,8 +384,12 @@ impl Store {
     /// Parked messages not yet filed or reported, oldest first: of one channel, or of
     /// every support channel without a facilitator of its own (`None`); with `user`, only
     /// theirs, in any support channel.
-    pub async fn waiting_parked(&self, channel_id: Option<&str>, user: Option<&str>) -> Result<Vec<WaitingParked>> {
-        Ok(on_pool!(self, |pool| {
+    pub async fn waiting_parked(
+        tx: &mut Tx,
+        channel_id: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<Vec<WaitingParked>> {
+        Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, WaitingParked>(
                 "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at
                  from parked_messages p join channels c on c.channel_id = p.channel_id
@@ -391,34 +400,28 @@ impl Store {
             )
             .bind(channel_id)
             .bind(user)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         })?)
     }
 
     /// Parked messages not yet filed or reported, parked before `before` (unix ms).
-    pub async fn expired_parked(&self, before: i64) -> Result<Vec<WaitingParked>> {
-        Ok(on_pool!(self, |pool| {
+    pub async fn expired_parked(tx: &mut Tx, before: i64) -> Result<Vec<WaitingParked>> {
+        Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, WaitingParked>(
                 "select id, channel_id, slack_user_id, ts, text, event, parked_at from parked_messages
                  where filed_at is null and reported_at is null and parked_at < $1 order by id",
             )
             .bind(before)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await
         })?)
     }
 
-    /// Hand parked messages back to the worker (in their order) and report the expired
-    /// ones with `report` effects, in one transaction.
-    pub async fn refile_parked(
-        &self,
-        refile: &[WaitingParked],
-        reported: &[WaitingParked],
-        report: &[super::NewEffect],
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let now = now_ms();
+    /// Hand parked messages back to the worker (in their order) and mark the expired ones
+    /// reported, inside the change that releases them.
+    pub async fn refile_parked(tx: &mut Tx, refile: &[WaitingParked], reported: &[WaitingParked]) -> Result<()> {
+        let now = tx.now_ms();
         for parked in refile {
             on_tx!(tx, |conn| {
                 sqlx::query(
@@ -438,7 +441,7 @@ impl Store {
         if !ids.is_empty() {
             let sql = format!(
                 "update parked_messages set reported_at = $2 where id in ({})",
-                Dialect::of_tx(&tx).json_ids(1)
+                Dialect::of_tx(tx).json_ids(1)
             );
             on_tx!(tx, |conn| sqlx::query(&sql)
                 .bind(to_json(&ids))
@@ -447,19 +450,19 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected()))?;
         }
-        Store::enqueue_effects(&mut tx, report).await?;
-        tx.commit().await
+        Ok(())
     }
 
     /// A parked message was filed after all.
     pub async fn parked_filed(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<bool> {
+        let now = tx.now_ms();
         let changed = on_tx!(tx, |conn| {
             sqlx::query(
                 "update parked_messages set filed_at = $3 where channel_id = $1 and ts = $2 and filed_at is null",
             )
             .bind(channel_id)
             .bind(ts)
-            .bind(now_ms())
+            .bind(now)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())

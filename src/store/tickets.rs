@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{now_ms, on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{on_pool, on_tx, raw_json, Result, Store, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TicketRecord {
@@ -213,7 +213,7 @@ impl Store {
     /// (created when new) when `link` says so.
     pub async fn save_slack_user(&self, user: &SlackUserRecord, link: PersonLink<'_>) -> Result<SlackUserRecord> {
         let mut tx = self.begin().await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let person_id: Option<i64> = match link {
             PersonLink::ByEmail(email) => Some(on_tx!(tx, |conn| {
                 sqlx::query_scalar(
@@ -299,6 +299,7 @@ impl Store {
     }
 
     pub async fn insert_comment(tx: &mut Tx, comment: &NewComment<'_>) -> Result<CommentRecord> {
+        let now = tx.now_ms();
         let sql = format!(
             "insert into comments (ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
                channel_id, message_ts, permalink, created_at, on_behalf_of)
@@ -316,7 +317,7 @@ impl Store {
                 .bind(comment.channel_id)
                 .bind(comment.message_ts)
                 .bind(comment.permalink)
-                .bind(now_ms())
+                .bind(now)
                 .bind(comment.on_behalf_of)
                 .fetch_one(conn)
                 .await
@@ -349,12 +350,13 @@ impl Store {
     }
 
     pub async fn update_ticket_text(tx: &mut Tx, ticket_id: i64, summary: &str, description: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update tickets set summary = $2, description = $3, updated_at = $4 where id = $1")
                 .bind(ticket_id)
                 .bind(summary)
                 .bind(description)
-                .bind(now_ms())
+                .bind(now)
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
@@ -363,7 +365,7 @@ impl Store {
     }
 
     pub async fn mark_ticket_deleted(tx: &mut Tx, ticket_id: i64) -> Result<()> {
-        let now = now_ms();
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update tickets set deleted_at = $2, updated_at = $2 where id = $1 and deleted_at is null")
                 .bind(ticket_id)
@@ -376,11 +378,12 @@ impl Store {
     }
 
     pub async fn update_comment_body(tx: &mut Tx, comment_id: i64, body: &str) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update comments set body = $2, edited_at = $3 where id = $1")
                 .bind(comment_id)
                 .bind(body)
-                .bind(now_ms())
+                .bind(now)
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
@@ -390,10 +393,11 @@ impl Store {
 
     /// Mark a comment deleted and forget its text here: the audit trail keeps it.
     pub async fn mark_comment_deleted(tx: &mut Tx, comment_id: i64) -> Result<()> {
+        let now = tx.now_ms();
         on_tx!(tx, |conn| {
             sqlx::query("update comments set deleted_at = $2, body = '' where id = $1 and deleted_at is null")
                 .bind(comment_id)
-                .bind(now_ms())
+                .bind(now)
                 .execute(conn)
                 .await
                 .map(|r| r.rows_affected())
@@ -403,6 +407,7 @@ impl Store {
 
     /// Keep a message nobody could file yet; `false` when it was kept already.
     pub async fn park_message(tx: &mut Tx, parked: &NewParked<'_>) -> Result<bool> {
+        let now = tx.now_ms();
         let id: Option<i64> = on_tx!(tx, |conn| {
             sqlx::query_scalar(
                 "insert into parked_messages (channel_id, slack_user_id, ts, thread_ts, text, reason, event, parked_at)
@@ -415,7 +420,7 @@ impl Store {
             .bind(parked.text)
             .bind(parked.reason)
             .bind(parked.event)
-            .bind(now_ms())
+            .bind(now)
             .fetch_optional(conn)
             .await
         })?;
@@ -500,13 +505,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
-    }
-
-    /// Record a change that belongs to no ticket (configuration).
-    pub async fn audit_config(&self, entry: &super::NewAudit) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Store::insert_audits(&mut tx, std::slice::from_ref(entry)).await?;
-        tx.commit().await
     }
 
     pub async fn ticket_messages(&self, ticket_id: i64) -> Result<Vec<TicketMessageRecord>> {

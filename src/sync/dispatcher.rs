@@ -17,13 +17,13 @@ use serde_json::json;
 
 use tokio::sync::{watch, Notify, Semaphore};
 
+use crate::desk::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 use crate::desk::rules::{self, RequestThread};
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
-use crate::store::{now_ms, ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
+use crate::store::GroupCommit;
+use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
 use crate::sync::backoff;
-use crate::sync::effects::{Effect, AGENT_CARD, THREAD_REPLY};
-use crate::sync::group_commit::GroupCommit;
 use crate::sync::ratelimit::ChannelPacer;
 
 /// How many Slack calls may be under way at once.
@@ -327,6 +327,14 @@ impl Dispatcher {
                 }
                 Err(e) => return self.retry_store(claimed, e),
             },
+            Effect::ReportParked {
+                agent_channel,
+                channel,
+                messages,
+            } => {
+                self.post_text(agent_channel, None, &blocks::parked_report(channel, messages))
+                    .await
+            }
         };
         match result {
             Ok(Outcome::Done(posted)) => done(posted),
@@ -344,7 +352,7 @@ impl Dispatcher {
         Completion {
             id: claimed.id,
             settle: Settle::Defer {
-                due_at: now_ms() + wait.as_millis() as i64,
+                due_at: self.store.now_ms() + wait.as_millis() as i64,
             },
             posted: None,
             permalink: None,
@@ -426,7 +434,7 @@ impl Dispatcher {
             Some(synced) => synced,
             None => {
                 let synced = match self.store.channel(&ticket.channel_id).await {
-                    Ok(channel) => channel.is_some_and(|c| c.kind == "support" && c.thread_sync),
+                    Ok(channel) => channel.is_some_and(|c| c.is_support() && c.thread_sync),
                     Err(_) => true,
                 };
                 self.synced.put(&ticket.channel_id, synced);
@@ -440,7 +448,7 @@ impl Dispatcher {
     }
 
     async fn publish_home(&self, user: &str) -> Result<Outcome, SlackError> {
-        let recently = now_ms() - 14 * 86_400_000;
+        let recently = self.store.now_ms() - 14 * 86_400_000;
         let lists = tokio::try_join!(
             self.store.requests_of(user, Some(recently), 20),
             self.store.assigned_to(user, 20)
@@ -552,7 +560,7 @@ impl Dispatcher {
             e => Completion {
                 id: claimed.id,
                 settle: Settle::Retry {
-                    due_at: now_ms() + backoff(claimed.attempts).as_millis() as i64,
+                    due_at: self.store.now_ms() + backoff(claimed.attempts).as_millis() as i64,
                     error: e.to_string(),
                     ambiguous: false,
                 },
@@ -574,7 +582,7 @@ impl Dispatcher {
         Completion {
             id: claimed.id,
             settle: Settle::Retry {
-                due_at: now_ms() + wait.as_millis() as i64,
+                due_at: self.store.now_ms() + wait.as_millis() as i64,
                 error: e.to_string(),
                 ambiguous: e.is_ambiguous(),
             },

@@ -7,8 +7,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::desk::roles::Roles;
+use crate::desk::settings::Settings;
 use crate::slack::api::FetchedMessage;
-use crate::slack::events::Command;
 use crate::store::{ChannelMessage, ChannelRecord, ProjectRecord, SlackUserRecord};
 
 /// What one event needs looked up.
@@ -37,106 +37,22 @@ pub struct Lookups {
     pub agents: Option<HashSet<String>>,
     pub agents_unavailable: bool,
     pub projects: HashMap<String, ProjectRecord>,
-    pub default_project: Option<String>,
-    /// The workspace-wide facilitator, for support channels without their own.
-    pub workspace_facilitator: Option<String>,
-    /// The admins' settings about people.
+    /// The workspace's settings (the default project, the workspace's facilitator).
+    pub settings: Settings,
+    /// The admins' settings about people, from `settings`.
     pub roles: Roles,
 }
 
-fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
+pub fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
     channels.get(channel).is_some_and(Option::is_some)
 }
 
 /// A support channel's own facilitator.
-fn facilitator(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> Option<String> {
+pub fn facilitator(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> Option<String> {
     channels
         .get(channel)
         .and_then(Option::as_ref)
         .and_then(|c| c.facilitator_slack_id.clone())
-}
-
-/// What `command` needs looked up, given the channels of its batch.
-pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>>) -> Needs {
-    let mut needs = Needs::default();
-    match command {
-        Command::Posted(m) => {
-            if let (Some(user), false) = (&m.user, m.from_bot) {
-                if m.in_dm || served(channels, &m.channel) {
-                    needs.users.push(user.clone());
-                    needs.users.extend(facilitator(channels, &m.channel));
-                }
-            }
-            // A new request starts in its project's workflow's first status.
-            needs.projects = m.in_dm || served(channels, &m.channel);
-        }
-        Command::Mentioned(m) => {
-            needs.users.extend(m.user.clone());
-            needs.users.extend(facilitator(channels, &m.channel));
-            needs.projects = true;
-            if m.is_reply() {
-                needs.message = Some((m.channel.clone(), m.ts.clone(), true));
-            }
-        }
-        // Emoji anywhere else (deskhand sees every channel it is in) mean nothing.
-        Command::Reacted { channel, .. } if !served(channels, channel) => {}
-        Command::Reacted {
-            channel,
-            ts,
-            user,
-            reaction,
-            ..
-        } => {
-            needs.users.push(user.clone());
-            needs.projects = true;
-            let creates = channels.get(channel).and_then(Option::as_ref).is_some_and(|c| {
-                c.kind == "support"
-                    && crate::desk::rules::emoji_name(&c.create_emoji) == crate::desk::rules::emoji_name(reaction)
-            });
-            if creates {
-                needs.message = Some((channel.clone(), ts.clone(), true));
-                needs.users.extend(facilitator(channels, channel));
-            } else {
-                needs.agents = true;
-            }
-        }
-        Command::OpenForm(request) => {
-            needs.users.push(request.user.clone());
-            needs.agents = true;
-            needs.projects = true;
-        }
-        Command::Desk(request) => {
-            needs.users.push(request.user.clone());
-            needs.agents = true;
-            needs.projects = true;
-        }
-        Command::Submitted(submission) => {
-            needs.users.push(submission.user.clone());
-            needs.users.extend(submission.form.on_behalf_of.clone());
-            if let Some(message) = &submission.context.message {
-                needs.users.extend(message.author.clone());
-            }
-            needs.projects = true;
-        }
-        Command::Close(request) => {
-            needs.users.push(request.user.clone());
-            needs.projects = true;
-        }
-        Command::OpenReply(request) => {
-            needs.users.push(request.user.clone());
-            needs.agents = true;
-        }
-        Command::PublicReply(reply) => {
-            needs.users.push(reply.user.clone());
-            needs.agents = true;
-        }
-        Command::SetPriority(request) => {
-            needs.users.push(request.user.clone());
-            needs.agents = true;
-        }
-        Command::HomeOpened { .. } | Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => {}
-    }
-    needs
 }
 
 impl Lookups {

@@ -2,14 +2,13 @@
 //! acknowledgement), the worker (inbox → desk → store + outbox) and the dispatcher
 //! (outbox → Slack).
 
-pub mod apply;
+mod changes;
 pub mod dispatcher;
-pub mod effects;
-pub mod group_commit;
+mod handlers;
 pub mod lookup;
-pub mod parked;
 pub mod ratelimit;
-pub mod requests;
+pub mod tickets;
+pub mod unit;
 pub mod worker;
 
 use std::time::Duration;

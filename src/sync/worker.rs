@@ -17,12 +17,12 @@ use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
-    now_ms, ChannelRecord, ClaimedEvent, Facilitator, PersonLink, Settle, SlackUserRecord, Store, StoreError,
-    CHANNEL_MESSAGE_RETENTION_MS, DEFAULT_PROJECT, WORKSPACE_FACILITATOR,
+    ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError, CHANNEL_MESSAGE_RETENTION_MS,
 };
-use crate::sync::apply::{profile, Batch, Facts};
 use crate::sync::backoff;
+use crate::sync::handlers;
 use crate::sync::lookup::{self, Lookups, Needs};
+use crate::sync::unit::{profile, Facts, Unit};
 
 /// How often finished queue rows and old messages are purged, and expired parked messages
 /// reported.
@@ -104,17 +104,17 @@ impl Worker {
             }
             if last_purge.elapsed() >= HOUSEKEEPING_EVERY {
                 last_purge = Instant::now();
-                if let Err(e) = self.store.purge_finished(now_ms() - 7 * 86_400_000).await {
+                if let Err(e) = self.store.purge_finished(self.store.now_ms() - 7 * 86_400_000).await {
                     tracing::warn!(error = %e, "could not purge finished queue rows");
                 }
                 if let Err(e) = self
                     .store
-                    .purge_channel_messages(now_ms() - CHANNEL_MESSAGE_RETENTION_MS)
+                    .purge_channel_messages(self.store.now_ms() - CHANNEL_MESSAGE_RETENTION_MS)
                     .await
                 {
                     tracing::warn!(error = %e, "could not purge old channel messages");
                 }
-                match crate::sync::parked::report_expired(&self.store).await {
+                match crate::admin::parked::report_expired(&self.store).await {
                     Ok(0) => {}
                     Ok(reported) => {
                         tracing::info!(reported, "parked messages past the retention were reported to agents");
@@ -155,7 +155,7 @@ impl Worker {
                 };
                 // A retry, not a deferral: tried events keep holding back later events of
                 // their channel, so a reply never overtakes the message it answers.
-                let due_at = now_ms() + wait.as_millis() as i64;
+                let due_at = self.store.now_ms() + wait.as_millis() as i64;
                 let error = e.to_string();
                 let rows: Vec<_> = claimed
                     .iter()
@@ -178,7 +178,7 @@ impl Worker {
         let channels = self.load_channels(&decoded).await?;
         let needs: Vec<Needs> = decoded
             .iter()
-            .map(|d| d.as_ref().map(|c| lookup::needs(c, &channels)).unwrap_or_default())
+            .map(|d| d.as_ref().map(|c| handlers::needs(c, &channels)).unwrap_or_default())
             .collect();
         // Lookups stop at half the lease, so the batch is applied while it is still ours.
         let deadline = claimed_at + self.lease / 2;
@@ -194,12 +194,12 @@ impl Worker {
                 waiting.push((
                     event.id,
                     Settle::Defer {
-                        due_at: now_ms() + 1000,
+                        due_at: self.store.now_ms() + 1000,
                     },
                 ));
             } else if lookups.waits(needs) {
                 held_keys.insert(event.order_key.clone());
-                let due_at = now_ms() + backoff(event.attempts).as_millis() as i64;
+                let due_at = self.store.now_ms() + backoff(event.attempts).as_millis() as i64;
                 waiting.push((
                     event.id,
                     Settle::Retry {
@@ -232,17 +232,17 @@ impl Worker {
         facts: &Facts<'_>,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        let mut batch = Batch::default();
+        let mut unit = Unit::default();
         for (event, command) in ready {
             match command {
-                Ok(command) => batch.apply(&mut tx, event, command, facts).await?,
+                Ok(command) => handlers::apply(&mut unit, &mut tx, event, command, facts).await?,
                 Err(e) => {
                     tracing::warn!(inbox.id = event.id, error = %e, body = %event.body, "an event deskhand cannot read was set aside");
                     Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;
                 }
             }
         }
-        batch.flush(&mut tx, facts).await?;
+        unit.flush(&mut tx, facts).await?;
         tx.commit().await
     }
 
@@ -257,7 +257,7 @@ impl Worker {
                 self.settle_each(vec![(
                     event.id,
                     Settle::Defer {
-                        due_at: now_ms() + 1000,
+                        due_at: self.store.now_ms() + 1000,
                     },
                 )])
                 .await?;
@@ -272,7 +272,7 @@ impl Worker {
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
                     Settle::Retry {
-                        due_at: now_ms() + backoff(event.attempts).as_millis() as i64,
+                        due_at: self.store.now_ms() + backoff(event.attempts).as_millis() as i64,
                         error: e.to_string(),
                         ambiguous: false,
                     }
@@ -313,33 +313,7 @@ impl Worker {
         &self,
         decoded: &[Result<Command, events::DecodeError>],
     ) -> Result<HashMap<String, Option<ChannelRecord>>, StoreError> {
-        let mut wanted: Vec<String> = decoded
-            .iter()
-            .flatten()
-            .flat_map(|command| match command {
-                Command::Posted(m) | Command::Mentioned(m) => vec![m.channel.clone()],
-                Command::Edited { channel, .. }
-                | Command::Deleted { channel, .. }
-                | Command::Reacted { channel, .. } => {
-                    vec![channel.clone()]
-                }
-                Command::OpenForm(request) => request.channel.iter().cloned().collect(),
-                Command::Submitted(submission) => submission
-                    .context
-                    .channel
-                    .iter()
-                    .chain(submission.context.message.as_ref().map(|m| &m.channel))
-                    .cloned()
-                    .collect(),
-                Command::Close(request) => request.channel.iter().cloned().collect(),
-                Command::Desk(request) => vec![request.channel.clone()],
-                Command::HomeOpened { .. }
-                | Command::OpenReply(_)
-                | Command::SetPriority(_)
-                | Command::PublicReply(_)
-                | Command::Ignored { .. } => vec![],
-            })
-            .collect();
+        let mut wanted: Vec<String> = decoded.iter().flatten().flat_map(handlers::channels_of).collect();
         wanted.sort();
         wanted.dedup();
         let mut channels: HashMap<String, Option<ChannelRecord>> = wanted.iter().map(|c| (c.clone(), None)).collect();
@@ -368,7 +342,8 @@ impl Worker {
                 .await?;
         }
         if needs.iter().any(|n| n.projects || n.agents) {
-            lookups.roles = self.store.roles().await?;
+            let settings = self.store.settings().await?;
+            lookups.roles = settings.roles();
             lookups.projects = self
                 .store
                 .projects()
@@ -376,21 +351,11 @@ impl Worker {
                 .into_iter()
                 .map(|p| (p.key.clone(), p))
                 .collect();
-            lookups.default_project = self
-                .store
-                .setting(DEFAULT_PROJECT)
-                .await?
-                .and_then(|v| serde_json::from_str(&v).ok());
-            lookups.workspace_facilitator = self
-                .store
-                .setting(WORKSPACE_FACILITATOR)
-                .await?
-                .and_then(|v| serde_json::from_str::<Facilitator>(&v).ok())
-                .map(|f| f.slack_user_id);
+            lookups.settings = settings;
         }
         let mut users: Vec<String> = needs.iter().flat_map(|n| n.users.iter().cloned()).collect();
         users.extend(lookups.authors());
-        users.extend(lookups.workspace_facilitator.clone());
+        users.extend(lookups.settings.facilitator.as_ref().map(|f| f.slack_user_id.clone()));
         for user in users {
             if lookups.users.contains_key(&user) || lookups.unavailable_users.contains(&user) {
                 continue;
@@ -452,7 +417,7 @@ impl Worker {
         let keep = channels
             .get(channel)
             .and_then(Option::as_ref)
-            .is_some_and(|c| c.kind == "support");
+            .is_some_and(|c| c.is_support());
         match self.slack.fetch_message(channel, ts).await {
             Ok(Some(thread)) => {
                 let thread = thread.into_iter().map(|m| lookup::kept(channel, m)).collect();
@@ -477,7 +442,7 @@ impl Worker {
         }
         let mut agents = HashSet::new();
         for channel in self.store.channels().await? {
-            if channel.kind == "agent" {
+            if channel.is_agent() {
                 agents.extend(self.slack.conversations_members(&channel.channel_id).await?);
             }
         }
@@ -493,7 +458,7 @@ impl Worker {
         }
         let cached = self.store.slack_user(user_id).await.ok().flatten();
         let record = match cached {
-            Some(record) if now_ms() - record.fetched_at < USER_DB_TTL_MS => record,
+            Some(record) if self.store.now_ms() - record.fetched_at < USER_DB_TTL_MS => record,
             _ => self.fetch_user(user_id, workspace).await?,
         };
         self.users.insert(user_id.to_owned(), (record.clone(), Instant::now()));
@@ -517,7 +482,7 @@ impl Worker {
                     is_ultra_restricted: false,
                     deleted: false,
                     person_id: None,
-                    fetched_at: now_ms(),
+                    fetched_at: self.store.now_ms(),
                     is_admin: false,
                 })
             }
@@ -534,7 +499,7 @@ impl Worker {
             is_ultra_restricted: user.is_ultra_restricted,
             deleted: user.deleted,
             person_id: None,
-            fetched_at: now_ms(),
+            fetched_at: self.store.now_ms(),
             is_admin: user.is_admin || user.is_owner,
         };
         let link = match identity::verify(&profile(&record), &workspace.team_id) {
@@ -549,9 +514,12 @@ impl Worker {
                 // Someone who was a guest may be a member now: what they wrote while they
                 // could not be helped is filed.
                 if linked {
-                    match crate::sync::parked::release_user(&self.store, user_id).await {
-                        Ok((0, 0)) => {}
-                        Ok((released, reported)) => {
+                    match crate::admin::parked::release_user(&self.store, user_id).await {
+                        Ok(crate::admin::parked::Released { filed: 0, reported: 0 }) => {}
+                        Ok(crate::admin::parked::Released {
+                            filed: released,
+                            reported,
+                        }) => {
                             tracing::info!(slack.user = %user_id, released, reported, "a newly linked person's parked messages are filed");
                         }
                         Err(e) => {

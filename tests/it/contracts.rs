@@ -1,5 +1,5 @@
 //! What deskhand sends Slack, checked against Slack's published Web API description
-//! (`../shared/contracts/slack-web-api-openapi-v2.json`): every call names a real method,
+//! (`tests/contracts/slack-web-api-openapi-v2.json`): every call names a real method,
 //! carries its required parameters, and uses no parameter the method does not know.
 
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use crate::support::*;
 fn web_api_spec() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/contracts/slack-web-api-openapi-v2.json"
+        "/tests/contracts/slack-web-api-openapi-v2.json"
     );
     serde_json::from_str(&std::fs::read_to_string(path).expect("the Slack Web API description")).expect("valid JSON")
 }

@@ -10,6 +10,7 @@ mod durability;
 mod facilitation;
 mod identity;
 mod ingress;
+mod layers;
 mod manifest;
 mod outbox;
 mod requests;

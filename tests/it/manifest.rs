@@ -20,7 +20,7 @@ fn strings(value: &Value) -> Vec<&str> {
 fn the_manifest_is_valid_against_slacks_schema() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/contracts/slack-manifest.schema.2.0.0.json"
+        "/tests/contracts/slack-manifest.schema.2.0.0.json"
     );
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("manifest schema")).expect("JSON");
     let manifest = manifest();

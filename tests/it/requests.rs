@@ -652,7 +652,7 @@ async fn slacks_own_interaction_payloads_are_acknowledged_and_file_nothing() {
         "view-submission-response-url.json",
         "view-submission-connect-channel.json",
     ] {
-        let path = format!("{}/../shared/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
         let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         assert_eq!(app.interact(payload).await.status(), 200, "{name}");
     }

@@ -178,7 +178,7 @@ async fn the_real_message_changed_payload_edits_a_comment() {
     .await;
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/slack/message-changed.json"
+        "/tests/fixtures/slack/message-changed.json"
     ))
     .unwrap();
     let mut body: Value = serde_json::from_str(&fixture).unwrap();
@@ -238,7 +238,7 @@ async fn the_real_message_deleted_payload_is_understood() {
         .await;
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/slack/message-deleted.json"
+        "/tests/fixtures/slack/message-deleted.json"
     ))
     .unwrap();
     let mut body: Value = serde_json::from_str(&fixture).unwrap();

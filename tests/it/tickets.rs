@@ -162,7 +162,7 @@ async fn files_are_recorded_with_name_type_size_and_permalink() {
     let app = TestApp::spawn().await;
     let fixture = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/slack/message-file-share.json"
+        "/tests/fixtures/slack/message-file-share.json"
     ))
     .unwrap();
     let mut body: serde_json::Value = serde_json::from_str(&fixture).unwrap();

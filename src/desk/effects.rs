@@ -1,9 +1,29 @@
 //! Effects: what a change asks of the outside world, as data. The worker writes them to
-//! the outbox in the change's own transaction; the dispatcher carries them out.
+//! the outbox in the change's own transaction; the dispatcher hands each to the sender of
+//! its [`Target`] (Slack today; Jira and email take their own variants and targets).
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::NewEffect;
+/// Which outside system carries an effect out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Slack,
+}
+
+impl Target {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Slack => "slack",
+        }
+    }
+}
+
+/// A parked message listed in a report to agents: who wrote it and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkedLine {
+    pub user: String,
+    pub text: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -53,6 +73,13 @@ pub enum Effect {
     PostReply { ticket_id: i64, text: String },
     /// Tell a requester, in their DM with deskhand, what happened to their request.
     Notify { user: String, ticket_id: i64, text: String },
+    /// Tell a support channel's agents (in `agent_channel`) which parked messages of
+    /// `channel` waited past the retention and were not filed.
+    ReportParked {
+        agent_channel: String,
+        channel: String,
+        messages: Vec<ParkedLine>,
+    },
 }
 
 /// The roles of messages deskhand posts about a ticket.
@@ -76,12 +103,18 @@ impl Effect {
             Effect::AddReaction { .. } => "add_reaction",
             Effect::Notify { .. } => "notify",
             Effect::PostReply { .. } => "post_reply",
+            Effect::ReportParked { .. } => "report_parked",
         }
+    }
+
+    /// The outside system that carries it out.
+    pub fn target(&self) -> Target {
+        Target::Slack
     }
 
     /// Effects on one Slack message run in order (post before update); effects on
     /// different messages run side by side.
-    fn order_key(&self, effect_id: &str) -> String {
+    pub fn order_key(&self, effect_id: &str) -> String {
         match self {
             Effect::PostThreadReply { ticket_id } | Effect::RefreshThreadReply { ticket_id } => {
                 format!("ticket:{ticket_id}:{THREAD_REPLY}")
@@ -94,7 +127,10 @@ impl Effect {
             Effect::UpdateView { view_id, .. } => format!("view:{view_id}"),
             Effect::PublishHome { user } => format!("home:{user}"),
             Effect::Notify { user, .. } => format!("dm:{user}"),
-            Effect::PostText { channel, .. } => format!("text:{channel}"),
+            Effect::PostText { channel, .. }
+            | Effect::ReportParked {
+                agent_channel: channel, ..
+            } => format!("text:{channel}"),
             // After the thread reply that starts a form's thread.
             Effect::PostReply { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),
             Effect::PostEphemeral { .. }
@@ -106,7 +142,7 @@ impl Effect {
 
     /// A refresh that has not started yet covers any later one: it renders the state of
     /// the moment it runs.
-    fn coalesce_key(&self) -> Option<String> {
+    pub fn coalesce_key(&self) -> Option<String> {
         match self {
             Effect::RefreshThreadReply { ticket_id } => Some(format!("refresh:{ticket_id}:{THREAD_REPLY}")),
             Effect::RefreshAgentCard { ticket_id } => Some(format!("refresh:{ticket_id}:{AGENT_CARD}")),
@@ -114,22 +150,6 @@ impl Effect {
             _ => None,
         }
     }
-
-    pub fn to_new(&self) -> NewEffect {
-        let effect_id = new_effect_id();
-        NewEffect {
-            order_key: self.order_key(&effect_id),
-            coalesce_key: self.coalesce_key(),
-            kind: self.kind(),
-            payload: serde_json::to_string(self).expect("effects serialize"),
-            effect_id,
-        }
-    }
-}
-
-/// A random id, unique enough to find one post among a workspace's messages.
-fn new_effect_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
 }
 
 #[cfg(test)]
@@ -139,18 +159,28 @@ mod tests {
     #[test]
     fn effects_round_trip_and_refreshes_coalesce_per_message() {
         let effect = Effect::RefreshAgentCard { ticket_id: 3 };
-        let new = effect.to_new();
-        assert_eq!(serde_json::from_str::<Effect>(&new.payload).unwrap(), effect);
-        assert_eq!(new.coalesce_key.as_deref(), Some("refresh:3:agent_card"));
+        let json = serde_json::to_string(&effect).unwrap();
+        assert_eq!(serde_json::from_str::<Effect>(&json).unwrap(), effect);
+        assert_eq!(effect.coalesce_key().as_deref(), Some("refresh:3:agent_card"));
+        let post = Effect::PostAgentCard {
+            ticket_id: 3,
+            channel: "C".into(),
+        };
         assert_eq!(
-            new.order_key,
-            Effect::PostAgentCard {
-                ticket_id: 3,
-                channel: "C".into()
-            }
-            .to_new()
-            .order_key
+            effect.order_key("a"),
+            post.order_key("b"),
+            "a card's post and refreshes run in order"
         );
-        assert_ne!(new.effect_id, effect.to_new().effect_id);
+        assert_eq!(post.target(), Target::Slack);
+        let once = Effect::AddReaction {
+            channel: "C".into(),
+            ts: "1.2".into(),
+            name: "x".into(),
+        };
+        assert_ne!(
+            once.order_key("a"),
+            once.order_key("b"),
+            "unrelated effects run side by side"
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::store::{Store, StoreError};
+use super::{Store, StoreError};
 
 /// The most writes one transaction takes.
 const MAX_BATCH: usize = 1024;

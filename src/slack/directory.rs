@@ -1,0 +1,39 @@
+//! Slack as the admin use cases' [`Directory`]: who the workspace is (`auth.test`) and who
+//! a person is (`users.info`).
+
+use super::api::{SlackApi, SlackError};
+use crate::admin::{BoxFuture, Directory, DirectoryError, Person};
+
+fn directory_error(e: SlackError) -> DirectoryError {
+    if e.is_transient() {
+        DirectoryError::Unavailable(e.to_string())
+    } else {
+        DirectoryError::Refused(e.to_string())
+    }
+}
+
+impl Directory for SlackApi {
+    fn workspace_team(&self) -> BoxFuture<'_, Result<String, DirectoryError>> {
+        Box::pin(async move { self.auth_test().await.map(|auth| auth.team_id).map_err(directory_error) })
+    }
+
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
+        Box::pin(async move {
+            match self.users_info(user).await {
+                Ok(found) => Ok(Some(Person {
+                    name: found.display_name(),
+                    id: found.id,
+                    team_id: found.team_id,
+                    email: found.profile.email,
+                    is_bot: found.is_bot,
+                    is_restricted: found.is_restricted,
+                    is_ultra_restricted: found.is_ultra_restricted,
+                    deleted: found.deleted,
+                    is_admin: found.is_admin || found.is_owner,
+                })),
+                Err(SlackError::Api(e)) if e == "user_not_found" => Ok(None),
+                Err(e) => Err(directory_error(e)),
+            }
+        })
+    }
+}

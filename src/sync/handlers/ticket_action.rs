@@ -1,0 +1,199 @@
+//! What people do to a request from its messages: a requester's Close, an agent's
+//! "Reply to requester" (the modal, then the reply), a priority chosen on a card, and
+//! opening deskhand's Home tab.
+
+use serde_json::json;
+
+use crate::desk::effects::Effect;
+use crate::desk::{requests, Priority, Visibility};
+use crate::slack::interactions::{CloseRequest, PriorityRequest, PublicReply, ReplyRequest};
+use crate::slack::views;
+use crate::store::{Store, StoreError, Tx};
+use crate::sync::lookup::Needs;
+use crate::sync::unit::{Facts, Unit};
+
+/// Who acts, and whether they are an agent (`agents`) or the projects' workflows matter
+/// (`projects`).
+pub(super) fn needs(user: &str, projects: bool, agents: bool) -> Needs {
+    Needs {
+        users: vec![user.to_owned()],
+        agents,
+        projects,
+        ..Needs::default()
+    }
+}
+
+/// Someone opened deskhand's Home tab: remember it, and show them their requests.
+pub(super) async fn handle_home_opened(unit: &mut Unit<'_>, tx: &mut Tx, user: &str) -> Result<(), StoreError> {
+    Store::home_opened(tx, user).await?;
+    unit.effect(Effect::PublishHome { user: user.to_owned() });
+    Ok(())
+}
+
+/// A requester's "Close" on their request.
+pub(super) async fn handle_close<'a>(
+    unit: &mut Unit<'a>,
+    tx: &mut Tx,
+    request: &CloseRequest,
+    facts: &Facts<'a>,
+) -> Result<(), StoreError> {
+    let (Some(user), Some(ticket)) = (
+        facts.user(&request.user),
+        Store::ticket_by_key_in(tx, &request.ticket_key).await?,
+    ) else {
+        return Ok(());
+    };
+    let workflow = facts
+        .project(&ticket.project_key)
+        .map(|p| p.workflow())
+        .unwrap_or_default();
+    let closing = requests::close(
+        &workflow,
+        &ticket.project_key,
+        &ticket.requester_slack_id,
+        &user.slack_user_id,
+        ticket.is_done(),
+    );
+    match closing {
+        Err(refusal) => tell(unit, request, refusal.explanation(&ticket.key)),
+        Ok(Some(status)) => unit.transition(tx, &ticket, status, user, false).await?,
+        Ok(None) => {}
+    }
+    Ok(())
+}
+
+/// Answer a button privately.
+fn tell<'a>(unit: &mut Unit<'a>, request: &CloseRequest, text: String) {
+    match (&request.response_url, &request.channel) {
+        (Some(url), _) => unit.effect(Effect::Respond {
+            response_url: url.clone(),
+            text,
+            blocks: None,
+        }),
+        (None, Some(channel)) => unit.effect(Effect::PostEphemeral {
+            channel: channel.clone(),
+            user: request.user.clone(),
+            thread_ts: None,
+            text,
+        }),
+        (None, None) => {}
+    }
+}
+
+/// An agent's "Reply to requester": open the reply modal.
+pub(super) async fn handle_open_reply<'a>(
+    unit: &mut Unit<'a>,
+    tx: &mut Tx,
+    request: &ReplyRequest,
+    facts: &Facts<'a>,
+) -> Result<(), StoreError> {
+    let view = match Store::ticket_by_key_in(tx, &request.ticket_key).await? {
+        _ if !facts.lookups.is_agent(&request.user) => views::notice(
+            "Reply to requester",
+            "Only agents (members of an agent channel) reply to requesters from here.",
+        ),
+        Some(ticket) => views::public_reply(&ticket),
+        None => views::notice("Reply to requester", "That request no longer exists."),
+    };
+    unit.effect(Effect::OpenView {
+        trigger_id: request.trigger_id.clone(),
+        view,
+    });
+    Ok(())
+}
+
+/// A priority chosen on a card: admins may, and agents when the admins allow it.
+pub(super) async fn handle_set_priority<'a>(
+    unit: &mut Unit<'a>,
+    tx: &mut Tx,
+    request: &PriorityRequest,
+    facts: &Facts<'a>,
+) -> Result<(), StoreError> {
+    let (Some(user), Some(ticket), Some(priority)) = (
+        facts.user(&request.user),
+        Store::ticket_by_key_in(tx, &request.ticket_key).await?,
+        Priority::parse(&request.priority),
+    ) else {
+        return Ok(());
+    };
+    if !facts.lookups.may_set_priority(user) {
+        if let Some(url) = &request.response_url {
+            let text = if facts.lookups.is_agent(&user.slack_user_id) {
+                "Only help-desk admins set priorities here; an admin can let agents do it too."
+            } else {
+                "Only help-desk admins set priorities."
+            };
+            unit.effect(Effect::Respond {
+                response_url: url.clone(),
+                text: text.into(),
+                blocks: None,
+            });
+        }
+        // The card still shows the old priority: put it back.
+        unit.refresh_ticket_messages(ticket.id);
+        return Ok(());
+    }
+    if ticket.priority == priority.as_str() {
+        return Ok(());
+    }
+    Store::set_ticket_priority(tx, ticket.id, priority.as_str()).await?;
+    let detail = json!({ "from": ticket.priority, "to": priority.as_str() });
+    unit.audit(
+        ticket.id,
+        (&user.slack_user_id, &user.display_name),
+        "priority_changed",
+        detail,
+    );
+    unit.refresh_ticket_messages(ticket.id);
+    Ok(())
+}
+
+/// An agent's public reply: a public comment, shown in the request's thread.
+pub(super) async fn handle_public_reply<'a>(
+    unit: &mut Unit<'a>,
+    tx: &mut Tx,
+    reply: &PublicReply,
+    facts: &Facts<'a>,
+) -> Result<(), StoreError> {
+    let (Some(agent), Some(ticket)) = (
+        facts.user(&reply.user),
+        Store::ticket_by_key_in(tx, &reply.ticket_key).await?,
+    ) else {
+        return Ok(());
+    };
+    if !facts.lookups.is_agent(&agent.slack_user_id) {
+        return Ok(());
+    }
+    let origin = format!("view:{}", reply.view_id);
+    if Store::comment_by_message(tx, "", &origin).await?.is_some() {
+        return Ok(());
+    }
+    let comment = Store::insert_comment(
+        tx,
+        &crate::store::NewComment {
+            ticket_id: ticket.id,
+            on_behalf_of: None,
+            visibility: Visibility::Public.as_str(),
+            body: &reply.text,
+            author_person_id: agent.person_id,
+            author_slack_id: &agent.slack_user_id,
+            author_name: &agent.display_name,
+            channel_id: "",
+            message_ts: &origin,
+            permalink: "",
+        },
+    )
+    .await?;
+    let detail = json!({ "comment": comment.id, "visibility": "public", "via": "reply to requester" });
+    unit.audit(
+        ticket.id,
+        (&agent.slack_user_id, &agent.display_name),
+        "comment_added",
+        detail,
+    );
+    unit.effect(Effect::PostReply {
+        ticket_id: ticket.id,
+        text: format!("*{}* (help desk): {}", agent.display_name, reply.text),
+    });
+    Ok(())
+}

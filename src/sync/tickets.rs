@@ -1,0 +1,51 @@
+//! The ticket-store boundary: where a project's tickets are authoritative, and who gives
+//! a new ticket its key.
+//!
+//! deskhand's database always keeps every ticket (a full mirror, the links to Slack
+//! messages, the inbox and outbox). A project's ticket store decides what its new tickets
+//! are called and where they live:
+//! - [`BuiltIn`] (the database is the ticket store) numbers them per project and mints
+//!   `KEY-n` inside the worker's transaction, so the thread reply that names the key goes
+//!   out with the change that filed it.
+//! - A Jira Service Management project implements [`TicketStore`] by writing the mirror row
+//!   with no key yet and an outbox effect that creates the request in Jira; Jira's issue
+//!   key becomes the ticket's key when the effect records Jira's answer, and the effects
+//!   that show the key (thread reply, card) are ordered after it.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use crate::desk::requests::ticket_key;
+use crate::store::{NumberedTicket, Store, StoreError, TicketRecord, Tx};
+
+/// Where a project's new tickets are filed.
+pub trait TicketStore {
+    /// File `tickets` in the change's transaction, giving each its key; what was stored.
+    fn file(
+        &self,
+        tx: &mut Tx,
+        tickets: &mut [NumberedTicket<'_>],
+    ) -> impl Future<Output = Result<Vec<TicketRecord>, StoreError>> + Send;
+}
+
+/// The database as the ticket store: `IT-1`, `IT-2`, … per project, in filing order.
+pub struct BuiltIn;
+
+impl TicketStore for BuiltIn {
+    async fn file(&self, tx: &mut Tx, tickets: &mut [NumberedTicket<'_>]) -> Result<Vec<TicketRecord>, StoreError> {
+        let mut next: HashMap<String, i64> = HashMap::new();
+        for ticket in tickets.iter() {
+            *next.entry(ticket.project_key.to_owned()).or_default() += 1;
+        }
+        for (project, count) in next.iter_mut() {
+            *count = Store::allocate_numbers(tx, project, *count).await?;
+        }
+        for ticket in tickets.iter_mut() {
+            let number = next.get_mut(ticket.project_key).expect("allocated above");
+            ticket.number = *number;
+            ticket.key = ticket_key(ticket.project_key, *number);
+            *number += 1;
+        }
+        Store::insert_tickets(tx, tickets).await
+    }
+}
