@@ -22,11 +22,14 @@ pub async fn update(store: &Store, actor: Actor<'_>, change: SettingsChange) -> 
     Ok(after)
 }
 
-/// A project as an admin asked for it.
-#[derive(Debug, Clone)]
+/// A project as an admin asked for it (the admin API's body as it is).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProjectRequest {
     pub name: String,
+    #[serde(default)]
     pub departments: Vec<String>,
+    #[serde(default)]
     pub request_types: Vec<String>,
     pub workflow: Option<Workflow>,
 }

@@ -15,32 +15,14 @@ use crate::admin::parked::Released;
 use crate::admin::{facilitators, settings, ADMIN_API};
 use crate::desk::config::{ChannelKind, ChannelRequest};
 use crate::desk::settings::SettingsChange;
-use crate::desk::workflow::Workflow;
 use crate::state::AppState;
 use crate::store::{ChannelRecord, ProjectRecord};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ProjectBody {
-    name: String,
-    #[serde(default)]
-    departments: Vec<String>,
-    #[serde(default)]
-    request_types: Vec<String>,
-    workflow: Option<Workflow>,
-}
 
 pub(super) async fn put_project(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    ApiJson(body): ApiJson<ProjectBody>,
+    ApiJson(request): ApiJson<settings::ProjectRequest>,
 ) -> Result<impl IntoResponse> {
-    let request = settings::ProjectRequest {
-        name: body.name,
-        departments: body.departments,
-        request_types: body.request_types,
-        workflow: body.workflow,
-    };
     let saved = settings::save_project(&state.store, ADMIN_API, &key, request).await?;
     Ok(Json(project_json(saved)))
 }
@@ -67,63 +49,15 @@ pub(super) async fn get_project(State(state): State<AppState>, Path(key): Path<S
     Ok(Json(project_json(project)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct SettingsBody {
-    /// `null` clears it, leaving it out keeps it.
-    #[serde(default, deserialize_with = "present")]
-    default_project: Option<Option<String>>,
-    parked_retention_days: Option<i64>,
-    admins: Option<Vec<String>>,
-    agents: Option<Vec<String>>,
-    agents_set_priority: Option<bool>,
-}
-
-/// A field that may be given as `null` (clear it) or left out (keep it): `Some(None)` and
-/// `None`.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
 pub(super) async fn get_settings(State(state): State<AppState>) -> Result<Json<serde_json::Value>> {
     Ok(Json(json!(state.store.settings().await?)))
 }
 
 pub(super) async fn put_settings(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<SettingsBody>,
+    ApiJson(change): ApiJson<SettingsChange>,
 ) -> Result<impl IntoResponse> {
-    let change = SettingsChange {
-        default_project: body.default_project,
-        parked_retention_days: body.parked_retention_days,
-        admins: body.admins,
-        agents: body.agents,
-        agents_set_priority: body.agents_set_priority,
-    };
     Ok(Json(json!(settings::update(&state.store, ADMIN_API, change).await?)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ChannelBody {
-    kind: String,
-    project: Option<String>,
-    agent_channel: Option<String>,
-    #[serde(default = "yes")]
-    auto_create: bool,
-    #[serde(default = "yes")]
-    thread_sync: bool,
-    announcement_marker: Option<String>,
-    create_emoji: Option<String>,
-    assign_emoji: Option<String>,
-    resolve_emoji: Option<String>,
-    default_department: Option<String>,
-    default_request_type: Option<String>,
-    default_priority: Option<String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The channel as the API shows it: a support channel's settings only for support channels.
@@ -189,22 +123,8 @@ impl From<ChannelRecord> for ChannelResponse {
 pub(super) async fn put_channel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ChannelBody>,
+    ApiJson(request): ApiJson<ChannelRequest>,
 ) -> Result<impl IntoResponse> {
-    let request = ChannelRequest {
-        kind: body.kind,
-        project: body.project,
-        agent_channel: body.agent_channel,
-        auto_create: body.auto_create,
-        thread_sync: body.thread_sync,
-        announcement_marker: body.announcement_marker,
-        create_emoji: body.create_emoji,
-        assign_emoji: body.assign_emoji,
-        resolve_emoji: body.resolve_emoji,
-        default_department: body.default_department,
-        default_request_type: body.default_request_type,
-        default_priority: body.default_priority,
-    };
     let saved = channels::save(
         &state.store,
         state.directory.as_ref(),

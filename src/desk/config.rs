@@ -139,13 +139,17 @@ pub fn is_user_id(id: &str) -> bool {
         && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-/// A channel's settings as an admin asked for them, not yet checked.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A channel's settings as an admin asked for them, not yet checked (the admin API's body
+/// as it is: a field it does not know is refused).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChannelRequest {
     pub kind: String,
     pub project: Option<String>,
     pub agent_channel: Option<String>,
+    #[serde(default = "yes")]
     pub auto_create: bool,
+    #[serde(default = "yes")]
     pub thread_sync: bool,
     pub announcement_marker: Option<String>,
     pub create_emoji: Option<String>,
@@ -154,6 +158,10 @@ pub struct ChannelRequest {
     pub default_department: Option<String>,
     pub default_request_type: Option<String>,
     pub default_priority: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A channel's settings, checked: what is stored.

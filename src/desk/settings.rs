@@ -136,9 +136,11 @@ impl Settings {
 }
 
 /// A change an admin asked for: each field left out (`None`) stays as it is;
-/// `default_project: Some(None)` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `default_project: Some(None)` (`null`) clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsChange {
+    #[serde(default, deserialize_with = "present")]
     pub default_project: Option<Option<String>>,
     pub parked_retention_days: Option<i64>,
     pub admins: Option<Vec<String>>,
@@ -188,6 +190,12 @@ impl SettingsChange {
         }
         Ok(next)
     }
+}
+
+/// A field that may be given as `null` (clear it) or left out (keep it): `Some(None)` and
+/// `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// JSON text of a setting's value (strings, lists of strings, plain structs: they always

@@ -11,9 +11,9 @@ use std::collections::HashSet;
 use serde::Serialize;
 use serde_json::json;
 
-use super::config::{channel_records, ChannelRow, CHANNEL_COLUMNS};
+use super::config::CHANNEL_COLUMNS;
 use super::tickets::TICKET_COLUMNS;
-use super::{on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
+use super::{execute, on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
 
 /// A ticket to file, with its number already given.
 #[derive(Debug, Serialize)]
@@ -225,12 +225,7 @@ impl Store {
                 ]
             )
         );
-        on_tx!(tx, |conn| sqlx::query(&sql)
-            .bind(to_json(&entries))
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(tx, &sql, to_json(&entries), now)?;
         Ok(())
     }
 
@@ -256,12 +251,7 @@ impl Store {
                 ]
             )
         );
-        on_tx!(tx, |conn| sqlx::query(&sql)
-            .bind(to_json(&effects))
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(tx, &sql, to_json(&effects), now)?;
         Ok(())
     }
 
@@ -285,12 +275,7 @@ impl Store {
              where id in ({})",
             Dialect::of_tx(tx).json_ids(1)
         );
-        on_tx!(tx, |conn| sqlx::query(&sql)
-            .bind(to_json(&ids))
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(tx, &sql, to_json(&ids), now)?;
         Ok(())
     }
 
@@ -313,11 +298,7 @@ impl Store {
                 ]
             )
         );
-        on_tx!(tx, |conn| sqlx::query(&sql)
-            .bind(to_json(&posted))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(tx, &sql, to_json(&posted))?;
         Ok(())
     }
 
@@ -331,7 +312,7 @@ impl Store {
             Dialect::Postgres => "select value from json_array_elements_text($1::json)",
         };
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id in ({ids_sql})");
-        channel_records(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
             .bind(to_json(&ids))
             .fetch_all(pool)
             .await)?)

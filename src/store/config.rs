@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{on_pool, on_tx, raw_json, Result, Store, StoreError, Tx};
+use super::{execute, on_pool, on_tx, raw_json, Result, Store, Tx};
 use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
 use crate::desk::settings::Settings;
 use crate::desk::workflow::Workflow;
@@ -100,79 +100,43 @@ pub struct ChannelRecord {
     pub facilitator_authorized_at: Option<i64>,
 }
 
-/// A channel as its row holds it; the kind is checked by the table, and again here.
-#[derive(sqlx::FromRow)]
-pub(super) struct ChannelRow {
-    channel_id: String,
-    kind: String,
-    project_key: Option<String>,
-    agent_channel: Option<String>,
-    auto_create: bool,
-    thread_sync: bool,
-    announcement_marker: String,
-    create_emoji: String,
-    assign_emoji: String,
-    resolve_emoji: String,
-    default_department: Option<String>,
-    default_request_type: Option<String>,
-    default_priority: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    facilitator_slack_id: Option<String>,
-    facilitator_authorized_by: Option<String>,
-    facilitator_authorized_at: Option<i64>,
-}
-
-impl TryFrom<ChannelRow> for ChannelRecord {
-    type Error = StoreError;
-
-    fn try_from(row: ChannelRow) -> Result<Self> {
-        let ChannelRow {
-            kind,
-            channel_id,
-            project_key,
-            agent_channel,
-            auto_create,
-            thread_sync,
-            announcement_marker,
-            create_emoji,
-            assign_emoji,
-            resolve_emoji,
-            default_department,
-            default_request_type,
-            default_priority,
-            created_at,
-            updated_at,
-            facilitator_slack_id,
-            facilitator_authorized_by,
-            facilitator_authorized_at,
-        } = row;
-        Ok(ChannelRecord {
-            kind: ChannelKind::try_from(kind).map_err(StoreError::Other)?,
-            channel_id,
-            project_key,
-            agent_channel,
-            auto_create,
-            thread_sync,
-            announcement_marker,
-            create_emoji,
-            assign_emoji,
-            resolve_emoji,
-            default_department,
-            default_request_type,
-            default_priority,
-            created_at,
-            updated_at,
-            facilitator_slack_id,
-            facilitator_authorized_by,
-            facilitator_authorized_at,
+/// Read by column name, the kind checked (the table checks it too): one reading for
+/// both databases.
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ChannelRecord
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let kind: String = row.try_get("kind")?;
+        Ok(Self {
+            kind: ChannelKind::try_from(kind).map_err(|e| sqlx::Error::ColumnDecode {
+                index: "kind".into(),
+                source: e.into(),
+            })?,
+            channel_id: row.try_get("channel_id")?,
+            project_key: row.try_get("project_key")?,
+            agent_channel: row.try_get("agent_channel")?,
+            auto_create: row.try_get("auto_create")?,
+            thread_sync: row.try_get("thread_sync")?,
+            announcement_marker: row.try_get("announcement_marker")?,
+            create_emoji: row.try_get("create_emoji")?,
+            assign_emoji: row.try_get("assign_emoji")?,
+            resolve_emoji: row.try_get("resolve_emoji")?,
+            default_department: row.try_get("default_department")?,
+            default_request_type: row.try_get("default_request_type")?,
+            default_priority: row.try_get("default_priority")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            facilitator_slack_id: row.try_get("facilitator_slack_id")?,
+            facilitator_authorized_by: row.try_get("facilitator_authorized_by")?,
+            facilitator_authorized_at: row.try_get("facilitator_authorized_at")?,
         })
     }
-}
-
-/// Channels as their rows hold them.
-pub(super) fn channel_records(rows: Vec<ChannelRow>) -> Result<Vec<ChannelRecord>> {
-    rows.into_iter().map(ChannelRecord::try_from).collect()
 }
 
 impl ChannelRecord {
@@ -193,6 +157,12 @@ const CHANNEL_SETTINGS: &str = "channel_id, kind, project_key, agent_channel, au
 pub(super) const CHANNEL_COLUMNS: &str = "channel_id, kind, project_key, agent_channel, auto_create, thread_sync,
     announcement_marker, create_emoji, assign_emoji, resolve_emoji, default_department, default_request_type,
     default_priority, created_at, updated_at, facilitator_slack_id, facilitator_authorized_by, facilitator_authorized_at";
+
+const SETTINGS: &str = "select key, value from settings";
+
+fn settings_of(rows: Vec<(String, String)>) -> Settings {
+    Settings::from_stored(rows.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
 
 impl Store {
     pub async fn save_project(tx: &mut Tx, project: &NewProject<'_>) -> Result<ProjectRecord> {
@@ -239,22 +209,14 @@ impl Store {
 
     /// Every workspace setting, read at once.
     pub async fn settings(&self) -> Result<Settings> {
-        let rows: Vec<(String, String)> = on_pool!(self, |pool| {
-            sqlx::query_as("select key, value from settings").fetch_all(pool).await
-        })?;
-        Ok(Settings::from_stored(
-            rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ))
+        let rows = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
+        Ok(settings_of(rows))
     }
 
     /// The settings, read inside a change to them.
     pub async fn settings_in(tx: &mut Tx) -> Result<Settings> {
-        let rows: Vec<(String, String)> = on_tx!(tx, |conn| {
-            sqlx::query_as("select key, value from settings").fetch_all(conn).await
-        })?;
-        Ok(Settings::from_stored(
-            rows.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ))
+        let rows = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        Ok(settings_of(rows))
     }
 
     /// Write settings as stored (name, JSON); `None` removes the row.
@@ -304,17 +266,13 @@ impl Store {
     /// Bind a channel as an agent channel with nothing else set.
     pub async fn bind_agent_channel(tx: &mut Tx, channel_id: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into channels (channel_id, kind, created_at, updated_at) values ($1, 'agent', $2, $2)
+        execute!(
+            tx,
+            "insert into channels (channel_id, kind, created_at, updated_at) values ($1, 'agent', $2, $2)
                  on conflict (channel_id) do nothing",
-            )
-            .bind(channel_id)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            channel_id,
+            now
+        )?;
         Ok(())
     }
 
@@ -333,8 +291,8 @@ impl Store {
                updated_at = excluded.updated_at
              returning {CHANNEL_COLUMNS}"
         );
-        let row = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRecord>(&sql)
                 .bind(&channel.channel_id)
                 .bind(channel.kind.as_str())
                 .bind(&channel.project)
@@ -351,8 +309,7 @@ impl Store {
                 .bind(now)
                 .fetch_one(conn)
                 .await
-        })?;
-        row.try_into()
+        })?)
     }
 
     /// Authorize a support channel's facilitator (`Some((user, by))`), or revoke it.
@@ -367,57 +324,48 @@ impl Store {
              where channel_id = $1 and kind = 'support' returning {CHANNEL_COLUMNS}"
         );
         let now = facilitator.map(|_| tx.now_ms());
-        let row = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRecord>(&sql)
                 .bind(channel_id)
                 .bind(facilitator.map(|f| f.0))
                 .bind(facilitator.map(|f| f.1))
                 .bind(now)
                 .fetch_one(conn)
                 .await
-        })?;
-        row.try_into()
+        })?)
     }
 
     pub async fn channel(&self, channel_id: &str) -> Result<Option<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
-        let row = on_pool!(self, |pool| {
-            sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as::<_, ChannelRecord>(&sql)
                 .bind(channel_id)
                 .fetch_optional(pool)
                 .await
-        })?;
-        row.map(TryInto::try_into).transpose()
+        })?)
     }
 
     /// A channel, read inside a change.
     pub async fn channel_in(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
-        let row = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_tx!(tx, |conn| {
+            sqlx::query_as::<_, ChannelRecord>(&sql)
                 .bind(channel_id)
                 .fetch_optional(conn)
                 .await
-        })?;
-        row.map(TryInto::try_into).transpose()
+        })?)
     }
 
     pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels order by channel_id");
-        channel_records(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRow>(&sql)
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
             .fetch_all(pool)
             .await)?)
     }
 
     /// Unbind a channel; whether it was bound. Its tickets stay.
     pub async fn delete_channel(tx: &mut Tx, channel_id: &str) -> Result<bool> {
-        let deleted: u64 = on_tx!(tx, |conn| {
-            sqlx::query("delete from channels where channel_id = $1")
-                .bind(channel_id)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let deleted: u64 = execute!(tx, "delete from channels where channel_id = $1", channel_id)?;
         Ok(deleted > 0)
     }
 }

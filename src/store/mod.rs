@@ -143,7 +143,17 @@ macro_rules! on_tx {
         }
     };
 }
-pub(crate) use {on_pool, on_tx};
+/// Run one statement with these parameters in the transaction; the rows it changed.
+macro_rules! execute {
+    ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::store::on_tx!($tx, |conn| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))
+    };
+}
+pub(crate) use {execute, on_pool, on_tx};
 
 #[derive(Clone)]
 pub struct Store {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bulk::{to_json, Dialect};
 use super::tickets::TICKET_COLUMNS;
-use super::{on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use super::{execute, on_pool, on_tx, Result, Store, TicketRecord, Tx};
 use crate::desk::SharedFile;
 
 /// A message as deskhand received it in a support channel.
@@ -65,12 +65,7 @@ impl Store {
                 ]
             )
         );
-        on_tx!(tx, |conn| sqlx::query(&sql)
-            .bind(to_json(&messages))
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+        execute!(tx, &sql, to_json(&messages), now)?;
         Ok(())
     }
 
@@ -120,13 +115,7 @@ impl Store {
     /// Forget kept messages received before `before` (unix ms).
     pub async fn purge_channel_messages(&self, before: i64) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let purged = on_tx!(tx, |conn| {
-            sqlx::query("delete from channel_messages where received_at < $1")
-                .bind(before)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let purged = execute!(tx, "delete from channel_messages where received_at < $1", before)?;
         tx.commit().await?;
         Ok(purged)
     }
@@ -164,62 +153,52 @@ impl Store {
     }
 
     pub async fn set_ticket_permalink(tx: &mut Tx, ticket_id: i64, permalink: &str) -> Result<()> {
-        on_tx!(tx, |conn| {
-            sqlx::query("update tickets set permalink = $2 where id = $1")
-                .bind(ticket_id)
-                .bind(permalink)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update tickets set permalink = $2 where id = $1",
+            ticket_id,
+            permalink
+        )?;
         Ok(())
     }
 
     pub async fn assign_ticket(tx: &mut Tx, ticket_id: i64, slack_id: &str, name: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update tickets set assignee_slack_id = $2, assignee_name = $3, updated_at = $4 where id = $1")
-                .bind(ticket_id)
-                .bind(slack_id)
-                .bind(name)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update tickets set assignee_slack_id = $2, assignee_name = $3, updated_at = $4 where id = $1",
+            ticket_id,
+            slack_id,
+            name,
+            now
+        )?;
         Ok(())
     }
 
     pub async fn set_ticket_priority(tx: &mut Tx, ticket_id: i64, priority: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update tickets set priority = $2, updated_at = $3 where id = $1")
-                .bind(ticket_id)
-                .bind(priority)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update tickets set priority = $2, updated_at = $3 where id = $1",
+            ticket_id,
+            priority,
+            now
+        )?;
         Ok(())
     }
 
     pub async fn set_ticket_status(tx: &mut Tx, ticket_id: i64, status: &str, category: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "update tickets set status = $2, status_category = $3, updated_at = $4,
+        execute!(
+            tx,
+            "update tickets set status = $2, status_category = $3, updated_at = $4,
                    resolved_at = case when $3 = 'done' then coalesce(resolved_at, $4) else null end
                  where id = $1",
-            )
-            .bind(ticket_id)
-            .bind(status)
-            .bind(category)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            ticket_id,
+            status,
+            category,
+            now
+        )?;
         Ok(())
     }
 
@@ -316,50 +295,38 @@ impl Store {
     }
 
     pub async fn set_notifications(tx: &mut Tx, slack_id: &str, on: bool) -> Result<()> {
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into slack_user_prefs (slack_user_id, notifications) values ($1, $2)
+        execute!(
+            tx,
+            "insert into slack_user_prefs (slack_user_id, notifications) values ($1, $2)
                  on conflict (slack_user_id) do update set notifications = excluded.notifications",
-            )
-            .bind(slack_id)
-            .bind(on)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            slack_id,
+            on
+        )?;
         Ok(())
     }
 
     pub async fn home_opened(tx: &mut Tx, slack_id: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into slack_user_prefs (slack_user_id, home_opened_at) values ($1, $2)
+        execute!(
+            tx,
+            "insert into slack_user_prefs (slack_user_id, home_opened_at) values ($1, $2)
                  on conflict (slack_user_id) do update set home_opened_at = excluded.home_opened_at",
-            )
-            .bind(slack_id)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            slack_id,
+            now
+        )?;
         Ok(())
     }
 
     /// Remember a person's DM channel with deskhand (`conversations.open` says it once).
     pub async fn save_dm_channel(&self, slack_id: &str, channel: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into slack_user_prefs (slack_user_id, dm_channel) values ($1, $2)
+        execute!(
+            tx,
+            "insert into slack_user_prefs (slack_user_id, dm_channel) values ($1, $2)
                  on conflict (slack_user_id) do update set dm_channel = excluded.dm_channel",
-            )
-            .bind(slack_id)
-            .bind(channel)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            slack_id,
+            channel
+        )?;
         tx.commit().await
     }
 }
@@ -423,19 +390,15 @@ impl Store {
     pub async fn refile_parked(tx: &mut Tx, refile: &[WaitingParked], reported: &[WaitingParked]) -> Result<()> {
         let now = tx.now_ms();
         for parked in refile {
-            on_tx!(tx, |conn| {
-                sqlx::query(
-                    "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
+            execute!(
+                tx,
+                "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
                      values ($1, $2, $3, $4, $4) on conflict (dedupe_key) do nothing",
-                )
-                .bind(format!("{REFILE_KEY_PREFIX}{}:{now}", parked.id))
-                .bind(&parked.channel_id)
-                .bind(&parked.event)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-            })?;
+                format!("{REFILE_KEY_PREFIX}{}:{now}", parked.id),
+                &parked.channel_id,
+                &parked.event,
+                now
+            )?;
         }
         let ids: Vec<i64> = reported.iter().map(|p| p.id).collect();
         if !ids.is_empty() {
@@ -443,12 +406,7 @@ impl Store {
                 "update parked_messages set reported_at = $2 where id in ({})",
                 Dialect::of_tx(tx).json_ids(1)
             );
-            on_tx!(tx, |conn| sqlx::query(&sql)
-                .bind(to_json(&ids))
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected()))?;
+            execute!(tx, &sql, to_json(&ids), now)?;
         }
         Ok(())
     }
@@ -456,17 +414,13 @@ impl Store {
     /// A parked message was filed after all.
     pub async fn parked_filed(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<bool> {
         let now = tx.now_ms();
-        let changed = on_tx!(tx, |conn| {
-            sqlx::query(
-                "update parked_messages set filed_at = $3 where channel_id = $1 and ts = $2 and filed_at is null",
-            )
-            .bind(channel_id)
-            .bind(ts)
-            .bind(now)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        let changed = execute!(
+            tx,
+            "update parked_messages set filed_at = $3 where channel_id = $1 and ts = $2 and filed_at is null",
+            channel_id,
+            ts,
+            now
+        )?;
         Ok(changed > 0)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{execute, on_pool, on_tx, raw_json, Result, Store, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct TicketRecord {
@@ -330,78 +330,66 @@ impl Store {
         comment_id: Option<i64>,
         file: &NewAttachment<'_>,
     ) -> Result<()> {
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "insert into attachments (ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink)
+        execute!(
+            tx,
+            "insert into attachments (ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink)
                  values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(ticket_id)
-            .bind(comment_id)
-            .bind(file.slack_file_id)
-            .bind(file.name)
-            .bind(file.mimetype)
-            .bind(file.size)
-            .bind(file.permalink)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            ticket_id,
+            comment_id,
+            file.slack_file_id,
+            file.name,
+            file.mimetype,
+            file.size,
+            file.permalink
+        )?;
         Ok(())
     }
 
     pub async fn update_ticket_text(tx: &mut Tx, ticket_id: i64, summary: &str, description: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update tickets set summary = $2, description = $3, updated_at = $4 where id = $1")
-                .bind(ticket_id)
-                .bind(summary)
-                .bind(description)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update tickets set summary = $2, description = $3, updated_at = $4 where id = $1",
+            ticket_id,
+            summary,
+            description,
+            now
+        )?;
         Ok(())
     }
 
     pub async fn mark_ticket_deleted(tx: &mut Tx, ticket_id: i64) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update tickets set deleted_at = $2, updated_at = $2 where id = $1 and deleted_at is null")
-                .bind(ticket_id)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update tickets set deleted_at = $2, updated_at = $2 where id = $1 and deleted_at is null",
+            ticket_id,
+            now
+        )?;
         Ok(())
     }
 
     pub async fn update_comment_body(tx: &mut Tx, comment_id: i64, body: &str) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update comments set body = $2, edited_at = $3 where id = $1")
-                .bind(comment_id)
-                .bind(body)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update comments set body = $2, edited_at = $3 where id = $1",
+            comment_id,
+            body,
+            now
+        )?;
         Ok(())
     }
 
     /// Mark a comment deleted and forget its text here: the audit trail keeps it.
     pub async fn mark_comment_deleted(tx: &mut Tx, comment_id: i64) -> Result<()> {
         let now = tx.now_ms();
-        on_tx!(tx, |conn| {
-            sqlx::query("update comments set deleted_at = $2, body = '' where id = $1 and deleted_at is null")
-                .bind(comment_id)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            tx,
+            "update comments set deleted_at = $2, body = '' where id = $1 and deleted_at is null",
+            comment_id,
+            now
+        )?;
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use crate::desk::rules::DEFAULT_EMOJI;
 use crate::desk::workflow::Status;
 use crate::slack::events::PostedMessage;
 use crate::store::{ClaimedEvent, NewComment, NewParked, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
-use crate::sync::unit::{attach_files, Facts, Unit};
+use crate::sync::unit::{attach_files, Unit};
 
 impl<'a> Unit<'a> {
     /// Record a reply as a comment of a ticket, once. `on_behalf_of` (JSON): the person
@@ -26,8 +26,8 @@ impl<'a> Unit<'a> {
         message: &PostedMessage,
         author: &SlackUserRecord,
         on_behalf_of: Option<&str>,
-        facts: &Facts<'a>,
     ) -> Result<(), StoreError> {
+        let facts = self.facts;
         if Store::comment_by_message(tx, &message.channel, &message.ts)
             .await?
             .is_some()
@@ -108,12 +108,7 @@ impl<'a> Unit<'a> {
         }
         Store::assign_ticket(tx, ticket.id, &agent.slack_user_id, &agent.display_name).await?;
         let detail = json!({ "assignee": agent.slack_user_id, "previous": ticket.assignee_slack_id });
-        self.audit(
-            ticket.id,
-            (&agent.slack_user_id, &agent.display_name),
-            "ticket_assigned",
-            detail,
-        );
+        self.audit_by(ticket.id, agent, "ticket_assigned", detail);
         self.refresh_ticket_messages(ticket.id);
         let mut people = vec![ticket.requester_slack_id.as_str(), agent.slack_user_id.as_str()];
         people.extend(ticket.assignee_slack_id.as_deref());
@@ -135,12 +130,7 @@ impl<'a> Unit<'a> {
         }
         Store::set_ticket_status(tx, ticket.id, &status.name, status.category.as_str()).await?;
         let detail = json!({ "from": ticket.status, "to": status.name });
-        self.audit(
-            ticket.id,
-            (&actor.slack_user_id, &actor.display_name),
-            "status_changed",
-            detail,
-        );
+        self.audit_by(ticket.id, actor, "status_changed", detail);
         self.refresh_ticket_messages(ticket.id);
         let by_requester = actor.slack_user_id == ticket.requester_slack_id;
         let notifications = if by_help_desk && !by_requester {

@@ -15,9 +15,9 @@ use crate::desk::effects::Effect;
 use crate::desk::identity::{self, SlackProfile, Verification};
 use crate::desk::requests::{self, Requester};
 use crate::desk::workflow::Category;
-use crate::desk::{Priority, SharedFile, Source};
+use crate::desk::{self, Priority, SharedFile, Source};
 use crate::slack::api::permalink;
-use crate::slack::events::Command;
+use crate::slack::events::{Command, PostedMessage};
 use crate::store::{
     ChannelMessage, ChannelRecord, NewAttachment, NewAudit, NewEffect, NumberedTicket, ProjectRecord, SlackUserRecord,
     Store, StoreError, Tx,
@@ -144,9 +144,9 @@ impl Refiled {
     }
 }
 
-/// The writes a batch has decided on and not yet made.
-#[derive(Default)]
+/// The writes a batch has decided on and not yet made, and the facts it decides with.
 pub struct Unit<'a> {
+    pub(super) facts: &'a Facts<'a>,
     pub(super) drafts: Vec<Draft<'a>>,
     audits: Vec<NewAudit>,
     effects: Vec<NewEffect>,
@@ -160,6 +160,19 @@ pub struct Unit<'a> {
 }
 
 impl<'a> Unit<'a> {
+    pub fn new(facts: &'a Facts<'a>) -> Self {
+        Self {
+            facts,
+            drafts: Vec::new(),
+            audits: Vec::new(),
+            effects: Vec::new(),
+            finished: Vec::new(),
+            kept: Vec::new(),
+            agent_channels: HashMap::new(),
+            refiled: Vec::new(),
+        }
+    }
+
     pub(super) fn effect(&mut self, effect: Effect) {
         self.effects.push(NewEffect::of(&effect));
     }
@@ -172,6 +185,17 @@ impl<'a> Unit<'a> {
         detail: serde_json::Value,
     ) {
         self.audit_for(ticket_id, actor, None, action, detail);
+    }
+
+    /// Audit a change `actor` made.
+    pub(super) fn audit_by(
+        &mut self,
+        ticket_id: i64,
+        actor: &SlackUserRecord,
+        action: &'static str,
+        detail: serde_json::Value,
+    ) {
+        self.audit(ticket_id, (&actor.slack_user_id, &actor.display_name), action, detail);
     }
 
     /// Audit a change made through a facilitator, for the person in `on_behalf_of` (JSON).
@@ -227,8 +251,9 @@ impl<'a> Unit<'a> {
     }
 
     /// Make every write the batch decided on.
-    pub async fn flush(mut self, tx: &mut Tx, facts: &Facts<'a>) -> Result<(), StoreError> {
-        self.file_drafts(tx, facts).await?;
+    pub async fn flush(mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        self.file_drafts(tx).await?;
+        let facts = self.facts;
         self.settle_refiled(tx).await?;
         self.kept.extend(facts.lookups.fetched.iter().cloned());
         self.keep_now(tx).await?;
@@ -239,7 +264,8 @@ impl<'a> Unit<'a> {
 
     /// File the tickets decided on so far: numbered in the order their messages came,
     /// each message at most once, however often it was sent.
-    pub(super) async fn file_drafts(&mut self, tx: &mut Tx, facts: &Facts<'a>) -> Result<(), StoreError> {
+    pub(super) async fn file_drafts(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        let facts = self.facts;
         if self.drafts.is_empty() {
             return Ok(());
         }
@@ -380,6 +406,29 @@ impl<'a> Draft<'a> {
         let mut draft = Draft::bare(project, origin, requester, source);
         draft.apply_channel(channel);
         draft
+    }
+
+    /// A support channel's top-level message as a request, with the channel's defaults.
+    pub fn of_message(
+        project: &str,
+        channel: &'a ChannelRecord,
+        message: &PostedMessage,
+        requester: &'a SlackUserRecord,
+        permalink: String,
+    ) -> Self {
+        Draft {
+            permalink,
+            summary: desk::summary_from(&message.text),
+            description: message.text.clone(),
+            files: message.files.clone(),
+            ..Draft::new(
+                project,
+                channel,
+                (&message.channel, &message.ts),
+                requester,
+                Source::ChannelMessage,
+            )
+        }
     }
 
     /// A request with no channel's defaults.

@@ -232,17 +232,17 @@ impl Worker {
         facts: &Facts<'_>,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        let mut unit = Unit::default();
+        let mut unit = Unit::new(facts);
         for (event, command) in ready {
             match command {
-                Ok(command) => handlers::apply(&mut unit, &mut tx, event, command, facts).await?,
+                Ok(command) => handlers::apply(&mut unit, &mut tx, event, command).await?,
                 Err(e) => {
                     tracing::warn!(inbox.id = event.id, error = %e, body = %event.body, "an event deskhand cannot read was set aside");
                     Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;
                 }
             }
         }
-        unit.flush(&mut tx, facts).await?;
+        unit.flush(&mut tx).await?;
         tx.commit().await
     }
 

@@ -1,5 +1,6 @@
 //! `/desk …` other than `new`: `mine`, `status`, `notifications`, `help`, `admin`.
 
+use super::Handled;
 use crate::desk::commands::{DeskCommand, HELP};
 use crate::desk::effects::Effect;
 use crate::desk::identity::Verification;
@@ -8,9 +9,9 @@ use crate::slack::admin;
 use crate::slack::blocks::ticket_text;
 use crate::slack::interactions::DeskRequest;
 use crate::slack::views;
-use crate::store::{ProjectRecord, Store, StoreError, TicketRecord, Tx};
+use crate::store::{ProjectRecord, Store, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
-use crate::sync::unit::{Facts, Unit};
+use crate::sync::unit::Unit;
 
 /// How many requests `/desk mine` lists.
 const MINE_LIMIT: i64 = 20;
@@ -26,12 +27,8 @@ pub(super) fn needs(request: &DeskRequest) -> Needs {
 }
 
 /// `/desk mine`, `status`, `notifications`, `help`.
-pub(super) async fn handle<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    request: &DeskRequest,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskRequest) -> Handled {
+    let facts = unit.facts;
     let Some(user) = facts.user(&request.user) else {
         return Ok(());
     };

@@ -1,14 +1,15 @@
 //! The request form: opened by the "New request" and "Create ticket" shortcuts and
 //! `/desk new`, and filed when it is submitted (already checked at ingress).
 
+use super::Handled;
 use crate::desk::effects::Effect;
 use crate::desk::identity::Verification;
 use crate::desk::{self, Source};
 use crate::slack::interactions::{FormContext, FormRequest, Submission};
 use crate::slack::views::{self, FormProject, FormView};
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{Store, Tx};
 use crate::sync::lookup::Needs;
-use crate::sync::unit::{requester_for, Draft, Facts, Unit};
+use crate::sync::unit::{requester_for, Draft, Unit};
 
 /// Who asks, whether they are an agent (who may file for anyone) and the projects.
 pub(super) fn needs_to_open(request: &FormRequest) -> Needs {
@@ -35,12 +36,8 @@ pub(super) fn needs_to_file(submission: &Submission) -> Needs {
 }
 
 /// A shortcut or `/desk new`: open the request form, filled in as far as known.
-pub(super) async fn handle_open<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    request: &FormRequest,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+pub(super) async fn handle_open<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &FormRequest) -> Handled {
+    let facts = unit.facts;
     let Some(user) = facts.user(&request.user) else {
         return Ok(());
     };
@@ -106,12 +103,8 @@ pub(super) async fn handle_open<'a>(
 }
 
 /// The request form, submitted and already checked at ingress.
-pub(super) async fn handle_submitted<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    submission: &Submission,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+pub(super) async fn handle_submitted<'a>(unit: &mut Unit<'a>, tx: &mut Tx, submission: &Submission) -> Handled {
+    let facts = unit.facts;
     let Some(submitter) = facts.user(&submission.user) else {
         return Ok(());
     };

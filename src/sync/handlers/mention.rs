@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 
 use super::person;
+use super::Handled;
 use crate::desk::effects::{Effect, THREAD_REPLY};
 use crate::desk::identity::Verification;
 use crate::desk::requests::{facilitated, mention_summary, without_mention};
 use crate::desk::{self, Source};
 use crate::slack::events::PostedMessage;
-use crate::store::{ChannelRecord, ClaimedEvent, Store, StoreError, Tx};
+use crate::store::{ChannelRecord, ClaimedEvent, Store, Tx};
 use crate::sync::lookup::{facilitator, Needs};
-use crate::sync::unit::{described, on_behalf_json, Draft, Facts, Unit, NO_PROJECT};
+use crate::sync::unit::{described, on_behalf_json, Draft, Unit, NO_PROJECT};
 
 /// Its author, the channel's facilitator (who may file for them), the projects, and, for a
 /// reply, the thread it is in.
@@ -31,8 +32,8 @@ pub(super) async fn handle<'a>(
     tx: &mut Tx,
     event: &ClaimedEvent,
     message: &'a PostedMessage,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     let Some(author) = person(message, facts) else {
         return Ok(());
     };

@@ -7,14 +7,15 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::person;
+use super::Handled;
 use crate::desk::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 use crate::desk::identity::{Unverified, Verification};
 use crate::desk::rules::{self, ChannelRules, Outcome, Thread};
 use crate::desk::{self, Source, Visibility};
 use crate::slack::events::PostedMessage;
-use crate::store::{ChannelMessage, ChannelRecord, ClaimedEvent, SlackUserRecord, Store, StoreError, Tx};
+use crate::store::{ChannelMessage, ChannelRecord, ClaimedEvent, SlackUserRecord, Store, Tx};
 use crate::sync::lookup::{facilitator, served, Needs};
-use crate::sync::unit::{on_behalf_json, Draft, Facts, Unit, NO_PROJECT};
+use crate::sync::unit::{on_behalf_json, Draft, Unit, NO_PROJECT};
 
 /// A person's message in a served channel or a DM: its author (and the channel's
 /// facilitator, who may file for them) and the projects (a new request starts in its
@@ -36,8 +37,8 @@ pub(super) async fn handle_posted<'a>(
     tx: &mut Tx,
     event: &ClaimedEvent,
     message: &'a PostedMessage,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     if let (Some(_), false) = (facts.support_channel(&message.channel), message.from_bot) {
         unit.kept.push(ChannelMessage {
             channel_id: message.channel.clone(),
@@ -50,9 +51,9 @@ pub(super) async fn handle_posted<'a>(
         });
     }
     if message.in_dm {
-        on_direct_message(unit, tx, event, message, facts).await
+        on_direct_message(unit, tx, event, message).await
     } else {
-        on_channel_message(unit, tx, event, message, facts.channel(&message.channel), facts).await
+        on_channel_message(unit, tx, event, message, facts.channel(&message.channel)).await
     }
 }
 
@@ -62,8 +63,8 @@ async fn on_channel_message<'a>(
     event: &ClaimedEvent,
     message: &'a PostedMessage,
     channel: Option<&'a ChannelRecord>,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     let from_bot = message.from_bot || message.user.as_deref() == Some(facts.workspace.bot_user_id.as_str());
     let desk_message = rules::Message {
         ts: &message.ts,
@@ -110,26 +111,14 @@ async fn on_channel_message<'a>(
     match outcome {
         Outcome::FileTicket => match channel.project_key.as_deref() {
             Some(project) => {
-                let draft = Draft {
-                    origin_thread_ts: None,
-                    permalink: facts.permalink(&message.channel, &message.ts, None),
-                    summary: desk::summary_from(&message.text),
-                    description: message.text.clone(),
-                    files: message.files.clone(),
-                    ..Draft::new(
-                        project,
-                        channel,
-                        (&message.channel, &message.ts),
-                        author,
-                        Source::ChannelMessage,
-                    )
-                };
+                let permalink = facts.permalink(&message.channel, &message.ts, None);
+                let draft = Draft::of_message(project, channel, message, author, permalink);
                 unit.drafts.push(draft);
             }
             None => tracing::warn!(channel = %channel.channel_id, "support channel has no project; nothing filed"),
         },
         Outcome::Comment { ticket_id, visibility } => {
-            unit.add_comment(tx, ticket_id, visibility, message, author, None, facts)
+            unit.add_comment(tx, ticket_id, visibility, message, author, None)
                 .await?
         }
         Outcome::Park(reason) => unit.park(tx, event, message, author, reason).await?,
@@ -141,17 +130,7 @@ async fn on_channel_message<'a>(
             tracing::info!(slack.user = %author.slack_user_id, reason = reason.as_str(), facilitator = %facilitator.slack_user_id, "filing through the channel's facilitator");
             unit.drafts.push(Draft {
                 on_behalf_of: Some(on_behalf_json(author, &permalink)),
-                permalink,
-                summary: desk::summary_from(&message.text),
-                description: message.text.clone(),
-                files: message.files.clone(),
-                ..Draft::new(
-                    project,
-                    channel,
-                    (&message.channel, &message.ts),
-                    facilitator,
-                    Source::ChannelMessage,
-                )
+                ..Draft::of_message(project, channel, message, facilitator, permalink)
             });
         }
         Outcome::CommentThroughFacilitator { ticket_id, .. } => {
@@ -167,7 +146,6 @@ async fn on_channel_message<'a>(
                 message,
                 facilitator,
                 Some(&on_behalf_of),
-                facts,
             )
             .await?
         }
@@ -182,8 +160,8 @@ async fn on_direct_message<'a>(
     tx: &mut Tx,
     event: &ClaimedEvent,
     message: &'a PostedMessage,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     let Some(author) = person(message, facts) else {
         return Ok(());
     };
@@ -196,16 +174,16 @@ async fn on_direct_message<'a>(
         };
         match ticket {
             Some(ticket) if verified => {
-                unit.add_comment(tx, ticket.id, Visibility::Public, message, author, None, facts)
+                unit.add_comment(tx, ticket.id, Visibility::Public, message, author, None)
                     .await?
             }
-            Some(_) => refuse_in_dm(unit, message, author, facts),
+            Some(_) => refuse_in_dm(unit, message, author),
             None => tracing::debug!(inbox.id = event.id, "a DM reply outside any request's thread"),
         }
         return Ok(());
     }
     if !verified {
-        refuse_in_dm(unit, message, author, facts);
+        refuse_in_dm(unit, message, author);
         return Ok(());
     }
     let Some(project) = facts.default_project() else {
@@ -232,7 +210,8 @@ async fn on_direct_message<'a>(
     Ok(())
 }
 
-fn refuse_in_dm<'a>(unit: &mut Unit<'a>, message: &PostedMessage, author: &SlackUserRecord, facts: &Facts<'a>) {
+fn refuse_in_dm<'a>(unit: &mut Unit<'a>, message: &PostedMessage, author: &SlackUserRecord) {
+    let facts = unit.facts;
     if let Verification::Unverified(reason) = facts.verify(author) {
         unit.effect(Effect::PostText {
             channel: message.channel.clone(),
@@ -243,13 +222,7 @@ fn refuse_in_dm<'a>(unit: &mut Unit<'a>, message: &PostedMessage, author: &Slack
 }
 
 /// A message edited: its ticket's or comment's text follows.
-pub(super) async fn handle_edited(
-    unit: &mut Unit<'_>,
-    tx: &mut Tx,
-    channel_id: &str,
-    ts: &str,
-    text: &str,
-) -> Result<(), StoreError> {
+pub(super) async fn handle_edited(unit: &mut Unit<'_>, tx: &mut Tx, channel_id: &str, ts: &str, text: &str) -> Handled {
     unit.keep_now(tx).await?;
     Store::change_channel_message(tx, channel_id, ts, Some(text)).await?;
     if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {
@@ -280,12 +253,7 @@ pub(super) async fn handle_edited(
 }
 
 /// A message deleted: its ticket or comment is marked deleted (and kept).
-pub(super) async fn handle_deleted(
-    unit: &mut Unit<'_>,
-    tx: &mut Tx,
-    channel_id: &str,
-    ts: &str,
-) -> Result<(), StoreError> {
+pub(super) async fn handle_deleted(unit: &mut Unit<'_>, tx: &mut Tx, channel_id: &str, ts: &str) -> Handled {
     unit.keep_now(tx).await?;
     Store::change_channel_message(tx, channel_id, ts, None).await?;
     if let Some(ticket) = Store::ticket_by_message(tx, channel_id, ts).await? {

@@ -20,6 +20,9 @@ use crate::store::{ChannelRecord, ClaimedEvent, SlackUserRecord, StoreError, Tx,
 use crate::sync::lookup::Needs;
 use crate::sync::unit::{Facts, Refiled, Unit};
 
+/// What handling a command comes to: its writes are in the unit, or the store failed.
+type Handled = Result<(), StoreError>;
+
 /// The channels `command` is about, whose bindings its batch reads at once.
 pub fn channels_of(command: &Command) -> Vec<String> {
     match command {
@@ -71,13 +74,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
 }
 
 /// Apply one event. Its inbox row is finished with the batch.
-pub async fn apply<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    event: &ClaimedEvent,
-    command: &'a Command,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, command: &'a Command) -> Handled {
     if event.dedupe_key.starts_with(REFILE_KEY_PREFIX) {
         if let Some(refiled) = Refiled::of(command) {
             unit.refiled.push(refiled);
@@ -98,10 +95,10 @@ pub async fn apply<'a>(
         _ => false,
     };
     if depends_on_drafts {
-        unit.file_drafts(tx, facts).await?;
+        unit.file_drafts(tx).await?;
     }
     match command {
-        Command::Posted(message) => message::handle_posted(unit, tx, event, message, facts).await?,
+        Command::Posted(message) => message::handle_posted(unit, tx, event, message).await?,
         Command::Edited {
             channel,
             ts,
@@ -111,21 +108,21 @@ pub async fn apply<'a>(
         } if !from_bot => message::handle_edited(unit, tx, channel, ts, text).await?,
         Command::Edited { .. } => {}
         Command::Deleted { channel, ts } => message::handle_deleted(unit, tx, channel, ts).await?,
-        Command::Mentioned(message) => mention::handle(unit, tx, event, message, facts).await?,
+        Command::Mentioned(message) => mention::handle(unit, tx, event, message).await?,
         Command::Reacted {
             channel,
             ts,
             user,
             reaction,
-        } => reaction::handle(unit, tx, event, channel, ts, user, reaction, facts).await?,
+        } => reaction::handle(unit, tx, event, channel, ts, user, reaction).await?,
         Command::HomeOpened { user } => ticket_action::handle_home_opened(unit, tx, user).await?,
-        Command::OpenForm(request) => form::handle_open(unit, tx, request, facts).await?,
-        Command::Submitted(submission) => form::handle_submitted(unit, tx, submission, facts).await?,
-        Command::Desk(request) => desk_command::handle(unit, tx, request, facts).await?,
-        Command::Close(request) => ticket_action::handle_close(unit, tx, request, facts).await?,
-        Command::OpenReply(request) => ticket_action::handle_open_reply(unit, tx, request, facts).await?,
-        Command::SetPriority(request) => ticket_action::handle_set_priority(unit, tx, request, facts).await?,
-        Command::PublicReply(reply) => ticket_action::handle_public_reply(unit, tx, reply, facts).await?,
+        Command::OpenForm(request) => form::handle_open(unit, tx, request).await?,
+        Command::Submitted(submission) => form::handle_submitted(unit, tx, submission).await?,
+        Command::Desk(request) => desk_command::handle(unit, tx, request).await?,
+        Command::Close(request) => ticket_action::handle_close(unit, tx, request).await?,
+        Command::OpenReply(request) => ticket_action::handle_open_reply(unit, tx, request).await?,
+        Command::SetPriority(request) => ticket_action::handle_set_priority(unit, tx, request).await?,
+        Command::PublicReply(reply) => ticket_action::handle_public_reply(unit, tx, reply).await?,
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
         }

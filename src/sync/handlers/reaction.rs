@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 
+use super::Handled;
 use crate::desk::effects::{AGENT_CARD, THREAD_REPLY};
 use crate::desk::identity::Verification;
 use crate::desk::requests::facilitated;
 use crate::desk::rules::{self, emoji_name, EmojiActions, Reacted, ReactionOutcome, DEFAULT_EMOJI};
 use crate::desk::{self, Source};
 use crate::slack::events::PostedMessage;
-use crate::store::{ChannelRecord, ClaimedEvent, SlackUserRecord, Store, StoreError, Tx};
+use crate::store::{ChannelRecord, ClaimedEvent, SlackUserRecord, Store, Tx};
 use crate::sync::lookup::{facilitator, served, Needs};
-use crate::sync::unit::{described, on_behalf_json, requester_for, Draft, Facts, Unit};
+use crate::sync::unit::{described, on_behalf_json, requester_for, Draft, Unit};
 
 /// An emoji in a served channel: who reacted and the projects; for the creation emoji,
 /// the message and its thread (and the facilitator who may file for the reactor);
@@ -54,8 +55,8 @@ pub(super) async fn handle<'a>(
     ts: &str,
     user: &str,
     reaction: &str,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     let Some(reactor) = facts.user(user) else {
         return Ok(());
     };
@@ -87,7 +88,7 @@ pub(super) async fn handle<'a>(
     };
     let outcome = rules::on_reaction(&actions, reaction, reacted, facts.lookups.is_agent(user), by_bot);
     match (outcome, ticket) {
-        (ReactionOutcome::FileTicket, _) => file_reacted(unit, tx, event, channel, ts, reactor, facts).await?,
+        (ReactionOutcome::FileTicket, _) => file_reacted(unit, tx, event, channel, ts, reactor).await?,
         (ReactionOutcome::Assign { .. }, Some(ticket)) => unit.assign(tx, &ticket, reactor).await?,
         (ReactionOutcome::Resolve { .. }, Some(ticket)) => {
             let workflow = facts
@@ -112,8 +113,8 @@ async fn file_reacted<'a>(
     channel: &str,
     ts: &str,
     reactor: &'a SlackUserRecord,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+) -> Handled {
+    let facts = unit.facts;
     let Some(message) = facts.lookups.messages.get(&(channel.to_owned(), ts.to_owned())) else {
         tracing::info!(
             channel,

@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
+use super::Handled;
 use crate::desk::effects::Effect;
 use crate::desk::{requests, Priority, Visibility};
 use crate::slack::interactions::{CloseRequest, PriorityRequest, PublicReply, ReplyRequest};
 use crate::slack::views;
-use crate::store::{Store, StoreError, Tx};
+use crate::store::{SlackUserRecord, Store, StoreError, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
 use crate::sync::unit::{Facts, Unit};
 
@@ -24,23 +25,16 @@ pub(super) fn needs(user: &str, projects: bool, agents: bool) -> Needs {
 }
 
 /// Someone opened deskhand's Home tab: remember it, and show them their requests.
-pub(super) async fn handle_home_opened(unit: &mut Unit<'_>, tx: &mut Tx, user: &str) -> Result<(), StoreError> {
+pub(super) async fn handle_home_opened(unit: &mut Unit<'_>, tx: &mut Tx, user: &str) -> Handled {
     Store::home_opened(tx, user).await?;
     unit.effect(Effect::PublishHome { user: user.to_owned() });
     Ok(())
 }
 
 /// A requester's "Close" on their request.
-pub(super) async fn handle_close<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    request: &CloseRequest,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
-    let (Some(user), Some(ticket)) = (
-        facts.user(&request.user),
-        Store::ticket_by_key_in(tx, &request.ticket_key).await?,
-    ) else {
+pub(super) async fn handle_close<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &CloseRequest) -> Handled {
+    let facts = unit.facts;
+    let Some((user, ticket)) = actor_and_ticket(facts, tx, &request.user, &request.ticket_key).await? else {
         return Ok(());
     };
     let workflow = facts
@@ -81,12 +75,8 @@ fn tell<'a>(unit: &mut Unit<'a>, request: &CloseRequest, text: String) {
 }
 
 /// An agent's "Reply to requester": open the reply modal.
-pub(super) async fn handle_open_reply<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    request: &ReplyRequest,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
+pub(super) async fn handle_open_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &ReplyRequest) -> Handled {
+    let facts = unit.facts;
     let view = match Store::ticket_by_key_in(tx, &request.ticket_key).await? {
         _ if !facts.lookups.is_agent(&request.user) => views::notice(
             "Reply to requester",
@@ -103,17 +93,12 @@ pub(super) async fn handle_open_reply<'a>(
 }
 
 /// A priority chosen on a card: admins may, and agents when the admins allow it.
-pub(super) async fn handle_set_priority<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    request: &PriorityRequest,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
-    let (Some(user), Some(ticket), Some(priority)) = (
-        facts.user(&request.user),
-        Store::ticket_by_key_in(tx, &request.ticket_key).await?,
-        Priority::parse(&request.priority),
-    ) else {
+pub(super) async fn handle_set_priority<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &PriorityRequest) -> Handled {
+    let facts = unit.facts;
+    let Some(priority) = Priority::parse(&request.priority) else {
+        return Ok(());
+    };
+    let Some((user, ticket)) = actor_and_ticket(facts, tx, &request.user, &request.ticket_key).await? else {
         return Ok(());
     };
     if !facts.lookups.may_set_priority(user) {
@@ -138,27 +123,15 @@ pub(super) async fn handle_set_priority<'a>(
     }
     Store::set_ticket_priority(tx, ticket.id, priority.as_str()).await?;
     let detail = json!({ "from": ticket.priority, "to": priority.as_str() });
-    unit.audit(
-        ticket.id,
-        (&user.slack_user_id, &user.display_name),
-        "priority_changed",
-        detail,
-    );
+    unit.audit_by(ticket.id, user, "priority_changed", detail);
     unit.refresh_ticket_messages(ticket.id);
     Ok(())
 }
 
 /// An agent's public reply: a public comment, shown in the request's thread.
-pub(super) async fn handle_public_reply<'a>(
-    unit: &mut Unit<'a>,
-    tx: &mut Tx,
-    reply: &PublicReply,
-    facts: &Facts<'a>,
-) -> Result<(), StoreError> {
-    let (Some(agent), Some(ticket)) = (
-        facts.user(&reply.user),
-        Store::ticket_by_key_in(tx, &reply.ticket_key).await?,
-    ) else {
+pub(super) async fn handle_public_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, reply: &PublicReply) -> Handled {
+    let facts = unit.facts;
+    let Some((agent, ticket)) = actor_and_ticket(facts, tx, &reply.user, &reply.ticket_key).await? else {
         return Ok(());
     };
     if !facts.lookups.is_agent(&agent.slack_user_id) {
@@ -185,15 +158,23 @@ pub(super) async fn handle_public_reply<'a>(
     )
     .await?;
     let detail = json!({ "comment": comment.id, "visibility": "public", "via": "reply to requester" });
-    unit.audit(
-        ticket.id,
-        (&agent.slack_user_id, &agent.display_name),
-        "comment_added",
-        detail,
-    );
+    unit.audit_by(ticket.id, agent, "comment_added", detail);
     unit.effect(Effect::PostReply {
         ticket_id: ticket.id,
         text: format!("*{}* (help desk): {}", agent.display_name, reply.text),
     });
     Ok(())
+}
+
+/// Who acts and the ticket they act on, when both are known.
+async fn actor_and_ticket<'a>(
+    facts: &Facts<'a>,
+    tx: &mut Tx,
+    user: &str,
+    key: &str,
+) -> Result<Option<(&'a SlackUserRecord, TicketRecord)>, StoreError> {
+    let Some(user) = facts.user(user) else {
+        return Ok(None);
+    };
+    Ok(Store::ticket_by_key_in(tx, key).await?.map(|ticket| (user, ticket)))
 }
