@@ -14,7 +14,7 @@
 //! default 5), `DESKHAND_BENCH_BURST` (events in the throughput phase, default 30000),
 //! `DESKHAND_TEST_POSTGRES_URL` (PostgreSQL server, as in the tests).
 
-#[path = "../tests/it/support/fake_slack.rs"]
+#[path = "../tests/it/support/fakes/slack/mod.rs"]
 mod fake_slack;
 
 use std::collections::HashMap;

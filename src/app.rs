@@ -32,8 +32,16 @@ pub struct App {
     state: AppState,
     signature: SignatureCheck,
     slack: SlackApi,
-    inbox_ready: Arc<Notify>,
+    wake: Wakers,
     inbox_writer: tokio::task::JoinHandle<()>,
+}
+
+/// What wakes the worker (new events) and the dispatcher (new effects) before their next
+/// look at the queues.
+#[derive(Clone, Default)]
+pub struct Wakers {
+    pub inbox: Arc<Notify>,
+    pub outbox: Arc<Notify>,
 }
 
 impl App {
@@ -52,10 +60,10 @@ impl App {
             config.slack_bot_token.clone(),
             config.slack_timeout,
         )?;
-        let inbox_ready = Arc::new(Notify::new());
+        let wake = Wakers::default();
         let (inbox, inbox_writer) = GroupCommit::spawn(
             store.clone(),
-            inbox_ready.clone(),
+            wake.inbox.clone(),
             |store: Store, events: Vec<NewEvent>| async move { store.insert_events(&events).await },
         );
         let signature = SignatureCheck::new(config.slack_signing_secret.expose());
@@ -70,9 +78,14 @@ impl App {
             state,
             signature,
             slack,
-            inbox_ready,
+            wake,
             inbox_writer,
         })
+    }
+
+    /// What wakes the worker and the dispatcher (tests wake them after moving the clock).
+    pub fn wakers(&self) -> Wakers {
+        self.wake.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -90,40 +103,35 @@ impl App {
     /// Serve until `shutdown` resolves, then stop taking requests, let the worker and
     /// dispatcher finish what they hold, and close the database.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let App {
-            listener,
-            state,
-            signature,
-            slack,
-            inbox_ready,
-            inbox_writer,
-        } = self;
-        let config = state.config.clone();
-        let store = state.store.clone();
+        let (config, store, wake, slack) = (
+            self.state.config.clone(),
+            self.state.store.clone(),
+            self.wake,
+            self.slack,
+        );
         let (stop, stopped) = watch::channel(false);
-        let outbox_ready = Arc::new(Notify::new());
 
         let worker = Worker::new(
             store.clone(),
             slack.clone(),
-            inbox_ready,
-            outbox_ready.clone(),
+            wake.inbox,
+            wake.outbox.clone(),
             config.lease,
         );
         let worker = tokio::spawn(worker.run(stopped.clone()));
         let pacer = ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst);
-        let (dispatcher, completion_writer) = Dispatcher::new(store.clone(), slack, pacer, outbox_ready, config.lease);
+        let (dispatcher, completion_writer) = Dispatcher::new(store.clone(), slack, pacer, wake.outbox, config.lease);
         let dispatcher = tokio::spawn(dispatcher.run(stopped));
 
-        tracing::info!(addr = %listener.local_addr()?, database = store.backend(), "deskhand is serving");
-        axum::serve(listener, router(state, signature))
+        tracing::info!(addr = %self.listener.local_addr()?, database = store.backend(), "deskhand is serving");
+        axum::serve(self.listener, router(self.state, self.signature))
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed")?;
 
         tracing::info!("shutting down: finishing work in hand");
         let _ = stop.send(true);
-        let _ = inbox_writer.await;
+        let _ = self.inbox_writer.await;
         let _ = tokio::time::timeout(Duration::from_secs(15), async {
             let _ = worker.await;
             let _ = dispatcher.await;

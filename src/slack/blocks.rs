@@ -57,7 +57,9 @@ pub fn ticket_link(ticket: &TicketRecord) -> String {
     }
 }
 
-fn fields(ticket: &TicketRecord) -> Value {
+/// A ticket's fields as a section shows them: status, priority, requester, and the
+/// assignee and department when it has them.
+pub fn fields(ticket: &TicketRecord) -> Value {
     let mut fields = vec![
         json!({ "type": "mrkdwn", "text": format!("*Status*\n{}", ticket.status) }),
         json!({ "type": "mrkdwn", "text": format!("*Priority*\n{}", ticket.priority) }),

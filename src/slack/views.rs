@@ -259,14 +259,7 @@ pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord]) -> Value {
 
 /// The answer to `/desk status KEY`.
 pub fn status(ticket: &TicketRecord) -> Value {
-    let mut fields = vec![
-        json!({ "type": "mrkdwn", "text": format!("*Status*\n{}", ticket.status) }),
-        json!({ "type": "mrkdwn", "text": format!("*Priority*\n{}", ticket.priority) }),
-        json!({ "type": "mrkdwn", "text": format!("*Requester*\n<@{}>", ticket.requester_slack_id) }),
-    ];
-    if let Some(assignee) = &ticket.assignee_slack_id {
-        fields.push(json!({ "type": "mrkdwn", "text": format!("*Assignee*\n<@{assignee}>") }));
-    }
+    let fields = super::blocks::fields(ticket);
     json!([{
         "type": "section",
         "text": { "type": "mrkdwn", "text": format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)) },

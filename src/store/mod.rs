@@ -26,11 +26,12 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use tokio::sync::Notify;
 
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use group_commit::GroupCommit;
-pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, Settle};
+pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS, REFILE_KEY_PREFIX};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
@@ -159,6 +160,8 @@ pub(crate) use {execute, on_pool, on_tx};
 pub struct Store {
     pub(crate) db: Db,
     clock: Clock,
+    /// Told after every commit: whoever waits for the queues to move wakes then.
+    commits: Arc<Notify>,
 }
 
 pub(crate) enum TxInner {
@@ -170,6 +173,7 @@ pub(crate) enum TxInner {
 pub struct Tx {
     pub(crate) inner: TxInner,
     clock: Clock,
+    commits: Arc<Notify>,
 }
 
 impl Tx {
@@ -183,6 +187,7 @@ impl Tx {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
+        self.commits.notify_waiters();
         Ok(())
     }
 }
@@ -262,6 +267,7 @@ impl Store {
         Ok(Self {
             db,
             clock: Clock::default(),
+            commits: Arc::new(Notify::new()),
         })
     }
 
@@ -272,6 +278,11 @@ impl Store {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// Notified after every commit this store (or a clone of it) makes.
+    pub fn commits(&self) -> &Notify {
+        &self.commits
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -301,6 +312,7 @@ impl Store {
         Ok(Tx {
             inner,
             clock: self.clock.clone(),
+            commits: self.commits.clone(),
         })
     }
 

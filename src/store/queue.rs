@@ -100,6 +100,62 @@ pub struct OutboxRecord {
     pub finished_at: Option<i64>,
 }
 
+/// A queue row as a claim returns it, on either database.
+trait Claimed:
+    Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+    fn id(&self) -> i64;
+}
+
+impl Claimed for ClaimedEvent {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl Claimed for ClaimedEffect {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// One queue's pending rows: due now, claimed by someone, and when the next one that
+/// waits (backing off, or paced) comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueState {
+    pub due: i64,
+    pub leased: i64,
+    pub next_due_at: Option<i64>,
+}
+
+/// Both queues' states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queues {
+    pub inbox: QueueState,
+    pub outbox: QueueState,
+}
+
+impl Queues {
+    /// Nothing pending at all.
+    pub fn empty(&self) -> bool {
+        [self.inbox, self.outbox]
+            .iter()
+            .all(|q| q.due == 0 && q.leased == 0 && q.next_due_at.is_none())
+    }
+
+    /// Nothing can happen until time passes: every pending row waits for its due time.
+    pub fn only_waiting(&self) -> Option<i64> {
+        let idle = [self.inbox, self.outbox].iter().all(|q| q.due == 0 && q.leased == 0);
+        idle.then(|| {
+            [self.inbox.next_due_at, self.outbox.next_due_at]
+                .into_iter()
+                .flatten()
+                .min()
+        })
+        .flatten()
+    }
+}
+
 /// Advisory lock ids under which PostgreSQL replicas take turns claiming, one per queue
 /// (a worker claiming events need not wait for a dispatcher claiming effects).
 const INBOX_CLAIM_LOCK: i64 = 0x6465_736b_0001;
@@ -180,24 +236,7 @@ impl Store {
             matches!(self.db, Db::Postgres(_)),
             false,
         );
-        let sqlite = matches!(self.db, Db::Sqlite { .. });
-        let mut tx = self.begin().await?;
-        Self::claim_lock(&mut tx, INBOX_CLAIM_LOCK).await?;
-        let mut rows = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ClaimedEvent>(&sql)
-                // On PostgreSQL, planned afresh each time: a cached generic plan from
-                // when the queue was small can turn a millisecond claim into seconds once
-                // it is large. SQLite's cached statements have no such plan to go stale.
-                .persistent(sqlite)
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(limit)
-                .fetch_all(conn)
-                .await
-        })?;
-        tx.commit().await?;
-        rows.sort_by_key(|r| r.id);
-        Ok(rows)
+        self.claim(INBOX_CLAIM_LOCK, &sql, now, limit, lease_ms).await
     }
 
     /// End the lease of inbox row `id` inside `tx`.
@@ -221,11 +260,20 @@ impl Store {
             matches!(self.db, Db::Postgres(_)),
             true,
         );
+        self.claim(OUTBOX_CLAIM_LOCK, &sql, now, limit, lease_ms).await
+    }
+
+    /// Lease the rows `sql` (from [`claim_sql`]) picks, under the queue's claim lock, in id
+    /// order.
+    async fn claim<T: Claimed>(&self, lock: i64, sql: &str, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<T>> {
         let sqlite = matches!(self.db, Db::Sqlite { .. });
         let mut tx = self.begin().await?;
-        Self::claim_lock(&mut tx, OUTBOX_CLAIM_LOCK).await?;
+        Self::claim_lock(&mut tx, lock).await?;
         let mut rows = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ClaimedEffect>(&sql)
+            sqlx::query_as::<_, T>(sql)
+                // On PostgreSQL, planned afresh each time: a cached generic plan from
+                // when the queue was small can turn a millisecond claim into seconds once
+                // it is large. SQLite's cached statements have no such plan to go stale.
                 .persistent(sqlite)
                 .bind(now + lease_ms)
                 .bind(now)
@@ -234,7 +282,7 @@ impl Store {
                 .await
         })?;
         tx.commit().await?;
-        rows.sort_by_key(|r| r.id);
+        rows.sort_by_key(Claimed::id);
         Ok(rows)
     }
 
@@ -250,6 +298,36 @@ impl Store {
             .fetch_all(pool)
             .await
         })?)
+    }
+
+    /// Where the two queues stand now, for whoever waits for them to empty.
+    pub async fn queues(&self) -> Result<Queues> {
+        let now = self.now_ms();
+        let count = |table: &str| {
+            format!(
+                "select count(*) filter (where due_at <= $1 and (lease_until is null or lease_until < $1)),
+                        count(*) filter (where lease_until >= $1),
+                        min(due_at) filter (where due_at > $1 and (lease_until is null or lease_until < $1))
+                 from {table} where state = 'pending'"
+            )
+        };
+        let (inbox, outbox) = (count("inbox"), count("outbox"));
+        let read = |sql: String| {
+            let store = self.clone();
+            async move {
+                let (due, leased, next): (i64, i64, Option<i64>) =
+                    super::on_pool!(store, |pool| sqlx::query_as(&sql).bind(now).fetch_one(pool).await)?;
+                Ok::<_, StoreError>(QueueState {
+                    due,
+                    leased,
+                    next_due_at: next,
+                })
+            }
+        };
+        Ok(Queues {
+            inbox: read(inbox).await?,
+            outbox: read(outbox).await?,
+        })
     }
 
     /// How much work waits: (pending events, pending effects).

@@ -83,9 +83,8 @@ impl Worker {
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         // Housekeeping (purging, reporting expired parked messages) runs at start, then hourly.
-        let mut last_purge = Instant::now()
-            .checked_sub(HOUSEKEEPING_EVERY)
-            .unwrap_or_else(Instant::now);
+        // On the store's clock, so that a test moving it sees the hourly work run.
+        let mut last_housekeeping: Option<i64> = None;
         let (mut last_statistics, mut since_statistics) = (Instant::now(), 0);
         loop {
             if since_statistics > 0 && last_statistics.elapsed() > STATISTICS_EVERY {
@@ -102,8 +101,9 @@ impl Worker {
                 }
                 Err(e) => tracing::error!(error = %e, "worker could not take events; trying again"),
             }
-            if last_purge.elapsed() >= HOUSEKEEPING_EVERY {
-                last_purge = Instant::now();
+            let now = self.store.now_ms();
+            if last_housekeeping.is_none_or(|at| now - at >= HOUSEKEEPING_EVERY.as_millis() as i64) {
+                last_housekeeping = Some(now);
                 if let Err(e) = self.store.purge_finished(self.store.now_ms() - 7 * 86_400_000).await {
                     tracing::warn!(error = %e, "could not purge finished queue rows");
                 }

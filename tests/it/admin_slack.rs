@@ -59,7 +59,7 @@ async fn save(app: &TestApp, user: &str, facilitator: Option<&str>) -> Value {
 async fn an_admin_sets_a_channels_preferences_and_its_facilitator_in_slack() {
     let app = app().await;
     assert_eq!(app.slash(ADA, SUPPORT, "admin", "1.1").await, 200);
-    app.settle().await;
+    app.drain().await;
     let modal = app.slack.last_view().view;
     assert_eq!(modal["callback_id"], "channel_prefs");
     assert_eq!(modal["private_metadata"], SUPPORT);
@@ -96,8 +96,7 @@ async fn an_admin_sets_a_channels_preferences_and_its_facilitator_in_slack() {
     assert!(actions.contains(&("channel_updated", ADA)), "{actions:?}");
 
     // Applied at once: a guest is now filed through Fiona.
-    app.deliver("Ev1", message(SUPPORT, GIL, "1700000100.000100", "hi, guest here"))
-        .await;
+    app.say("Ev1", GIL, "1700000100.000100", "hi, guest here").await;
     let tickets = app.tickets().await;
     assert!(tickets.is_empty(), "auto-create is off now");
     app.deliver(
@@ -115,7 +114,7 @@ async fn an_admin_sets_a_channels_preferences_and_its_facilitator_in_slack() {
 async fn nobody_else_may_change_preferences_and_everyone_is_told_why() {
     let app = app().await;
     app.slash(ANA, SUPPORT, "admin", "2.1").await;
-    app.settle().await;
+    app.drain().await;
     assert!(
         app.answers()[0].contains("Only help-desk admins"),
         "{:?}",
@@ -125,7 +124,7 @@ async fn nobody_else_may_change_preferences_and_everyone_is_told_why() {
 
     // A forged submission from Ana is refused too, and changes nothing.
     app.slash(ADA, SUPPORT, "admin", "2.2").await;
-    app.settle().await;
+    app.drain().await;
     let answer = save(&app, ANA, None).await;
     assert_eq!(answer["response_action"], "errors");
     assert!(answer["errors"]["kind"]
@@ -156,7 +155,7 @@ async fn nobody_else_may_change_preferences_and_everyone_is_told_why() {
     app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [ANA] }))
         .await;
     app.slash(ANA, SUPPORT, "admin", "2.3").await;
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.slack.views().len(), 2, "Ana may now");
     assert_eq!(save(&app, ANA, None).await["response_action"], "clear");
 }
@@ -164,8 +163,7 @@ async fn nobody_else_may_change_preferences_and_everyone_is_told_why() {
 #[tokio::test]
 async fn agents_named_in_the_settings_are_agents() {
     let app = app().await;
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
-        .await;
+    app.say("Ev1", ANA, "1700000100.000100", "VPN is down").await;
     let eyes = json!({ "type": "reaction_added", "user": BO, "reaction": "eyes", "item": { "type": "message", "channel": SUPPORT, "ts": "1700000100.000100" } });
     app.deliver("Ev2", eyes.clone()).await;
     assert_eq!(
@@ -182,28 +180,18 @@ async fn agents_named_in_the_settings_are_agents() {
     assert_eq!(status, 422);
 }
 
-fn choose_priority(user: &str, key: &str, priority: &str, trigger: &str, response_url: String) -> Value {
-    json!({
-        "type": "block_actions", "user": { "id": user }, "trigger_id": trigger, "response_url": response_url,
-        "container": { "type": "message", "channel_id": AGENTS, "message_ts": "1.1" },
-        "actions": [{ "action_id": "set_priority", "block_id": format!("ticket:{key}"), "type": "static_select",
-                      "selected_option": { "value": priority }, "action_ts": trigger }],
-    })
-}
-
 #[tokio::test]
 async fn admins_set_priorities_and_agents_only_when_allowed() {
     let app = app().await;
     app.slack.set_members(AGENTS, &[BO]);
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
-        .await;
+    app.say("Ev1", ANA, "1700000100.000100", "VPN is down").await;
     let card = app.slack.messages_in(AGENTS)[0].blocks.to_string();
     assert!(card.contains("set_priority") && card.contains("ticket:IT-1"), "{card}");
 
     let bo = app.slack.response_url("bo");
     app.interact(choose_priority(BO, "IT-1", "Urgent", "3.1", bo.clone()))
         .await;
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.ticket("IT-1").await["priority"], "Normal");
     assert!(
         app.answers()[0].contains("Only help-desk admins set priorities here"),
@@ -219,13 +207,13 @@ async fn admins_set_priorities_and_agents_only_when_allowed() {
         app.slack.response_url("ada"),
     ))
     .await;
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.ticket("IT-1").await["priority"], "High");
 
     app.admin_ok("PUT", "/api/v1/settings", json!({ "agents_set_priority": true }))
         .await;
     app.interact(choose_priority(BO, "IT-1", "Urgent", "3.3", bo)).await;
-    app.settle().await;
+    app.drain().await;
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["priority"], "Urgent");
     assert!(
@@ -286,7 +274,7 @@ async fn the_modal_revokes_the_facilitator_and_turns_a_channel_into_an_agent_cha
     )
     .await;
     app.slash(ADA, SUPPORT, "admin", "4.1").await;
-    app.settle().await;
+    app.drain().await;
     assert!(app.slack.last_view().view.to_string().contains("revoke_facilitator"));
     let view = app.slack.last_view();
     let submit = |values: Value| {

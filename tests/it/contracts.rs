@@ -60,8 +60,7 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
         .fail_in("chat.postMessage", SUPPORT, 1, Failure::AfterEffect500);
     app.slack
         .fail_in("chat.postMessage", AGENTS, 1, Failure::AfterEffect500);
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
-        .await;
+    app.say("Ev1", ANA, "1700000100.000100", "VPN is down").await;
     app.deliver(
         "Ev2",
         json!({
@@ -72,8 +71,7 @@ async fn every_call_deskhand_makes_matches_the_published_web_api() {
         }),
     )
     .await;
-    app.deliver("Ev3", message(SUPPORT, GIL, "1700000100.000300", "guest here"))
-        .await;
+    app.say("Ev3", GIL, "1700000100.000300", "guest here").await;
 
     let spec = web_api_spec();
     let calls = app.slack.calls();
@@ -172,7 +170,7 @@ async fn every_call_of_the_request_flows_matches_the_published_web_api() {
         json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "1.2.3", "user": { "id": ANA } }),
     )
     .await;
-    app.settle().await;
+    app.drain().await;
     let view = app.slack.last_view();
     let submission = json!({
         "type": "view_submission", "user": { "id": ANA },
@@ -183,7 +181,7 @@ async fn every_call_of_the_request_flows_matches_the_published_web_api() {
     });
     app.interact(submission).await;
     app.slash(ANA, SUPPORT, "mine", "1.2.4").await;
-    app.settle().await;
+    app.drain().await;
 
     let spec = web_api_spec();
     let calls = app.slack.calls();

@@ -82,11 +82,8 @@ async fn a_guest_is_filed_through_the_facilitator_on_their_own_behalf() {
     assert!(card.contains("on behalf of Gil Guest"), "{card}");
     assert!(app.slack.ephemerals().is_empty(), "nothing to explain");
 
-    app.deliver(
-        "Ev2",
-        reply(SUPPORT, GIL, "1700000100.000200", MESSAGE, "Still failing"),
-    )
-    .await;
+    app.answer("Ev2", GIL, "1700000100.000200", MESSAGE, "Still failing")
+        .await;
     let comment = &app.ticket("IT-1").await["comments"][0];
     assert_eq!(comment["author_slack_id"], FIONA);
     assert_eq!(comment["on_behalf_of"]["slack_user_id"], GIL);
@@ -129,14 +126,13 @@ async fn a_verified_person_acts_as_themselves_where_a_facilitator_exists() {
 async fn parked_messages_are_filed_in_order_once_a_facilitator_is_authorized() {
     let app = app().await;
     app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "first")).await;
-    app.deliver("Ev2", message(SUPPORT, XAVI, "1700000100.000200", "second"))
-        .await;
+    app.say("Ev2", XAVI, "1700000100.000200", "second").await;
     assert!(app.tickets().await.is_empty());
     assert_eq!(app.slack.ephemerals().len(), 2, "both were told why");
 
     let channel = authorize(&app, FIONA).await;
     assert_eq!(channel["parked_released"], 2);
-    app.settle().await;
+    app.drain().await;
 
     assert_eq!(app.ticket("IT-1").await["summary"], "first");
     assert_eq!(app.ticket("IT-2").await["summary"], "second");
@@ -153,7 +149,7 @@ async fn parked_messages_are_filed_in_order_once_a_facilitator_is_authorized() {
 
     // Authorizing again files nothing twice.
     authorize(&app, FIONA).await;
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.tickets().await.len(), 2);
 }
 
@@ -165,15 +161,14 @@ async fn parked_messages_past_the_retention_are_reported_to_the_agents_instead()
     app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "an old question"))
         .await;
     age_parked(&app, 4).await;
-    app.deliver("Ev2", message(SUPPORT, GIL, "1700000100.000300", "a new question"))
-        .await;
+    app.say("Ev2", GIL, "1700000100.000300", "a new question").await;
 
     let channel = authorize(&app, FIONA).await;
     assert_eq!(
         (channel["parked_released"].clone(), channel["parked_reported"].clone()),
         (json!(1), json!(1))
     );
-    app.settle().await;
+    app.drain().await;
 
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 1);
@@ -242,11 +237,10 @@ async fn the_workspace_facilitator_serves_channels_without_their_own_but_never_d
         .await;
     assert_eq!(settings["facilitator"]["slack_user_id"], FIONA);
     assert_eq!(settings["parked_released"], 1);
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.ticket("IT-1").await["requester_slack_id"], FIONA);
 
-    app.deliver("Ev2", message(SUPPORT, GIL, "1700000100.000400", "and another"))
-        .await;
+    app.say("Ev2", GIL, "1700000100.000400", "and another").await;
     assert_eq!(app.ticket("IT-2").await["on_behalf_of"]["slack_user_id"], GIL);
 
     let dm = json!({ "type": "message", "channel": dm_channel(GIL), "channel_type": "im", "user": GIL, "text": "hi", "ts": "1700000100.000500" });
@@ -269,8 +263,7 @@ async fn a_guest_who_becomes_a_member_has_their_parked_messages_filed() {
     app.slack.add_member(GIL, "Gil Member", "gil@acme.example");
     run_sql(&app, "update slack_users set fetched_at = 0").await;
     app.restart().await;
-    app.deliver("Ev2", message(SUPPORT, GIL, "1700000100.000300", "written as a member"))
-        .await;
+    app.say("Ev2", GIL, "1700000100.000300", "written as a member").await;
 
     let summaries: Vec<String> = app
         .tickets()
@@ -292,23 +285,36 @@ async fn parked_messages_past_the_retention_are_reported_even_with_no_facilitato
     age_parked(&app, 8).await;
     // The check runs at start and then every hour.
     app.restart().await;
-    let mut report = None;
-    for _ in 0..200 {
-        app.settle().await;
-        report = app
-            .slack
+    let report = |slack: &FakeSlack| {
+        slack
             .messages_in(AGENTS)
             .into_iter()
-            .find(|m| m.text.contains("waited longer than the retention"));
-        if report.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(report.is_some_and(|r| r.text.contains("nobody ever came")));
+            .any(|m| m.text.contains("waited longer than the retention") && m.text.contains("nobody ever came"))
+    };
+    app.slack.wait_until("the report of the expired message", report).await;
+    app.drain().await;
     let parked = app.get("/api/v1/parked").await.1;
     assert!(parked["parked"][0]["reported_at"].is_number(), "{parked}");
     assert_eq!(parked["parked"][0]["filed_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_hourly_check_reports_what_expired_since_the_start() {
+    let app = app().await;
+    app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "nobody ever came"))
+        .await;
+    // Eight days pass on deskhand's clock: the hourly check finds the message expired.
+    app.advance(std::time::Duration::from_secs(8 * 86_400));
+    let report = |slack: &FakeSlack| {
+        slack
+            .messages_in(AGENTS)
+            .into_iter()
+            .any(|m| m.text.contains("waited longer than the retention"))
+    };
+    app.slack.wait_until("the hourly report", report).await;
+    app.drain().await;
+    let parked = app.get("/api/v1/parked").await.1;
+    assert!(parked["parked"][0]["reported_at"].is_number(), "{parked}");
 }
 
 #[tokio::test]

@@ -8,11 +8,8 @@ use crate::support::*;
 #[tokio::test]
 async fn a_guest_is_told_privately_and_their_message_is_parked_not_dropped() {
     let app = TestApp::spawn().await;
-    app.deliver(
-        "Ev1",
-        message(SUPPORT, GIL, "1700000100.000100", "I can't reach the partner portal"),
-    )
-    .await;
+    app.say("Ev1", GIL, "1700000100.000100", "I can't reach the partner portal")
+        .await;
 
     assert!(app.tickets().await.is_empty());
     let ephemerals = app.slack.calls_to("chat.postEphemeral");
@@ -43,12 +40,7 @@ async fn people_from_other_workspaces_and_unknown_users_are_parked() {
 
     assert!(app.tickets().await.is_empty());
     let (_, parked) = app.get("/api/v1/parked").await;
-    let reasons: Vec<_> = parked["parked"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["reason"].clone())
-        .collect();
+    let reasons: Vec<_> = pluck(&parked["parked"], "reason");
     assert_eq!(reasons, [json!("other_workspace"), json!("other_workspace")]);
     assert_eq!(app.slack.calls_to("chat.postEphemeral").len(), 2);
 }
@@ -56,13 +48,9 @@ async fn people_from_other_workspaces_and_unknown_users_are_parked() {
 #[tokio::test]
 async fn a_guest_reply_in_a_ticket_thread_is_parked_too() {
     let app = TestApp::spawn().await;
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "VPN is down"))
+    app.say("Ev1", ANA, "1700000100.000100", "VPN is down").await;
+    app.answer("Ev2", GIL, "1700000100.000200", "1700000100.000100", "same here")
         .await;
-    app.deliver(
-        "Ev2",
-        reply(SUPPORT, GIL, "1700000100.000200", "1700000100.000100", "same here"),
-    )
-    .await;
 
     assert_eq!(app.ticket("IT-1").await["comments"], json!([]));
     let ephemeral = &app.slack.calls_to("chat.postEphemeral")[0];
@@ -111,20 +99,14 @@ async fn users_are_looked_up_once_and_linked_by_email() {
 async fn when_users_info_fails_the_message_waits_and_is_filed_once_slack_answers() {
     let app = TestApp::spawn().await;
     app.slack.fail("users.info", 1, Failure::ServerError);
-    assert_eq!(
-        app.send_event("Ev1", message(SUPPORT, ANA, "1700000100.000100", "first"))
-            .await,
-        200
-    );
-    assert_eq!(
-        app.send_event(
-            "Ev2",
-            reply(SUPPORT, ANA, "1700000100.000200", "1700000100.000100", "second")
-        )
-        .await,
-        200
-    );
-    app.settle().await;
+    app.send_ok("Ev1", message(SUPPORT, ANA, "1700000100.000100", "first"))
+        .await;
+    app.send_ok(
+        "Ev2",
+        reply(SUPPORT, ANA, "1700000100.000200", "1700000100.000100", "second"),
+    )
+    .await;
+    app.drain().await;
 
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["summary"], "first");

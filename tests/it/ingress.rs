@@ -63,7 +63,7 @@ async fn requests_without_a_valid_signature_are_refused_and_change_nothing() {
         200,
         "within five minutes"
     );
-    app.settle().await;
+    app.drain().await;
 
     assert_eq!(
         app.tickets().await.len(),
@@ -80,24 +80,14 @@ async fn malformed_json_is_a_400() {
         .await;
     assert_eq!(response.status(), 400);
     let no_id = json!({ "type": "event_callback", "event": { "type": "message" } }).to_string();
-    assert_eq!(
-        app.post_signed("/slack/events", &no_id, "application/json")
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(app.post_event_body(&no_id).await, 400);
 }
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_a_413() {
     let app = TestApp::spawn_bare().await;
     let body = envelope("Ev1", message(SUPPORT, ANA, "1.1", &"x".repeat(1024 * 1024))).to_string();
-    assert_eq!(
-        app.post_signed("/slack/events", &body, "application/json")
-            .await
-            .status(),
-        413
-    );
+    assert_eq!(app.post_event_body(&body).await, 413);
 }
 
 #[tokio::test]
@@ -122,7 +112,7 @@ async fn a_retried_event_files_one_ticket() {
             .status();
         assert_eq!(status, 200);
     }
-    app.settle().await;
+    app.drain().await;
 
     assert_eq!(app.tickets().await.len(), 1);
     assert_eq!(app.slack.messages_in(SUPPORT).len(), 1, "one thread reply");
@@ -141,13 +131,8 @@ async fn unknown_events_and_subtypes_are_acknowledged_and_ignored() {
         .await;
     let other =
         json!({ "type": "app_rate_limited", "team_id": "T0TEAM", "minute_rate_limited": 1518467820 }).to_string();
-    assert_eq!(
-        app.post_signed("/slack/events", &other, "application/json")
-            .await
-            .status(),
-        200
-    );
-    app.settle().await;
+    assert_eq!(app.post_event_body(&other).await, 200);
+    app.drain().await;
 
     assert!(app.tickets().await.is_empty());
     let (_, failed) = app.get("/api/v1/outbox?state=failed").await;
@@ -163,11 +148,7 @@ async fn an_event_that_cannot_be_read_is_set_aside_without_blocking_its_channel(
         json!({ "type": "message", "channel": SUPPORT, "user": ANA, "text": "no ts" }),
     )
     .await;
-    app.deliver(
-        "Ev2",
-        message(SUPPORT, ANA, "1700000100.000100", "after the broken one"),
-    )
-    .await;
+    app.say("Ev2", ANA, "1700000100.000100", "after the broken one").await;
     assert_eq!(app.tickets().await.len(), 1);
 }
 

@@ -14,11 +14,13 @@ async fn a_429_is_honoured_and_the_reply_is_posted_once() {
     let app = TestApp::spawn().await;
     app.slack
         .fail_in("chat.postMessage", SUPPORT, 1, Failure::RateLimited { retry_after: 1 });
-    let started = std::time::Instant::now();
+    let started = app.store.now_ms();
     app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
 
     assert_eq!(app.slack.messages_in(SUPPORT).len(), 1);
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After");
+    // On deskhand's clock (which the test moves rather than waiting), the retry came at
+    // least Retry-After later.
+    assert!(app.store.now_ms() - started >= 1000, "waited for Retry-After");
     let attempts = app
         .slack
         .calls_to("chat.postMessage")
@@ -67,7 +69,10 @@ async fn a_card_whose_answer_timed_out_is_found_in_the_channel_history() {
     app.slack
         .fail_in("chat.postMessage", AGENTS, 1, Failure::Slow(Duration::from_secs(3)));
     app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // let the slow answer land in the fake
+    // The slow answer's post lands in the fake after deskhand has given up waiting.
+    app.slack
+        .wait_until("the slow card", |slack| !slack.messages_in(AGENTS).is_empty())
+        .await;
 
     assert_eq!(app.slack.messages_in(AGENTS).len(), 1, "exactly one card");
     assert_eq!(app.slack.calls_to("conversations.history").len(), 1);
@@ -78,8 +83,8 @@ async fn a_permanent_error_is_recorded_and_shown_not_retried() {
     let app = TestApp::spawn().await;
     app.slack
         .fail_in("chat.postMessage", AGENTS, 1, Failure::SlackError("channel_not_found"));
+    // Drained: nothing is pending, so nothing can be tried again.
     app.deliver("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     assert_eq!(
         app.slack.calls_to("chat.postMessage").len(),
@@ -106,16 +111,13 @@ async fn posts_to_one_channel_are_paced() {
     app.set_support_channel(json!({})).await;
     app.slack.add_member(ANA, "Ana Lima", "ana@acme.example");
     for n in 0..4 {
-        assert_eq!(
-            app.send_event(
-                &format!("Ev{n}"),
-                message(SUPPORT, ANA, &format!("1700000100.00010{n}"), "x")
-            )
-            .await,
-            200
-        );
+        app.send_ok(
+            &format!("Ev{n}"),
+            message(SUPPORT, ANA, &format!("1700000100.00010{n}"), "x"),
+        )
+        .await;
     }
-    app.settle().await;
+    app.drain().await;
 
     let posts: Vec<_> = app.slack.calls_to("chat.postMessage");
     assert_eq!(posts.len(), 4, "no 429 was needed, nothing was lost");
@@ -131,14 +133,14 @@ async fn a_restart_resumes_pending_work() {
     let mut app = TestApp::spawn().await;
     // Slack is down for the first attempts, and deskhand stops before it could post.
     app.slack.fail("chat.postMessage", 2, Failure::ServerError);
-    assert_eq!(
-        app.send_event("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down"))
-            .await,
-        200
-    );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.send_ok("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    app.slack
+        .wait_until("both failed attempts", |slack| {
+            slack.calls_to("chat.postMessage").len() >= 2
+        })
+        .await;
     app.restart().await;
-    app.settle().await;
+    app.drain().await;
 
     assert_eq!(app.slack.messages_in(SUPPORT).len(), 1);
     assert_eq!(app.slack.messages_in(AGENTS).len(), 1);

@@ -19,21 +19,6 @@ async fn without_auto_create() -> TestApp {
     app
 }
 
-fn reaction(user: &str, name: &str, channel: &str, ts: &str) -> Value {
-    json!({
-        "type": "reaction_added", "user": user, "reaction": name,
-        "item": { "type": "message", "channel": channel, "ts": ts }, "event_ts": "1700000999.000100",
-    })
-}
-
-fn field(kind: &str, value: &str) -> Value {
-    match kind {
-        "select" => json!({ "value": { "type": "static_select", "selected_option": { "value": value } } }),
-        "user" => json!({ "value": { "type": "users_select", "selected_user": value } }),
-        _ => json!({ "value": { "type": "plain_text_input", "value": value } }),
-    }
-}
-
 /// Submit an opened request form as `user` with these field values.
 async fn submit(app: &TestApp, view: &View, user: &str, values: Value) -> Value {
     let payload = json!({
@@ -108,11 +93,8 @@ async fn an_emoji_on_a_reply_files_it_with_the_thread_before_it() {
     let app = without_auto_create().await;
     app.deliver("Ev1", message(SUPPORT, ANA, MESSAGE, "Anyone else locked out of Jira?"))
         .await;
-    app.deliver(
-        "Ev2",
-        reply(SUPPORT, BO, "1700000100.000200", MESSAGE, "Me too since 9am"),
-    )
-    .await;
+    app.answer("Ev2", BO, "1700000100.000200", MESSAGE, "Me too since 9am")
+        .await;
 
     app.deliver("Ev3", reaction(BO, "ticket", SUPPORT, "1700000100.000200"))
         .await;
@@ -191,7 +173,7 @@ async fn notifications_can_be_turned_off() {
     app.set_support_channel(json!({ "agent_channel": AGENTS })).await;
     app.deliver("Ev1", message(SUPPORT, ANA, MESSAGE, "VPN is down")).await;
     assert_eq!(app.slash(ANA, SUPPORT, "notifications off", "9.1").await, 200);
-    app.settle().await;
+    app.drain().await;
     assert!(
         app.answers()[0].contains("Notifications are off"),
         "{:?}",
@@ -214,7 +196,7 @@ async fn the_create_ticket_shortcut_files_any_message_for_its_author() {
         "message": { "type": "message", "user": ANA, "ts": MESSAGE, "text": "Laptop won't charge\nTried two chargers" },
     });
     assert_eq!(app.interact(shortcut).await.status(), 200);
-    app.settle().await;
+    app.drain().await;
 
     let opened = app.slack.last_view();
     assert_eq!(opened.trigger_id.as_deref(), Some("1.1.shortcut"));
@@ -242,7 +224,7 @@ async fn the_create_ticket_shortcut_files_any_message_for_its_author() {
     )
     .await;
     assert_eq!(answer["response_action"], "update", "the modal shows progress");
-    app.settle().await;
+    app.drain().await;
 
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["source"], "shortcut");
@@ -267,7 +249,7 @@ async fn the_create_ticket_shortcut_files_any_message_for_its_author() {
         "message": { "type": "message", "user": ANA, "ts": MESSAGE, "text": "Laptop won't charge" },
     });
     app.interact(again).await;
-    app.settle().await;
+    app.drain().await;
     assert!(app.slack.last_view().view.to_string().contains("already a request"));
     assert_eq!(app.tickets().await.len(), 1);
 }
@@ -278,7 +260,7 @@ async fn the_request_form_checks_its_fields_and_starts_the_thread_in_a_dm() {
     let shortcut =
         json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "2.1.global", "user": { "id": ANA } });
     app.interact(shortcut).await;
-    app.settle().await;
+    app.drain().await;
     let opened = app.slack.last_view();
     assert!(
         !block_ids(&opened.view).contains(&"on_behalf_of".to_owned()),
@@ -295,7 +277,7 @@ async fn the_request_form_checks_its_fields_and_starts_the_thread_in_a_dm() {
         answer["errors"]["summary"].is_string() && answer["errors"]["project"].is_string(),
         "{answer}"
     );
-    app.settle().await;
+    app.drain().await;
     assert!(app.tickets().await.is_empty(), "nothing is filed from a rejected form");
 
     submit(
@@ -305,7 +287,7 @@ async fn the_request_form_checks_its_fields_and_starts_the_thread_in_a_dm() {
         json!({ "project": field("select", "IT"), "summary": field("text", "Need a monitor") }),
     )
     .await;
-    app.settle().await;
+    app.drain().await;
 
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["source"], "form");
@@ -348,7 +330,7 @@ async fn a_department_must_belong_to_the_chosen_project() {
     )
     .await;
     assert_eq!(app.slash(ANA, SUPPORT, "new", "3.1.desk").await, 200);
-    app.settle().await;
+    app.drain().await;
     let opened = app.slack.last_view();
     assert_eq!(
         opened.view["blocks"][0]["element"]["initial_option"]["value"], "IT",
@@ -419,10 +401,6 @@ async fn mentioning_deskhand_files_the_message_or_its_thread() {
         app.posts_by_thread(ELSEWHERE)[&Some("1700000200.000100".to_owned())].len(),
         1
     );
-}
-
-fn dm(user: &str, ts: &str, text: &str) -> Value {
-    json!({ "type": "message", "channel": dm_channel(user), "channel_type": "im", "user": user, "text": text, "ts": ts, "event_ts": ts })
 }
 
 #[tokio::test]
@@ -516,7 +494,7 @@ async fn desk_mine_status_and_help_answer_privately() {
     for (i, text) in ["mine", "status it-1", "help", "dance"].iter().enumerate() {
         assert_eq!(app.slash(ANA, SUPPORT, text, &format!("4.{i}")).await, 200);
     }
-    app.settle().await;
+    app.drain().await;
     let answers = app.answers();
     assert!(answers[0].contains("IT-1") && answers[0].contains("VPN is down") && answers[0].contains("Open"));
     assert!(
@@ -532,7 +510,7 @@ async fn desk_mine_status_and_help_answer_privately() {
     app.slack.add_member("U0CY", "Cy", "cy@acme.example");
     app.slash("U0CY", SUPPORT, "status IT-1", "4.8").await;
     app.slash(BO, SUPPORT, "status IT-1", "4.9").await;
-    app.settle().await;
+    app.drain().await;
     let answers = app.answers();
     assert!(answers[4].contains("can't find IT-1"), "{}", answers[4]);
     assert!(answers[5].contains("*Status*"), "{}", answers[5]);
@@ -568,16 +546,6 @@ async fn the_home_tab_shows_my_requests_and_follows_them() {
     assert!(app.slack.home_publishes(ANA) >= 3, "Ana's request changed too");
 }
 
-fn close(user: &str, key: &str, trigger: &str) -> Value {
-    json!({
-        "type": "block_actions", "user": { "id": user }, "trigger_id": trigger,
-        "container": { "type": "message", "channel_id": SUPPORT, "message_ts": "1.1" },
-        "channel": { "id": SUPPORT },
-        "actions": [{ "action_id": "close_request", "block_id": "requester", "value": key, "type": "button", "action_ts": trigger }],
-        "response_url": format!("http://127.0.0.1:9/{trigger}"),
-    })
-}
-
 #[tokio::test]
 async fn the_requester_closes_their_own_request_and_nobody_else_can() {
     let app = TestApp::spawn().await;
@@ -591,14 +559,14 @@ async fn the_requester_closes_their_own_request_and_nobody_else_can() {
     let mut refused = close(BO, "IT-1", "5.1");
     refused["response_url"] = app.slack.response_url("bo").into();
     app.interact(refused).await;
-    app.settle().await;
+    app.drain().await;
     assert!(app.answers()[0].contains("Only <@U0ANA>"), "{:?}", app.answers());
     assert_eq!(app.ticket("IT-1").await["status"], "Open");
 
     let mut closing = close(ANA, "IT-1", "5.2");
     closing["response_url"] = app.slack.response_url("ana").into();
     app.interact(closing).await;
-    app.settle().await;
+    app.drain().await;
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["status"], "Closed");
     assert!(ticket["resolved_at"].is_number());
@@ -652,11 +620,10 @@ async fn slacks_own_interaction_payloads_are_acknowledged_and_file_nothing() {
         "view-submission-response-url.json",
         "view-submission-connect-channel.json",
     ] {
-        let path = format!("{}/tests/fixtures/slack/{name}", env!("CARGO_MANIFEST_DIR"));
-        let payload: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let payload: Value = serde_json::from_str(&fixture(name)).unwrap();
         assert_eq!(app.interact(payload).await.status(), 200, "{name}");
     }
-    app.settle().await;
+    app.drain().await;
     assert!(app.tickets().await.is_empty());
     assert!(app.slack.views().is_empty());
 }
@@ -676,26 +643,12 @@ async fn interactivity_and_commands_are_signed_well_formed_and_deduplicated() {
             .unwrap();
         assert_eq!(response.status(), 401, "{path}");
     }
-    let no_payload = app
-        .post_signed("/slack/interactivity", "other=1", "application/x-www-form-urlencoded")
-        .await;
-    assert_eq!(no_payload.status(), 400);
-    let malformed = app
-        .post_signed(
-            "/slack/interactivity",
-            "payload=%7Bnot+json",
-            "application/x-www-form-urlencoded",
-        )
-        .await;
-    assert_eq!(malformed.status(), 400);
-    let no_user = app
-        .post_signed(
-            "/slack/commands",
-            "command=%2Fdesk&text=mine",
-            "application/x-www-form-urlencoded",
-        )
-        .await;
-    assert_eq!(no_user.status(), 400);
+    let no_payload = app.post_form("/slack/interactivity", "other=1").await;
+    assert_eq!(no_payload, 400);
+    let malformed = app.post_form("/slack/interactivity", "payload=%7Bnot+json").await;
+    assert_eq!(malformed, 400);
+    let no_user = app.post_form("/slack/commands", "command=%2Fdesk&text=mine").await;
+    assert_eq!(no_user, 400);
 
     // Slack retries what it thinks was not answered: one modal per trigger.
     let shortcut =
@@ -704,7 +657,7 @@ async fn interactivity_and_commands_are_signed_well_formed_and_deduplicated() {
     app.interact(shortcut).await;
     app.slash(ANA, SUPPORT, "mine", "6.2.twice").await;
     app.slash(ANA, SUPPORT, "mine", "6.2.twice").await;
-    app.settle().await;
+    app.drain().await;
     assert_eq!(app.slack.views().len(), 1);
     assert_eq!(app.slack.responses().len(), 1);
 }
@@ -756,11 +709,11 @@ async fn agents_reply_publicly_from_the_card_and_the_reply_reaches_the_dm_thread
         .contains("reply_publicly"));
 
     app.interact(press(ANA, "8.1")).await;
-    app.settle().await;
+    app.drain().await;
     assert!(app.slack.last_view().view.to_string().contains("Only agents"));
 
     app.interact(press(BO, "8.2")).await;
-    app.settle().await;
+    app.drain().await;
     let opened = app.slack.last_view();
     assert_eq!(opened.view["callback_id"], "public_reply");
     let empty = submit(&app, &opened, BO, json!({ "reply": field("text", " ") })).await;
@@ -772,7 +725,7 @@ async fn agents_reply_publicly_from_the_card_and_the_reply_reaches_the_dm_thread
         json!({ "reply": field("text", "Please re-enrol at the front desk") }),
     )
     .await;
-    app.settle().await;
+    app.drain().await;
 
     let comments = app.ticket("IT-1").await["comments"].clone();
     assert_eq!(comments[0]["author_slack_id"], BO);

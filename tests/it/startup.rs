@@ -3,21 +3,25 @@
 
 use crate::support::process;
 
+/// `deskhand serve` with this environment, in `dir`, stops at once with exactly `line`.
+fn assert_refused(env: &[(&str, &str)], dir: &std::path::Path, line: &str) {
+    let (code, stderr) = process::run(&["serve"], env, dir);
+    assert_eq!((code, stderr.trim()), (1, line));
+}
+
 #[test]
 fn a_missing_setting_stops_start_up_with_one_line_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, stderr) = process::run(&["serve"], &[("SLACK_BOT_TOKEN", "xoxb-1")], dir.path());
-    assert_eq!(code, 1);
-    assert_eq!(
-        stderr.trim(),
-        "deskhand: configuration: SLACK_SIGNING_SECRET is required but not set"
+    assert_refused(
+        &[("SLACK_BOT_TOKEN", "xoxb-1")],
+        dir.path(),
+        "deskhand: configuration: SLACK_SIGNING_SECRET is required but not set",
     );
 
-    let (code, stderr) = process::run(&["serve"], &[("SLACK_SIGNING_SECRET", "s3cret-value")], dir.path());
-    assert_eq!(code, 1);
-    assert_eq!(
-        stderr.trim(),
-        "deskhand: configuration: SLACK_BOT_TOKEN is required but not set"
+    assert_refused(
+        &[("SLACK_SIGNING_SECRET", "s3cret-value")],
+        dir.path(),
+        "deskhand: configuration: SLACK_BOT_TOKEN is required but not set",
     );
 }
 
@@ -59,11 +63,10 @@ fn settings_come_from_deskhand_toml_when_the_environment_has_none() {
         "slack_signing_secret = \"from-file\"\ndatabase_url = \"postgres://\"\nlisten = \"nonsense\"\n",
     )
     .unwrap();
-    let (code, stderr) = process::run(&["serve"], &[("SLACK_BOT_TOKEN", "xoxb-1")], dir.path());
-    assert_eq!(code, 1);
-    assert_eq!(
-        stderr.trim(),
-        "deskhand: configuration: DESKHAND_LISTEN is invalid: invalid socket address syntax"
+    assert_refused(
+        &[("SLACK_BOT_TOKEN", "xoxb-1")],
+        dir.path(),
+        "deskhand: configuration: DESKHAND_LISTEN is invalid: invalid socket address syntax",
     );
 }
 
@@ -72,11 +75,10 @@ fn an_unknown_key_in_deskhand_toml_is_an_error_not_a_silent_default() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("deskhand.toml"), "admin_tokn = \"x\"\n").unwrap();
     let env = [("SLACK_SIGNING_SECRET", "s"), ("SLACK_BOT_TOKEN", "xoxb-1")];
-    let (code, stderr) = process::run(&["serve"], &env, dir.path());
-    assert_eq!(code, 1);
-    assert_eq!(
-        stderr.trim(),
-        "deskhand: configuration: cannot read deskhand.toml: unknown setting \"admin_tokn\""
+    assert_refused(
+        &env,
+        dir.path(),
+        "deskhand: configuration: cannot read deskhand.toml: unknown setting \"admin_tokn\"",
     );
 }
 

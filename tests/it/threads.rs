@@ -16,36 +16,15 @@ fn card_ts(app: &TestApp) -> String {
     app.slack.messages_in(AGENTS)[0].ts.clone()
 }
 
-fn edit(channel: &str, ts: &str, text: &str, previous: &str) -> Value {
-    // Shaped like the real payload: the inner message has no ts.
-    json!({
-        "type": "message", "subtype": "message_changed", "channel": channel, "hidden": true,
-        "message": { "type": "message", "text": text, "user": ANA, "edited": { "user": ANA, "ts": "1700000200.000000" } },
-        "previous_message": { "type": "message", "text": previous, "user": ANA, "ts": ts },
-        "ts": "1700000200.000100", "event_ts": "1700000200.000100", "channel_type": "channel"
-    })
-}
-
-fn delete(channel: &str, ts: &str, previous: &str) -> Value {
-    json!({
-        "type": "message", "subtype": "message_deleted", "channel": channel, "hidden": true, "deleted_ts": ts,
-        "previous_message": { "type": "message", "text": previous, "user": ANA, "ts": ts },
-        "ts": "1700000300.000100", "event_ts": "1700000300.000100", "channel_type": "channel"
-    })
-}
-
 #[tokio::test]
 async fn a_reply_in_the_support_thread_is_a_public_comment() {
     let app = with_ticket().await;
-    app.deliver(
+    app.answer(
         "Ev2",
-        reply(
-            SUPPORT,
-            BO,
-            "1700000100.000500",
-            ORIGINAL,
-            "Have you tried turning it off and on?",
-        ),
+        BO,
+        "1700000100.000500",
+        ORIGINAL,
+        "Have you tried turning it off and on?",
     )
     .await;
 
@@ -97,15 +76,12 @@ async fn a_reply_under_the_agent_card_is_internal_and_never_reaches_the_requeste
 #[tokio::test]
 async fn replies_in_threads_that_are_not_tickets_file_nothing() {
     let app = with_ticket().await;
-    app.deliver(
+    app.answer(
         "Ev2",
-        reply(
-            SUPPORT,
-            ANA,
-            "1700000100.000700",
-            "1690000000.000100",
-            "in some old thread",
-        ),
+        ANA,
+        "1700000100.000700",
+        "1690000000.000100",
+        "in some old thread",
     )
     .await;
     app.deliver(
@@ -122,8 +98,7 @@ async fn thread_sync_off_keeps_replies_out_of_the_ticket() {
     let app = with_ticket().await;
     app.set_support_channel(json!({ "agent_channel": AGENTS, "thread_sync": false }))
         .await;
-    app.deliver("Ev2", reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "any news?"))
-        .await;
+    app.answer("Ev2", ANA, "1700000100.000500", ORIGINAL, "any news?").await;
     assert_eq!(app.ticket("IT-1").await["comments"], json!([]));
 }
 
@@ -171,16 +146,9 @@ async fn an_edit_that_does_not_change_the_text_changes_nothing() {
 #[tokio::test]
 async fn the_real_message_changed_payload_edits_a_comment() {
     let app = with_ticket().await;
-    app.deliver(
-        "Ev2",
-        reply(SUPPORT, ANA, "1665102338.901939", ORIGINAL, "original message"),
-    )
-    .await;
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/slack/message-changed.json"
-    ))
-    .unwrap();
+    app.answer("Ev2", ANA, "1665102338.901939", ORIGINAL, "original message")
+        .await;
+    let fixture = fixture("message-changed.json");
     let mut body: Value = serde_json::from_str(&fixture).unwrap();
     body["event"]["channel"] = SUPPORT.into();
 
@@ -194,11 +162,8 @@ async fn the_real_message_changed_payload_edits_a_comment() {
 #[tokio::test]
 async fn deleting_a_message_marks_it_deleted_and_keeps_its_text_in_the_audit_trail() {
     let app = with_ticket().await;
-    app.deliver(
-        "Ev2",
-        reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "my password is hunter2"),
-    )
-    .await;
+    app.answer("Ev2", ANA, "1700000100.000500", ORIGINAL, "my password is hunter2")
+        .await;
     app.deliver("Ev3", delete(SUPPORT, "1700000100.000500", "my password is hunter2"))
         .await;
 
@@ -234,13 +199,8 @@ async fn deleting_a_message_marks_it_deleted_and_keeps_its_text_in_the_audit_tra
 #[tokio::test]
 async fn the_real_message_deleted_payload_is_understood() {
     let app = TestApp::spawn().await;
-    app.deliver("Ev1", message(SUPPORT, ANA, "1665368619.804829", "Delete this message"))
-        .await;
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/slack/message-deleted.json"
-    ))
-    .unwrap();
+    app.say("Ev1", ANA, "1665368619.804829", "Delete this message").await;
+    let fixture = fixture("message-deleted.json");
     let mut body: Value = serde_json::from_str(&fixture).unwrap();
     body["event"]["channel"] = SUPPORT.into();
     app.deliver("Ev111", body["event"].take()).await;
@@ -258,23 +218,20 @@ async fn rapid_edits_coalesce_into_one_update_showing_the_latest_text() {
         1,
         Failure::Slow(std::time::Duration::from_millis(800)),
     );
-    assert_eq!(
-        app.send_event("Ev2", edit(SUPPORT, ORIGINAL, "edit 1", "VPN is down"))
-            .await,
-        200
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.send_ok("Ev2", edit(SUPPORT, ORIGINAL, "edit 1", "VPN is down"))
+        .await;
+    // The first edit is under way (and slow) while the next ones come.
+    app.slack
+        .wait_until("the first update", |slack| !slack.calls_to("chat.update").is_empty())
+        .await;
     for n in 2..=6 {
-        assert_eq!(
-            app.send_event(
-                &format!("Ev{}", n + 1),
-                edit(SUPPORT, ORIGINAL, &format!("edit {n}"), "x")
-            )
-            .await,
-            200
-        );
+        app.send_ok(
+            &format!("Ev{}", n + 1),
+            edit(SUPPORT, ORIGINAL, &format!("edit {n}"), "x"),
+        )
+        .await;
     }
-    app.settle().await;
+    app.drain().await;
 
     let updates: Vec<_> = app
         .slack
@@ -315,15 +272,13 @@ async fn a_reply_never_overtakes_its_ticket_while_slack_is_unreachable() {
     // deskhand cannot reach Slack for its first auth.test: the message waits. The reply
     // comes meanwhile, when Slack answers again, and must still wait for its ticket.
     app.slack.fail("auth.test", 1, Failure::ServerError);
-    assert_eq!(
-        app.send_event("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down"))
-            .await,
-        200
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.send_ok("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    app.slack
+        .wait_until("the failed auth.test", |slack| !slack.calls_to("auth.test").is_empty())
+        .await;
     let answer = reply(SUPPORT, ANA, "1700000100.000500", ORIGINAL, "still down");
-    assert_eq!(app.send_event("Ev2", answer).await, 200);
-    app.settle().await;
+    app.send_ok("Ev2", answer).await;
+    app.drain().await;
 
     assert_eq!(app.ticket("IT-1").await["comments"][0]["body"], "still down");
 }

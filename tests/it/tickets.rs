@@ -9,14 +9,11 @@ use crate::support::*;
 async fn a_message_in_a_support_channel_becomes_a_ticket_answered_in_its_thread() {
     let app = TestApp::spawn().await;
 
-    app.deliver(
+    app.say(
         "Ev1",
-        message(
-            SUPPORT,
-            ANA,
-            "1700000100.000100",
-            "VPN is down\nsince 9am, on every laptop",
-        ),
+        ANA,
+        "1700000100.000100",
+        "VPN is down\nsince 9am, on every laptop",
     )
     .await;
 
@@ -57,10 +54,8 @@ async fn a_message_in_a_support_channel_becomes_a_ticket_answered_in_its_thread(
 #[tokio::test]
 async fn tickets_are_numbered_per_project() {
     let app = TestApp::spawn().await;
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "printer jam"))
-        .await;
-    app.deliver("Ev2", message(SUPPORT, BO, "1700000100.000200", "new laptop please"))
-        .await;
+    app.say("Ev1", ANA, "1700000100.000100", "printer jam").await;
+    app.say("Ev2", BO, "1700000100.000200", "new laptop please").await;
 
     assert_eq!(app.ticket("IT-1").await["summary"], "printer jam");
     assert_eq!(app.ticket("IT-2").await["summary"], "new laptop please");
@@ -70,14 +65,11 @@ async fn tickets_are_numbered_per_project() {
 #[tokio::test]
 async fn announcements_are_not_filed() {
     let app = TestApp::spawn().await;
-    app.deliver(
+    app.say(
         "Ev1",
-        message(
-            SUPPORT,
-            ANA,
-            "1700000100.000100",
-            ":megaphone: The office is closed on Friday",
-        ),
+        ANA,
+        "1700000100.000100",
+        ":megaphone: The office is closed on Friday",
     )
     .await;
 
@@ -90,16 +82,10 @@ async fn the_announcement_marker_is_a_channel_setting() {
     let app = TestApp::spawn().await;
     app.set_support_channel(json!({ "agent_channel": AGENTS, "announcement_marker": "[FYI]" }))
         .await;
-    app.deliver(
-        "Ev1",
-        message(SUPPORT, ANA, "1700000100.000100", "[FYI] new wifi password"),
-    )
-    .await;
-    app.deliver(
-        "Ev2",
-        message(SUPPORT, ANA, "1700000100.000200", ":megaphone: this one is a request"),
-    )
-    .await;
+    app.say("Ev1", ANA, "1700000100.000100", "[FYI] new wifi password")
+        .await;
+    app.say("Ev2", ANA, "1700000100.000200", ":megaphone: this one is a request")
+        .await;
 
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 1);
@@ -136,8 +122,7 @@ async fn messages_outside_support_channels_file_nothing() {
 async fn auto_create_off_files_nothing() {
     let app = TestApp::spawn().await;
     app.set_support_channel(json!({ "auto_create": false })).await;
-    app.deliver("Ev1", message(SUPPORT, ANA, "1700000100.000100", "help"))
-        .await;
+    app.say("Ev1", ANA, "1700000100.000100", "help").await;
     assert!(app.tickets().await.is_empty());
 }
 
@@ -160,11 +145,7 @@ async fn a_support_channel_without_an_agent_channel_still_answers_the_requester(
 #[tokio::test]
 async fn files_are_recorded_with_name_type_size_and_permalink() {
     let app = TestApp::spawn().await;
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/slack/message-file-share.json"
-    ))
-    .unwrap();
+    let fixture = fixture("message-file-share.json");
     let mut body: serde_json::Value = serde_json::from_str(&fixture).unwrap();
     body["event"]["channel"] = SUPPORT.into();
     body["event"]["user"] = ANA.into();

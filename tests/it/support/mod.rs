@@ -7,13 +7,14 @@
 
 #![allow(dead_code)]
 
-pub mod fake_slack;
+pub mod fakes;
+pub mod payloads;
 pub mod process;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use deskhand::app::App;
+use deskhand::app::{App, Wakers};
 use deskhand::config::{Config, Secret};
 use deskhand::store::Store;
 use hmac::{Hmac, Mac};
@@ -21,7 +22,9 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::oneshot;
 
-pub use fake_slack::{Failure, FakeSlack};
+pub use fakes::slack as fake_slack;
+pub use fakes::slack::{Failure, FakeSlack};
+pub use payloads::*;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -33,6 +36,15 @@ pub const ANA: &str = "U0ANA";
 pub const BO: &str = "U0BO";
 /// A guest.
 pub const GIL: &str = "U0GIL";
+
+/// The `key` of each item of a JSON array.
+pub fn pluck(list: &Value, key: &str) -> Vec<Value> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|item| item[key].clone())
+        .collect()
+}
 
 /// Which database the suite runs on.
 pub fn use_postgres() -> bool {
@@ -151,6 +163,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub slack: FakeSlack,
     pub store: Store,
+    wake: Wakers,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub db: TestDb,
@@ -168,27 +181,6 @@ pub fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64
-}
-
-/// An Events API envelope around `event`, as Slack sends it.
-pub fn envelope(event_id: &str, event: Value) -> Value {
-    json!({
-        "token": "unused", "team_id": fake_slack::TEAM, "api_app_id": "A0APP",
-        "event": event, "type": "event_callback", "event_id": event_id, "event_time": now_secs(),
-        "authorizations": [{ "team_id": fake_slack::TEAM, "user_id": fake_slack::BOT_USER, "is_bot": true }],
-    })
-}
-
-/// A top-level message `event`.
-pub fn message(channel: &str, user: &str, ts: &str, text: &str) -> Value {
-    json!({ "type": "message", "channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts, "channel_type": "channel" })
-}
-
-/// A reply in the thread under `thread_ts`.
-pub fn reply(channel: &str, user: &str, ts: &str, thread_ts: &str, text: &str) -> Value {
-    let mut event = message(channel, user, ts, text);
-    event["thread_ts"] = thread_ts.into();
-    event
 }
 
 impl TestApp {
@@ -228,12 +220,13 @@ impl TestApp {
         let slack = FakeSlack::start().await;
         let mut config = config(db.url(), &slack);
         adjust(&mut config);
-        let (addr, store, stop, server) = Self::start(config).await;
+        let (addr, store, wake, stop, server) = Self::start(config).await;
         TestApp {
             addr,
             http: reqwest::Client::new(),
             slack,
             store,
+            wake,
             stop: Some(stop),
             server: Some(server),
             db,
@@ -257,9 +250,10 @@ impl TestApp {
     /// Stop deskhand and start it again on the same database and fake Slack.
     pub async fn restart(&mut self) {
         self.shut_down().await;
-        let (addr, store, stop, server) = Self::start(config(self.db.url(), &self.slack)).await;
+        let (addr, store, wake, stop, server) = Self::start(config(self.db.url(), &self.slack)).await;
         self.addr = addr;
         self.store = store;
+        self.wake = wake;
         self.stop = Some(stop);
         self.server = Some(server);
     }
@@ -270,17 +264,19 @@ impl TestApp {
     ) -> (
         String,
         Store,
+        Wakers,
         oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
     ) {
         let app = App::build(config).await.expect("deskhand builds");
         let addr = format!("http://{}", app.local_addr());
         let store = app.store();
+        let wake = app.wakers();
         let (stop, stopped) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        (addr, store, stop, server)
+        (addr, store, wake, stop, server)
     }
 
     /// POST a body to a Slack route, signed now with the right secret.
@@ -295,6 +291,41 @@ impl TestApp {
             .send()
             .await
             .expect("request reaches deskhand")
+    }
+
+    /// `user` writes `text` in the support channel; delivered and drained.
+    pub async fn say(&self, event_id: &str, user: &str, ts: &str, text: &str) {
+        self.deliver(event_id, message(SUPPORT, user, ts, text)).await;
+    }
+
+    /// `user` replies `text` in the support channel's thread under `thread_ts`; delivered
+    /// and drained.
+    pub async fn answer(&self, event_id: &str, user: &str, ts: &str, thread_ts: &str, text: &str) {
+        self.deliver(event_id, reply(SUPPORT, user, ts, thread_ts, text)).await;
+    }
+
+    /// Deliver an Events API event, which deskhand must acknowledge, and go on at once.
+    pub async fn send_ok(&self, event_id: &str, event: Value) {
+        assert_eq!(
+            self.send_event(event_id, event).await,
+            200,
+            "event {event_id} acknowledged"
+        );
+    }
+
+    /// POST a form to a Slack route, signed; the status deskhand answered.
+    pub async fn post_form(&self, path: &str, body: &str) -> u16 {
+        self.post_signed(path, body, "application/x-www-form-urlencoded")
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// POST an Events API body as it is, signed; the status deskhand answered.
+    pub async fn post_event_body(&self, body: &str) -> reqwest::StatusCode {
+        self.post_signed("/slack/events", body, "application/json")
+            .await
+            .status()
     }
 
     /// Deliver an Events API event; the status deskhand answered. A person's new message
@@ -358,24 +389,42 @@ impl TestApp {
             200,
             "event {event_id} acknowledged"
         );
-        self.settle().await;
+        self.drain().await;
     }
 
-    /// Wait until the inbox and outbox hold nothing due (background work is done).
-    /// Fails the test after 20 s.
-    pub async fn settle(&self) {
+    /// Let the worker and the dispatcher run until the inbox and the outbox are empty.
+    /// Work that waits for its time (a retry backing off, a paced post) is brought forward
+    /// by moving deskhand's clock, so nothing waits for real time to pass. Fails the test
+    /// when the queues have not emptied after 20 s.
+    pub async fn drain(&self) {
         let start = Instant::now();
         loop {
-            let (events, effects) = self.store.backlog().await.expect("backlog");
-            if events == 0 && effects == 0 {
+            let commits = self.store.commits().notified();
+            tokio::pin!(commits);
+            commits.as_mut().enable();
+            let queues = self.store.queues().await.expect("queue state");
+            if queues.empty() {
                 return;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
-                "work still pending after 20 s: {events} events, {effects} effects"
+                "work still pending after 20 s: {queues:?}"
             );
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            if let Some(due_at) = queues.only_waiting() {
+                self.advance(Duration::from_millis((due_at - self.store.now_ms()).max(0) as u64 + 1));
+                continue;
+            }
+            // Something is due or under way: its commit says when to look again.
+            let _ = tokio::time::timeout(Duration::from_millis(100), commits).await;
         }
+    }
+
+    /// Move deskhand's clock forward, and wake the worker and the dispatcher to see what
+    /// has come due.
+    pub fn advance(&self, by: Duration) {
+        self.store.clock().advance(by);
+        self.wake.inbox.notify_one();
+        self.wake.outbox.notify_one();
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
