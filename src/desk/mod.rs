@@ -37,7 +37,7 @@ impl ProjectKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Priority {
     Low,
     Normal,
@@ -89,6 +89,38 @@ impl Source {
             Source::Mention => "mention",
             Source::DirectMessage => "DM",
         }
+    }
+
+    pub const ALL: [Source; 6] = [
+        Source::ChannelMessage,
+        Source::Emoji,
+        Source::Shortcut,
+        Source::Form,
+        Source::Mention,
+        Source::DirectMessage,
+    ];
+
+    /// A source by the name it is stored and shown with.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|source| source.as_str() == s)
+    }
+}
+
+impl serde::Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -158,6 +190,17 @@ mod tests {
         let summary = summary_from(&long);
         assert_eq!(summary.chars().count(), SUMMARY_MAX_CHARS);
         assert!(summary.ends_with('…'));
+    }
+
+    #[test]
+    fn sources_and_priorities_read_back_what_they_write() {
+        for source in Source::ALL {
+            assert_eq!(Source::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(Source::parse("carrier pigeon"), None);
+        for priority in Priority::ALL {
+            assert_eq!(Priority::parse(&priority.to_string()), Some(priority));
+        }
     }
 
     #[test]

@@ -12,6 +12,12 @@ pub enum Category {
 }
 
 impl Category {
+    pub fn parse(s: &str) -> Option<Self> {
+        [Category::Open, Category::InProgress, Category::Done]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Open => "open",

@@ -191,8 +191,8 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
             }),
         );
     }
-    let priority = |p: &str| json!({ "text": { "type": "plain_text", "text": p }, "value": p });
-    let priorities: Vec<Value> = Priority::ALL.iter().map(|p| priority(p.as_str())).collect();
+    let priority = |p: Priority| json!({ "text": { "type": "plain_text", "text": p.as_str() }, "value": p.as_str() });
+    let priorities: Vec<Value> = Priority::ALL.into_iter().map(priority).collect();
     blocks.push(json!({
         "type": "actions",
         "block_id": format!("{TICKET_ACTIONS}{}", ticket.key),
@@ -204,7 +204,7 @@ pub fn agent_card(ticket: &TicketRecord) -> Value {
             {
                 "type": "static_select", "action_id": SET_PRIORITY,
                 "placeholder": { "type": "plain_text", "text": "Priority" },
-                "options": priorities, "initial_option": priority(&ticket.priority),
+                "options": priorities, "initial_option": priority(ticket.priority),
             },
         ]
     }));

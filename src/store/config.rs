@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{execute, on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Result, Store, Tx};
 use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
 use crate::desk::settings::Settings;
 use crate::desk::workflow::Workflow;
@@ -100,44 +100,27 @@ pub struct ChannelRecord {
     pub facilitator_authorized_at: Option<i64>,
 }
 
-/// Read by column name, the kind checked (the table checks it too): one reading for
-/// both databases.
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for ChannelRecord
-where
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        let kind: String = row.try_get("kind")?;
-        Ok(Self {
-            kind: ChannelKind::try_from(kind).map_err(|e| sqlx::Error::ColumnDecode {
-                index: "kind".into(),
-                source: e.into(),
-            })?,
-            channel_id: row.try_get("channel_id")?,
-            project_key: row.try_get("project_key")?,
-            agent_channel: row.try_get("agent_channel")?,
-            auto_create: row.try_get("auto_create")?,
-            thread_sync: row.try_get("thread_sync")?,
-            announcement_marker: row.try_get("announcement_marker")?,
-            create_emoji: row.try_get("create_emoji")?,
-            assign_emoji: row.try_get("assign_emoji")?,
-            resolve_emoji: row.try_get("resolve_emoji")?,
-            default_department: row.try_get("default_department")?,
-            default_request_type: row.try_get("default_request_type")?,
-            default_priority: row.try_get("default_priority")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            facilitator_slack_id: row.try_get("facilitator_slack_id")?,
-            facilitator_authorized_by: row.try_get("facilitator_authorized_by")?,
-            facilitator_authorized_at: row.try_get("facilitator_authorized_at")?,
-        })
-    }
-}
+// Read by column name, the kind checked (the table checks it too).
+from_rows!(ChannelRecord, |row| Ok(ChannelRecord {
+    kind: enum_column("kind", row.try_get("kind")?, ChannelKind::parse)?,
+    channel_id: row.try_get("channel_id")?,
+    project_key: row.try_get("project_key")?,
+    agent_channel: row.try_get("agent_channel")?,
+    auto_create: row.try_get("auto_create")?,
+    thread_sync: row.try_get("thread_sync")?,
+    announcement_marker: row.try_get("announcement_marker")?,
+    create_emoji: row.try_get("create_emoji")?,
+    assign_emoji: row.try_get("assign_emoji")?,
+    resolve_emoji: row.try_get("resolve_emoji")?,
+    default_department: row.try_get("default_department")?,
+    default_request_type: row.try_get("default_request_type")?,
+    default_priority: row.try_get("default_priority")?,
+    created_at: row.try_get("created_at")?,
+    updated_at: row.try_get("updated_at")?,
+    facilitator_slack_id: row.try_get("facilitator_slack_id")?,
+    facilitator_authorized_by: row.try_get("facilitator_authorized_by")?,
+    facilitator_authorized_at: row.try_get("facilitator_authorized_at")?,
+}));
 
 impl ChannelRecord {
     pub fn is_support(&self) -> bool {

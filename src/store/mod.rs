@@ -144,6 +144,33 @@ macro_rules! on_tx {
         }
     };
 }
+/// `FromRow` for both databases' rows, from one body that reads `$row` by column name
+/// (`sqlx::Row` is in scope). For records with columns the desk reads as enums.
+macro_rules! from_rows {
+    ($ty:ty, |$row:ident| $body:expr) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $ty {
+            fn from_row($row: &'r sqlx::sqlite::SqliteRow) -> std::result::Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                $body
+            }
+        }
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $ty {
+            fn from_row($row: &'r sqlx::postgres::PgRow) -> std::result::Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                $body
+            }
+        }
+    };
+}
+
+/// A text column read as one of the desk's enums.
+pub(crate) fn enum_column<T>(column: &str, text: String, parse: impl Fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
+    parse(&text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: format!("{text:?} is not a {column}").into(),
+    })
+}
+
 /// Run one statement with these parameters in the transaction; the rows it changed.
 macro_rules! execute {
     ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
@@ -154,7 +181,7 @@ macro_rules! execute {
             .map(|r| r.rows_affected()))
     };
 }
-pub(crate) use {execute, on_pool, on_tx};
+pub(crate) use {execute, from_rows, on_pool, on_tx};
 
 #[derive(Clone)]
 pub struct Store {

@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
-use super::{execute, on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Result, Store, Tx};
+use crate::desk::workflow::Category;
+use crate::desk::{Priority, Source};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TicketRecord {
     #[serde(skip)]
     pub id: i64,
@@ -15,8 +17,8 @@ pub struct TicketRecord {
     pub summary: String,
     pub description: String,
     pub status: String,
-    pub priority: String,
-    pub source: String,
+    pub priority: Priority,
+    pub source: Source,
     #[serde(skip)]
     pub requester_person_id: Option<i64>,
     pub requester_slack_id: String,
@@ -40,11 +42,43 @@ pub struct TicketRecord {
     /// Seen only by its requester and agents (requests made in a DM).
     pub private: bool,
     /// The category of its status: open, in_progress or done.
-    pub status_category: String,
+    pub status_category: Category,
     pub resolved_at: Option<i64>,
     /// The parent of the thread its message is in, when it was filed from a reply.
     pub origin_thread_ts: Option<String>,
 }
+
+// Read by column name: priority, source and status category as the desk's enums.
+from_rows!(TicketRecord, |row| Ok(TicketRecord {
+    id: row.try_get("id")?,
+    key: row.try_get("key")?,
+    project_key: row.try_get("project_key")?,
+    summary: row.try_get("summary")?,
+    description: row.try_get("description")?,
+    status: row.try_get("status")?,
+    priority: enum_column("priority", row.try_get("priority")?, Priority::parse)?,
+    source: enum_column("source", row.try_get("source")?, Source::parse)?,
+    requester_person_id: row.try_get("requester_person_id")?,
+    requester_slack_id: row.try_get("requester_slack_id")?,
+    requester_name: row.try_get("requester_name")?,
+    on_behalf_of: row.try_get("on_behalf_of")?,
+    channel_id: row.try_get("channel_id")?,
+    message_ts: row.try_get("message_ts")?,
+    permalink: row.try_get("permalink")?,
+    created_at: row.try_get("created_at")?,
+    updated_at: row.try_get("updated_at")?,
+    deleted_at: row.try_get("deleted_at")?,
+    department: row.try_get("department")?,
+    request_type: row.try_get("request_type")?,
+    reporter_slack_id: row.try_get("reporter_slack_id")?,
+    reporter_name: row.try_get("reporter_name")?,
+    assignee_slack_id: row.try_get("assignee_slack_id")?,
+    assignee_name: row.try_get("assignee_name")?,
+    private: row.try_get("private")?,
+    status_category: enum_column("status_category", row.try_get("status_category")?, Category::parse)?,
+    resolved_at: row.try_get("resolved_at")?,
+    origin_thread_ts: row.try_get("origin_thread_ts")?,
+}));
 
 impl TicketRecord {
     /// The thread deskhand answers the requester in: the message's own, or its parent's.
@@ -59,7 +93,7 @@ impl TicketRecord {
     }
 
     pub fn is_done(&self) -> bool {
-        self.status_category == "done"
+        self.status_category == Category::Done
     }
 }
 

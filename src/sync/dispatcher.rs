@@ -1,4 +1,4 @@
-//! The dispatcher: outbox → Slack Web API.
+//! The dispatcher: outbox → each effect's target (the Slack Web API today).
 //!
 //! It keeps up to [`MAX_IN_FLIGHT`] effects running at once, each on its own task, and
 //! records how each ended through a group commit. The outbox hands out one effect per
@@ -17,7 +17,7 @@ use serde_json::json;
 
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::desk::effects::{Effect, AGENT_CARD, THREAD_REPLY};
+use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
 use crate::desk::rules::{self, RequestThread};
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
@@ -195,19 +195,32 @@ impl Dispatcher {
         Ok(started)
     }
 
+    /// Carry an effect out with its target's sender.
     #[tracing::instrument(skip_all, fields(effect.id = %claimed.effect_id, effect.kind = %claimed.kind))]
     async fn execute(&self, claimed: &ClaimedEffect, ticket: Option<TicketRecord>) -> Completion {
+        let effect: Effect = match serde_json::from_str(&claimed.payload) {
+            Ok(effect) => effect,
+            Err(e) => return self.failed(claimed, format!("unreadable effect: {e}")),
+        };
+        match effect.target() {
+            Target::Slack => self.send_to_slack(claimed, &effect, ticket).await,
+        }
+    }
+
+    /// The Slack sender: Web API calls, paced per channel, safe to repeat.
+    async fn send_to_slack(
+        &self,
+        claimed: &ClaimedEffect,
+        effect: &Effect,
+        ticket: Option<TicketRecord>,
+    ) -> Completion {
         let done = |posted| Completion {
             id: claimed.id,
             settle: Settle::Done,
             posted,
             permalink: None,
         };
-        let effect: Effect = match serde_json::from_str(&claimed.payload) {
-            Ok(effect) => effect,
-            Err(e) => return self.failed(claimed, format!("unreadable effect: {e}")),
-        };
-        let result = match &effect {
+        let result = match effect {
             Effect::PostThreadReply { ticket_id } => match self.ticket(*ticket_id, ticket).await {
                 Ok(ticket) if ticket.from_form() => self.post_direct(claimed, &ticket).await,
                 Ok(ticket) => {

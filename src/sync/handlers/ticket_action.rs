@@ -118,11 +118,11 @@ pub(super) async fn handle_set_priority<'a>(unit: &mut Unit<'a>, tx: &mut Tx, re
         unit.refresh_ticket_messages(ticket.id);
         return Ok(());
     }
-    if ticket.priority == priority.as_str() {
+    if ticket.priority == priority {
         return Ok(());
     }
     Store::set_ticket_priority(tx, ticket.id, priority.as_str()).await?;
-    let detail = json!({ "from": ticket.priority, "to": priority.as_str() });
+    let detail = json!({ "from": ticket.priority.as_str(), "to": priority.as_str() });
     unit.audit_by(ticket.id, user, "priority_changed", detail);
     unit.refresh_ticket_messages(ticket.id);
     Ok(())
