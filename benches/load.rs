@@ -12,7 +12,8 @@
 //! `cargo bench --bench load`. Settings (environment): `DESKHAND_BENCH_DB` (`sqlite`,
 //! `postgres` or `both`, default `both`), `DESKHAND_BENCH_SECONDS` (per fixed-rate phase,
 //! default 5), `DESKHAND_BENCH_BURST` (events in the throughput phase, default 30000),
-//! `DESKHAND_TEST_POSTGRES_URL` (PostgreSQL server, as in the tests).
+//! `DESKHAND_TEST_POSTGRES_URL` (PostgreSQL server, as in the tests), `DESKHAND_BENCH_BIN`
+//! (a `deskhand` binary to measure instead of this build's).
 
 #[path = "../tests/it/support/fakes/slack/mod.rs"]
 mod fake_slack;
@@ -92,7 +93,10 @@ impl Server {
             .local_addr()
             .expect("addr")
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_deskhand"))
+        // `DESKHAND_BENCH_BIN`: another build to measure the same way (an earlier
+        // deskhand, to compare two builds in one run on this shared machine).
+        let binary = std::env::var("DESKHAND_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deskhand").to_owned());
+        let child = Command::new(binary)
             .arg("serve")
             .env_clear()
             .env("SLACK_SIGNING_SECRET", SECRET)

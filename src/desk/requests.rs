@@ -47,6 +47,13 @@ pub fn facilitator_for<'a>(
     own.or(workspace).filter(|id| is_verified(id))
 }
 
+/// Whether a channel's requesting defaults (department, request type, priority, agent
+/// channel) apply to a request: only a support channel's, and only to requests in its own
+/// project. A department the requester chose wins over the channel's (the caller keeps it).
+pub fn channel_defaults_apply(kind: ChannelKind, channel_project: Option<&str>, request_project: &str) -> bool {
+    kind == ChannelKind::Support && channel_project == Some(request_project)
+}
+
 /// Whether an unverified person's words reach the desk through a facilitator here.
 pub fn facilitated(reason: Unverified, facilitator: Option<&str>) -> bool {
     facilitator.is_some() && reason.can_be_facilitated()
@@ -155,6 +162,13 @@ mod tests {
         assert!(!parked_expired(1_000, 1_500, 1_000));
         assert!(parked_expired(1_000, 2_001, 1_000));
         assert!(!parked_expired(0, i64::MIN, 1), "no overflow");
+    }
+
+    #[test]
+    fn a_channels_defaults_apply_to_its_own_projects_requests_only() {
+        assert!(channel_defaults_apply(ChannelKind::Support, Some("IT"), "IT"));
+        assert!(!channel_defaults_apply(ChannelKind::Support, Some("IT"), "HR"));
+        assert!(!channel_defaults_apply(ChannelKind::Agent, None, "IT"));
     }
 
     #[test]

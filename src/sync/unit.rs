@@ -456,7 +456,7 @@ impl<'a> Draft<'a> {
 
     /// Take a support channel's requesting defaults and agent channel.
     pub fn apply_channel(&mut self, channel: &ChannelRecord) {
-        if !channel.is_support() || channel.project_key.as_deref() != Some(self.project.as_str()) {
+        if !requests::channel_defaults_apply(channel.kind, channel.project_key.as_deref(), &self.project) {
             return;
         }
         self.agent_channel = Some(channel.agent_channel.clone());
