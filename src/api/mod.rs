@@ -36,6 +36,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("the body is larger than 1 MiB")]
+    TooLarge,
     #[error("internal error")]
     Internal(#[source] StoreError),
 }
@@ -51,6 +53,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::TooLarge => "too_large",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -116,9 +120,19 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // PostgreSQL's text cannot hold NUL and SQLite's can: refused on both alike.
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| ApiError::TooLarge)?;
+        if bytes.windows(6).any(|w| w == b"\\u0000") {
+            return Err(ApiError::Invalid("text must not contain NUL characters".into()));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Self(value)),
             // Well-formed JSON of the wrong shape is 422, like any invalid request.
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge),
             Err(rejection) if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY => {
                 Err(ApiError::Invalid(rejection_message(&rejection)))
             }
@@ -143,6 +157,19 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
             .map(|Query(value)| Self(value))
             .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
     }
+}
+
+/// Slack and admins never send more than this; anything larger is refused with 413.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Paths and queries with a NUL character (`%00`) are refused, on both databases alike.
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return ApiError::BadRequest("NUL characters are not allowed in a path or a query".into()).into_response();
+    }
+    next.run(request).await
 }
 
 /// A store lookup that found nothing is `not_found` with this message; any other error stays what it is.
@@ -185,6 +212,7 @@ pub fn routes(state: AppState) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
         )
         .merge(protected)
+        .layer(axum::middleware::from_fn(refuse_nul))
         .with_state(state)
 }
 

@@ -36,6 +36,10 @@ pub enum SlackError {
     /// The request may have reached Slack: timed out, reset, or an unreadable answer.
     #[error("no answer: {0}")]
     NoAnswer(String),
+    /// The request could never be made (a URL that cannot be built, or one deskhand does
+    /// not call): trying again cannot help.
+    #[error("cannot be sent: {0}")]
+    Invalid(String),
 }
 
 /// Slack errors that mean "try again later" rather than "this will never work".
@@ -54,6 +58,7 @@ impl SlackError {
             SlackError::RateLimited(_) | SlackError::Connect(_) | SlackError::NoAnswer(_) => true,
             SlackError::Status(status) => *status >= 500 || *status == 408,
             SlackError::Api(error) => TRANSIENT_ERRORS.contains(&error.as_str()),
+            SlackError::Invalid(_) => false,
         }
     }
 
@@ -64,8 +69,20 @@ impl SlackError {
             SlackError::NoAnswer(_) => true,
             SlackError::Status(status) => *status >= 500,
             SlackError::Api(error) => error != "ratelimited" && TRANSIENT_ERRORS.contains(&error.as_str()),
-            SlackError::RateLimited(_) | SlackError::Connect(_) => false,
+            SlackError::RateLimited(_) | SlackError::Connect(_) | SlackError::Invalid(_) => false,
         }
+    }
+}
+
+/// How a request that got no answer failed: before it left (safe to send again), because
+/// it could never be made, or somewhere on the way (it may have reached Slack).
+fn request_error(e: reqwest::Error) -> SlackError {
+    if e.is_builder() {
+        SlackError::Invalid(e.to_string())
+    } else if e.is_connect() {
+        SlackError::Connect(e.to_string())
+    } else {
+        SlackError::NoAnswer(e.to_string())
     }
 }
 
@@ -213,13 +230,11 @@ impl SlackApi {
     }
 
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
-        let response = request.bearer_auth(self.token.expose()).send().await.map_err(|e| {
-            if e.is_connect() {
-                SlackError::Connect(e.to_string())
-            } else {
-                SlackError::NoAnswer(e.to_string())
-            }
-        })?;
+        let response = request
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(request_error)?;
         let status = response.status();
         if status.as_u16() == 429 {
             let wait = response
@@ -244,6 +259,21 @@ impl SlackApi {
             return Err(SlackError::Api(error));
         }
         serde_json::from_value(value).map_err(|e| SlackError::NoAnswer(format!("unexpected answer: {e}")))
+    }
+
+    /// Whether deskhand may POST to a `response_url`: Slack's own hooks
+    /// (`https://hooks.slack.com/…`), or the host of the configured Web API (a test's fake
+    /// Slack). Anything else (another host, `javascript:`, `file:`, junk) is never called.
+    fn is_response_url(&self, url: &str) -> bool {
+        let origin = |u: &str| {
+            let (scheme, rest) = u.split_once("://")?;
+            let host = rest.split('/').next()?;
+            (!host.is_empty() && !host.contains(['@', ' ', '\\'])).then(|| format!("{scheme}://{host}/"))
+        };
+        match origin(url) {
+            Some(o) => o == "https://hooks.slack.com/" || origin(&self.base_url).is_some_and(|api| api == o),
+            None => false,
+        }
     }
 
     fn url(&self, method: &str) -> String {
@@ -436,13 +466,17 @@ impl SlackApi {
     /// (<https://api.slack.com/interactivity/handling#message_responses>): a plain `ok`,
     /// not the Web API's JSON.
     pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackError> {
-        let response = self.http.post(response_url).json(body).send().await.map_err(|e| {
-            if e.is_connect() {
-                SlackError::Connect(e.to_string())
-            } else {
-                SlackError::NoAnswer(e.to_string())
-            }
-        })?;
+        if !self.is_response_url(response_url) {
+            let shown: String = response_url.chars().take(80).collect();
+            return Err(SlackError::Invalid(format!("{shown:?} is not a Slack response_url")));
+        }
+        let response = self
+            .http
+            .post(response_url)
+            .json(body)
+            .send()
+            .await
+            .map_err(request_error)?;
         match response.status().as_u16() {
             429 => Err(SlackError::RateLimited(Duration::from_secs(1))),
             status if (200..300).contains(&status) => Ok(()),

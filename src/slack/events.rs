@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use super::shapes;
 use crate::desk::SharedFile;
 
 /// What ingress reads from an Events API body.
@@ -50,6 +51,7 @@ impl IngressEnvelope<'_> {
                     .as_deref()
                     .or_else(|| e.item.as_ref().and_then(|i| i.channel.as_deref()))
             })
+            .filter(|channel| shapes::is_id(channel))
             .unwrap_or("-")
             .to_owned()
     }
@@ -177,6 +179,9 @@ pub enum DecodeError {
     Missing(&'static str, &'static str),
     #[error("not a slash command: {0}")]
     Form(String),
+    /// A field that is not shaped as Slack shapes it (an id that is not an id…).
+    #[error("{0} is not shaped as Slack sends it")]
+    Shape(&'static str),
 }
 
 /// Subtypes that are a person's message like any other.
@@ -185,13 +190,72 @@ const MESSAGE_SUBTYPES: &[&str] = &["file_share", "thread_broadcast", "me_messag
 /// Read a stored inbox row into a [`Command`]: its dedupe key says what the body is (an
 /// Events API envelope, an interaction or a slash command).
 pub fn decode(dedupe_key: &str, body: &str) -> Result<Command, DecodeError> {
-    if dedupe_key.starts_with(super::interactions::INTERACTION_KEY_PREFIX) {
-        return super::interactions::decode_interaction(body);
+    let body = shapes::without_nul_escapes(body);
+    let command = if dedupe_key.starts_with(super::interactions::INTERACTION_KEY_PREFIX) {
+        super::interactions::decode_interaction(&body)?
+    } else if dedupe_key.starts_with(super::interactions::COMMAND_KEY_PREFIX) {
+        super::interactions::decode_command(&body)?
+    } else {
+        decode_event(&body)?
+    };
+    checked(command)
+}
+
+/// A command whose ids and timestamps have Slack's shapes; anything else is set aside
+/// before it reaches a lookup.
+fn checked(command: Command) -> Result<Command, DecodeError> {
+    let id = |field: &'static str, value: &str| shapes::is_id(value).then_some(()).ok_or(DecodeError::Shape(field));
+    let ts = |field: &'static str, value: &str| shapes::is_ts(value).then_some(()).ok_or(DecodeError::Shape(field));
+    match &command {
+        Command::Posted(m) | Command::Mentioned(m) => {
+            id("channel", &m.channel)?;
+            ts("ts", &m.ts)?;
+            if let Some(thread_ts) = &m.thread_ts {
+                ts("thread_ts", thread_ts)?;
+            }
+            if let Some(user) = &m.user {
+                id("user", user)?;
+            }
+        }
+        Command::Reacted {
+            channel,
+            ts: at,
+            user,
+            reaction,
+        } => {
+            id("item.channel", channel)?;
+            ts("item.ts", at)?;
+            id("user", user)?;
+            if reaction.len() > 100 {
+                return Err(DecodeError::Shape("reaction"));
+            }
+        }
+        Command::Edited { channel, ts: at, .. } | Command::Deleted { channel, ts: at } => {
+            id("channel", channel)?;
+            ts("ts", at)?;
+        }
+        Command::HomeOpened { user } => id("user", user)?,
+        Command::OpenForm(request) => {
+            id("user", &request.user)?;
+            if let Some(message) = &request.message {
+                id("channel", &message.channel)?;
+                ts("message.ts", &message.ts)?;
+            }
+        }
+        Command::Desk(request) => {
+            id("user_id", &request.user)?;
+            if !request.channel.is_empty() {
+                id("channel_id", &request.channel)?;
+            }
+        }
+        Command::Submitted(submission) => id("user", &submission.user)?,
+        Command::Close(request) => id("user", &request.user)?,
+        Command::OpenReply(request) => id("user", &request.user)?,
+        Command::PublicReply(reply) => id("user", &reply.user)?,
+        Command::SetPriority(request) => id("user", &request.user)?,
+        Command::Ignored { .. } => {}
     }
-    if dedupe_key.starts_with(super::interactions::COMMAND_KEY_PREFIX) {
-        return super::interactions::decode_command(body);
-    }
-    decode_event(body)
+    Ok(command)
 }
 
 /// Read a stored Events API envelope into a [`Command`].

@@ -2,6 +2,8 @@
 //! each verified by its signature, then handed to [`ingress::accept`], whose answer is
 //! turned into the HTTP response Slack expects.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +21,7 @@ use crate::state::AppState;
 /// secret, compared in constant time, with the timestamp no more than 5 minutes off
 /// (<https://api.slack.com/authentication/verifying-requests-from-slack>).
 #[derive(Clone)]
-pub struct SignatureCheck(SlackEventSignatureVerifier);
+pub struct SignatureCheck(SlackEventSignatureVerifier, Arc<str>);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
@@ -33,9 +35,10 @@ pub enum Rejection {
 
 impl SignatureCheck {
     pub fn new(secret: &str) -> Self {
-        Self(SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
-            secret.to_owned(),
-        )))
+        Self(
+            SlackEventSignatureVerifier::new(&SlackSigningSecret::new(secret.to_owned())),
+            secret.into(),
+        )
     }
 
     /// The verified body as text.
@@ -47,12 +50,47 @@ impl SignatureCheck {
         ) else {
             return Err(Rejection::MissingHeaders);
         };
-        let body = std::str::from_utf8(body).map_err(|_| Rejection::NotUtf8)?;
+        let Ok(text) = std::str::from_utf8(body) else {
+            // Slack signs bytes: a body it really signed that is not text is malformed
+            // (400), anything else is not from Slack (401).
+            return Err(if self.signs(signature, timestamp, body) {
+                Rejection::NotUtf8
+            } else {
+                Rejection::BadSignature
+            });
+        };
         self.0
-            .verify(signature, body, timestamp)
+            .verify(signature, text, timestamp)
             .map_err(|_| Rejection::BadSignature)?;
-        Ok(body)
+        Ok(text)
     }
+
+    /// Whether `signature` is Slack's v0 signature of these bytes, sent within 5 minutes.
+    fn signs(&self, signature: &str, timestamp: &str, body: &[u8]) -> bool {
+        use hmac::Mac;
+        let fresh = timestamp
+            .parse::<i64>()
+            .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= 300);
+        let Some(expected) = signature.strip_prefix("v0=").and_then(decode_hex) else {
+            return false;
+        };
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.1.as_bytes()) else {
+            return false;
+        };
+        mac.update(format!("v0:{timestamp}:").as_bytes());
+        mac.update(body);
+        fresh && mac.verify_slice(&expected).is_ok()
+    }
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// What the Slack routes share: the application's state and the signature check.
@@ -86,6 +124,14 @@ fn verified<'b>(state: &SlackHttp, route: &str, headers: &HeaderMap, body: &'b [
     })
 }
 
+/// A request Slack did not sign is 401; one it signed whose body is not text is 400.
+fn refused(rejection: Rejection) -> Response {
+    match rejection {
+        Rejection::NotUtf8 => (StatusCode::BAD_REQUEST, "body is not UTF-8").into_response(),
+        Rejection::MissingHeaders | Rejection::BadSignature => UNAUTHORIZED.into_response(),
+    }
+}
+
 fn respond(answer: Answer) -> Response {
     match answer {
         Answer::Ack => StatusCode::OK.into_response(),
@@ -98,7 +144,7 @@ fn respond(answer: Answer) -> Response {
 async fn events(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes) -> Response {
     match verified(&state, "/slack/events", &headers, &body) {
         Ok(body) => respond(ingress::accept(&state.app, Incoming::Event(body)).await),
-        Err(_) => UNAUTHORIZED.into_response(),
+        Err(rejection) => refused(rejection),
     }
 }
 
@@ -106,7 +152,7 @@ async fn events(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes)
 async fn interactivity(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match verified(&state, "/slack/interactivity", &headers, &body) {
         Ok(body) => body,
-        Err(_) => return UNAUTHORIZED.into_response(),
+        Err(rejection) => return refused(rejection),
     };
     let Some(json) = form_urlencoded::parse(body.as_bytes())
         .find(|(k, _)| k == "payload")
@@ -121,7 +167,7 @@ async fn interactivity(State(state): State<SlackHttp>, headers: HeaderMap, body:
 async fn commands(State(state): State<SlackHttp>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match verified(&state, "/slack/commands", &headers, &body) {
         Ok(body) => body,
-        Err(_) => return UNAUTHORIZED.into_response(),
+        Err(rejection) => return refused(rejection),
     };
     match SlashCommand::from_form(body) {
         Ok(command) => respond(ingress::accept(&state.app, Incoming::Command(command)).await),

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::events::IngressEnvelope;
 use super::interactions::{Payload, SlashCommand, REPLY_FIELD};
+use super::shapes;
 use super::views;
 use crate::desk::forms::{self, ProjectChoice};
 use crate::state::AppState;
@@ -46,6 +47,9 @@ pub async fn accept(state: &AppState, incoming: Incoming<'_>) -> Answer {
         Incoming::Event(body) => accept_event(state, body).await,
         Incoming::Interaction(json) => accept_interaction(state, json).await,
         Incoming::Command(command) => {
+            if !shapes::is_id(&command.user_id) || !shapes::is_token(&command.trigger_id) {
+                return Answer::Malformed("malformed slash command");
+            }
             let event = NewEvent {
                 dedupe_key: command.dedupe_key(),
                 order_key: format!("user:{}", command.user_id),
@@ -73,6 +77,9 @@ async fn accept_event(state: &AppState, body: &str) -> Answer {
             let Some(event_id) = envelope.event_id.as_deref() else {
                 return Answer::Malformed("event_callback without event_id");
             };
+            if !shapes::is_token(event_id) {
+                return Answer::Malformed("event_id is not an event id");
+            }
             let event = NewEvent {
                 dedupe_key: format!("event:{event_id}"),
                 order_key: envelope.order_key(),
@@ -109,6 +116,13 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         tracing::info!(kind = %payload.kind, "acknowledged an interaction deskhand does not handle");
         return Answer::Ack;
     };
+    let key_parts_ok = dedupe_key
+        .split(':')
+        .skip(2)
+        .all(|part| shapes::is_token(part) || shapes::is_id(part));
+    if !shapes::is_id(payload.user_id()) || !key_parts_ok {
+        return Answer::Malformed("malformed payload");
+    }
     let mut answer = Answer::Ack;
     if let Some((_, text)) = payload.submitted_reply() {
         if text.trim().is_empty() {

@@ -8,6 +8,7 @@ pub mod events;
 pub mod http;
 pub mod ingress;
 pub mod interactions;
+pub mod shapes;
 pub mod views;
 
 /// A payload as Slack sends it, from the fixtures kept with the tests (`tests/fixtures/slack/`).

@@ -41,6 +41,17 @@ const USER_DB_TTL_MS: i64 = 3_600_000;
 /// How long the agent channels' members are trusted.
 const AGENTS_TTL: Duration = Duration::from_secs(300);
 
+/// Log lines show at most this much of an event's body.
+const LOGGED_BODY_CHARS: usize = 300;
+
+/// The start of `text`, for a log line: one bad event must not write megabytes of log.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(LOGGED_BODY_CHARS) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_owned(),
+    }
+}
+
 /// What `auth.test` says about the workspace and deskhand's own bot user.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -237,7 +248,7 @@ impl Worker {
             match command {
                 Ok(command) => handlers::apply(&mut unit, &mut tx, event, command).await?,
                 Err(e) => {
-                    tracing::warn!(inbox.id = event.id, error = %e, body = %event.body, "an event deskhand cannot read was set aside");
+                    tracing::warn!(inbox.id = event.id, error = %e, body = %clip(&event.body), "an event deskhand cannot read was set aside");
                     Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;
                 }
             }
@@ -267,7 +278,7 @@ impl Worker {
             if let Err(e) = outcome {
                 held_keys.insert(event.order_key.clone());
                 let settle = if event.attempts >= MAX_ATTEMPTS {
-                    tracing::error!(inbox.id = event.id, error = %e, body = %event.body, "giving up on an event after {MAX_ATTEMPTS} attempts");
+                    tracing::error!(inbox.id = event.id, error = %e, body = %clip(&event.body), "giving up on an event after {MAX_ATTEMPTS} attempts");
                     Settle::Fail { error: e.to_string() }
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
