@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::slack::api::SlackApi;
 use crate::slack::http::{SignatureCheck, SlackHttp};
 use crate::state::AppState;
-use crate::store::{GroupCommit, NewEvent, Store};
+use crate::store::{ExclusiveUse, GroupCommit, NewEvent, Store};
 use crate::sync::dispatcher::Dispatcher;
 use crate::sync::ratelimit::ChannelPacer;
 use crate::sync::worker::Worker;
@@ -28,6 +28,8 @@ use crate::sync::worker::Worker;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct App {
+    /// This process's hold on a SQLite database, for as long as it runs.
+    exclusive: ExclusiveUse,
     listener: TcpListener,
     state: AppState,
     signature: SignatureCheck,
@@ -51,6 +53,9 @@ impl App {
         let store = Store::connect(&config.database_url)
             .await
             .context("cannot open the database (DATABASE_URL)")?;
+        let exclusive = store
+            .exclusive_use(&config.database_url)
+            .context("cannot use the database (DATABASE_URL)")?;
         store.migrate().await.context("cannot migrate the database")?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -64,7 +69,7 @@ impl App {
         let (inbox, inbox_writer) = GroupCommit::spawn(
             store.clone(),
             wake.inbox.clone(),
-            |store: Store, events: Vec<NewEvent>| async move { store.insert_events(&events).await },
+            |store: Store, events: Arc<[NewEvent]>| async move { store.insert_events(&events).await },
         );
         let signature = SignatureCheck::new(config.slack_signing_secret.expose());
         let state = AppState {
@@ -74,6 +79,7 @@ impl App {
             directory: Arc::new(slack.clone()),
         };
         Ok(Self {
+            exclusive,
             listener,
             state,
             signature,
@@ -139,6 +145,7 @@ impl App {
         .await;
         let _ = tokio::time::timeout(Duration::from_secs(5), completion_writer).await;
         store.close().await;
+        drop(self.exclusive);
         Ok(())
     }
 }

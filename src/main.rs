@@ -46,6 +46,7 @@ fn main() -> ExitCode {
             let url = sources.database_url();
             runtime.block_on(async {
                 let store = Store::connect(&url).await?;
+                let _exclusive = store.exclusive_use(&url)?;
                 store.migrate().await?;
                 store.close().await;
                 Ok::<_, deskhand::store::StoreError>(())

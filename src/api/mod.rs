@@ -203,6 +203,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/tickets", get(records::list_tickets))
         .route("/tickets/{key}", get(records::get_ticket))
         .route("/outbox", get(records::list_outbox))
+        .route("/inbox", get(records::list_inbox))
         .route("/parked", get(records::list_parked))
         .route("/audit", get(records::list_audit))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));

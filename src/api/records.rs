@@ -65,15 +65,28 @@ pub(super) async fn list_outbox(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<OutboxQuery>,
 ) -> Result<impl IntoResponse> {
-    let wanted = query.state.unwrap_or_else(|| "failed".into());
-    if !["pending", "done", "failed"].contains(&wanted.as_str()) {
-        return Err(ApiError::Invalid("state is pending, done or failed".into()));
+    let (wanted, limit) = query.checked()?;
+    Ok(Json(json!({ "effects": state.store.effects(&wanted, limit).await? })))
+}
+
+/// Events as they stand in the inbox: by default those set aside (`failed`), with why.
+pub(super) async fn list_inbox(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<OutboxQuery>,
+) -> Result<impl IntoResponse> {
+    let (wanted, limit) = query.checked()?;
+    Ok(Json(json!({ "events": state.store.events(&wanted, limit).await? })))
+}
+
+impl OutboxQuery {
+    /// The state asked for (`failed` unless given) and the page size (1–1000, 100).
+    fn checked(self) -> Result<(String, i64)> {
+        let wanted = self.state.unwrap_or_else(|| "failed".into());
+        if !["pending", "done", "failed"].contains(&wanted.as_str()) {
+            return Err(ApiError::Invalid("state is pending, done or failed".into()));
+        }
+        Ok((wanted, self.limit.unwrap_or(100).clamp(1, 1000)))
     }
-    let effects = state
-        .store
-        .effects(&wanted, query.limit.unwrap_or(100).clamp(1, 1000))
-        .await?;
-    Ok(Json(json!({ "effects": effects })))
 }
 
 #[derive(Deserialize)]

@@ -190,7 +190,7 @@ const MESSAGE_SUBTYPES: &[&str] = &["file_share", "thread_broadcast", "me_messag
 /// Read a stored inbox row into a [`Command`]: its dedupe key says what the body is (an
 /// Events API envelope, an interaction or a slash command).
 pub fn decode(dedupe_key: &str, body: &str) -> Result<Command, DecodeError> {
-    let body = shapes::without_nul_escapes(body);
+    let body = shapes::clean_escapes(body);
     let command = if dedupe_key.starts_with(super::interactions::INTERACTION_KEY_PREFIX) {
         super::interactions::decode_interaction(&body)?
     } else if dedupe_key.starts_with(super::interactions::COMMAND_KEY_PREFIX) {

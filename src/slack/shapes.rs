@@ -21,12 +21,53 @@ pub fn is_token(s: &str) -> bool {
     (1..=96).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b))
 }
 
-/// Text as deskhand keeps it: a NUL character (which PostgreSQL's text cannot hold) becomes
-/// U+FFFD, on both databases alike. Applied to a stored payload before it is read, where a
-/// NUL can only appear as the JSON escape `\u0000`.
-pub fn without_nul_escapes(json: &str) -> std::borrow::Cow<'_, str> {
-    if json.contains("\\u0000") {
-        std::borrow::Cow::Owned(json.replace("\\u0000", "\\ufffd"))
+/// Text as deskhand keeps it, on both databases alike: a NUL character (which PostgreSQL's
+/// text cannot hold) and a lone UTF-16 surrogate (which no UTF-8 text can hold) become
+/// U+FFFD. Applied to a stored payload before it is read, where both can only appear as
+/// JSON escapes (`\u0000`, `\ud800` without its pair).
+pub fn clean_escapes(json: &str) -> std::borrow::Cow<'_, str> {
+    if !json.contains("\\u") {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let bytes = json.as_bytes();
+    let escape_at = |i: usize| -> Option<u16> {
+        let hex = json.get(i + 2..i + 6)?;
+        (bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'u'))
+            .then(|| u16::from_str_radix(hex, 16).ok())
+            .flatten()
+    };
+    let mut out = String::with_capacity(json.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < json.len() {
+        // An escaped backslash is copied whole, so `\\u0000` (a backslash, then "u0000")
+        // stays text.
+        if bytes[i] == b'\\' && bytes.get(i + 1) == Some(&b'\\') {
+            out.push_str("\\\\");
+            i += 2;
+            continue;
+        }
+        if let Some(unit) = escape_at(i) {
+            let high = (0xD800..0xDC00).contains(&unit);
+            let paired = high && escape_at(i + 6).is_some_and(|low| (0xDC00..0xE000).contains(&low));
+            let lone = (0xD800..0xE000).contains(&unit) && !paired;
+            if unit == 0 || lone {
+                out.push_str("\\ufffd");
+                changed = true;
+                i += 6;
+                continue;
+            }
+            let take = if paired { 12 } else { 6 };
+            out.push_str(&json[i..i + take]);
+            i += take;
+            continue;
+        }
+        let next = json[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&json[i..i + next]);
+        i += next;
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(json)
     }
@@ -52,9 +93,15 @@ mod tests {
 
     #[test]
     fn nul_characters_become_replacement_characters() {
-        assert_eq!(without_nul_escapes(r#"{"text":"a\u0000b"}"#), r#"{"text":"a\ufffdb"}"#);
-        let read: serde_json::Value = serde_json::from_str(&without_nul_escapes(r#"{"text":"a\u0000b"}"#)).unwrap();
+        assert_eq!(clean_escapes(r#"{"text":"a\u0000b"}"#), r#"{"text":"a\ufffdb"}"#);
+        let read: serde_json::Value = serde_json::from_str(&clean_escapes(r#"{"text":"a\u0000b"}"#)).unwrap();
         assert_eq!(read["text"], "a\u{fffd}b");
-        assert!(matches!(without_nul_escapes("{}"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(clean_escapes("{}"), std::borrow::Cow::Borrowed(_)));
+        let lone: serde_json::Value = serde_json::from_str(&clean_escapes(r#"{"t":"x\ud800y"}"#)).unwrap();
+        assert_eq!(lone["t"], "x\u{fffd}y");
+        let pair: serde_json::Value = serde_json::from_str(&clean_escapes(r#"{"t":"\ud83d\ude00"}"#)).unwrap();
+        assert_eq!(pair["t"], "😀", "a real pair stays");
+        let literal: serde_json::Value = serde_json::from_str(&clean_escapes(r#"{"t":"\\u0000"}"#)).unwrap();
+        assert_eq!(literal["t"], "\\u0000", "an escaped backslash is text");
     }
 }

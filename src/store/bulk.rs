@@ -56,7 +56,7 @@ pub struct NewAudit {
 }
 
 /// A message deskhand posted for a ticket.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewTicketMessage {
     pub ticket_id: i64,
     pub role: &'static str,

@@ -36,12 +36,12 @@ pub enum SubmitError {
     Closed,
 }
 
-impl<I: Send + 'static, O: Send + 'static> GroupCommit<I, O> {
+impl<I: Clone + Send + Sync + 'static, O: Send + 'static> GroupCommit<I, O> {
     /// Start the writer. After each commit `committed` is notified, so whoever consumes
     /// what was written wakes at once. The task ends when every handle is dropped.
     pub fn spawn<F, Fut>(store: Store, committed: Arc<Notify>, apply: F) -> (Self, tokio::task::JoinHandle<()>)
     where
-        F: Fn(Store, Vec<I>) -> Fut + Send + 'static,
+        F: Fn(Store, Arc<[I]>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<O>, StoreError>> + Send,
     {
         let (sender, mut receiver) = mpsc::channel::<Job<I, O>>(MAX_BATCH * 4);
@@ -49,15 +49,33 @@ impl<I: Send + 'static, O: Send + 'static> GroupCommit<I, O> {
             let mut jobs = Vec::with_capacity(MAX_BATCH);
             while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
                 let (items, waiters): (Vec<I>, Vec<_>) = jobs.drain(..).unzip();
-                match apply(store.clone(), items).await {
+                let items: Arc<[I]> = items.into();
+                match apply(store.clone(), items.clone()).await {
                     Ok(outputs) => {
                         committed.notify_one();
                         for (waiter, output) in waiters.into_iter().zip(outputs) {
                             let _ = waiter.send(Ok(output));
                         }
                     }
+                    // One bad item must not fail the others: each is written on its own,
+                    // and only what fails alone is answered with its error.
+                    Err(e) if items.len() > 1 => {
+                        tracing::warn!(error = %e, batch = waiters.len(), "group commit failed; writing its items one by one");
+                        for (item, waiter) in items.iter().zip(waiters) {
+                            let outcome = apply(store.clone(), Arc::from([item.clone()])).await;
+                            let outcome = outcome.map_err(Arc::new).and_then(|mut outputs| {
+                                outputs
+                                    .pop()
+                                    .ok_or_else(|| Arc::new(StoreError::Other("nothing written".into())))
+                            });
+                            if outcome.is_ok() {
+                                committed.notify_one();
+                            }
+                            let _ = waiter.send(outcome);
+                        }
+                    }
                     Err(e) => {
-                        tracing::error!(error = %e, batch = waiters.len(), "group commit failed");
+                        tracing::error!(error = %e, "group commit failed");
                         let e = Arc::new(e);
                         for waiter in waiters {
                             let _ = waiter.send(Err(e.clone()));
@@ -74,5 +92,42 @@ impl<I: Send + 'static, O: Send + 'static> GroupCommit<I, O> {
         let (done, wait) = oneshot::channel();
         self.sender.send((item, done)).await.map_err(|_| SubmitError::Closed)?;
         wait.await.map_err(|_| SubmitError::Closed)?.map_err(SubmitError::Store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_bad_item_fails_alone_and_its_neighbours_are_written() {
+        let store = Store::connect("sqlite::memory:").await.expect("a store");
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = written.clone();
+        let (writer, _task) = GroupCommit::spawn(store, Arc::new(Notify::new()), move |_, items: Arc<[i64]>| {
+            let log = log.clone();
+            async move {
+                if items.contains(&0) {
+                    return Err(StoreError::Other("the bad one".into()));
+                }
+                log.lock().unwrap().extend(items.iter().copied());
+                Ok(items.iter().map(|i| i * 10).collect())
+            }
+        });
+        let submits: Vec<_> = [1, 2, 0, 3, 4]
+            .into_iter()
+            .map(|item| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.submit(item).await })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for submit in submits {
+            outcomes.push(submit.await.unwrap().ok());
+        }
+        assert_eq!(outcomes, [Some(10), Some(20), None, Some(30), Some(40)]);
+        let mut written = written.lock().unwrap().clone();
+        written.sort();
+        assert_eq!(written, [1, 2, 3, 4]);
     }
 }

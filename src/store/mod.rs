@@ -31,7 +31,9 @@ use tokio::sync::Notify;
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use group_commit::GroupCommit;
-pub use queue::{ClaimedEffect, ClaimedEvent, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle};
+pub use queue::{
+    ClaimedEffect, ClaimedEvent, InboxRecord, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle,
+};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS, REFILE_KEY_PREFIX};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
@@ -258,7 +260,41 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Held while a process uses a SQLite database: one process at a time, so that two never
+/// migrate it at once or share its single writer. Released when dropped (or when the
+/// process dies). PostgreSQL needs none: replicas share it by design.
+pub struct ExclusiveUse(#[allow(dead_code)] Option<std::fs::File>);
+
 impl Store {
+    /// Take the database for this process alone (SQLite), or say which process has it.
+    /// The lock is a file beside the database, `<file>.lock`.
+    pub fn exclusive_use(&self, url: &str) -> Result<ExclusiveUse> {
+        if !matches!(self.db, Db::Sqlite { .. }) {
+            return Ok(ExclusiveUse(None));
+        }
+        let options = SqliteConnectOptions::from_str(url)?;
+        let path = options.get_filename();
+        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+            return Ok(ExclusiveUse(None));
+        }
+        let lock_path = format!("{}.lock", path.display());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Other(format!("cannot open {lock_path}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ExclusiveUse(Some(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Other(format!(
+                "another deskhand process is using {}: a SQLite database serves one process at a time \
+                 (run several replicas on PostgreSQL)",
+                path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Other(format!("cannot lock {lock_path}: {e}"))),
+        }
+    }
+
     /// Connect to the database the URL names. This is the one place the backend is chosen.
     pub async fn connect(url: &str) -> Result<Self> {
         let db = if url.starts_with("sqlite:") {

@@ -31,7 +31,7 @@ pub enum Settle {
     Fail { error: String },
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewEvent {
     pub dedupe_key: String,
     pub order_key: String,
@@ -154,6 +154,20 @@ impl Queues {
         })
         .flatten()
     }
+}
+
+/// An inbox row as the admin API shows it; the body cut to its first 2,000 characters.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InboxRecord {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub order_key: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub received_at: i64,
+    pub finished_at: Option<i64>,
+    pub body: String,
 }
 
 /// Advisory lock ids under which PostgreSQL replicas take turns claiming, one per queue
@@ -283,6 +297,26 @@ impl Store {
         })?;
         tx.commit().await?;
         rows.sort_by_key(Claimed::id);
+        Ok(rows)
+    }
+
+    /// Events in a state (`pending`, `done`, `failed`), newest first: for the admin API.
+    pub async fn events(&self, state: &str, limit: i64) -> Result<Vec<InboxRecord>> {
+        let mut rows = super::on_pool!(self, |pool| {
+            sqlx::query_as::<_, InboxRecord>(
+                "select id, dedupe_key, order_key, state, attempts, last_error, received_at, finished_at, body
+                 from inbox where state = $1 order by id desc limit $2",
+            )
+            .bind(state)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        for row in &mut rows {
+            if let Some((cut, _)) = row.body.char_indices().nth(2000) {
+                row.body.truncate(cut);
+            }
+        }
         Ok(rows)
     }
 

@@ -33,6 +33,7 @@ const CLAIM_AT_LEAST: usize = 64;
 const POLL: Duration = Duration::from_millis(250);
 
 /// How an effect ended, and what it posted.
+#[derive(Clone)]
 pub struct Completion {
     id: i64,
     settle: Settle,
@@ -80,16 +81,16 @@ impl Remembered {
 
 /// Record how effects ended, many to a transaction; the common outcome (done, maybe with
 /// a posted message) set-at-a-time.
-async fn record_completions(store: Store, completions: Vec<Completion>) -> Result<Vec<()>, StoreError> {
+async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Result<Vec<()>, StoreError> {
     let count = completions.len();
     let mut posted = Vec::new();
     let mut done = Vec::new();
     let mut other = Vec::new();
     let mut permalinks = Vec::new();
-    for completion in completions {
-        posted.extend(completion.posted);
-        permalinks.extend(completion.permalink);
-        match completion.settle {
+    for completion in completions.iter() {
+        posted.extend(completion.posted.iter().cloned());
+        permalinks.extend(completion.permalink.iter());
+        match &completion.settle {
             Settle::Done => done.push(completion.id),
             settle => other.push((completion.id, settle)),
         }

@@ -217,6 +217,7 @@ async fn the_openapi_description_is_served_and_names_every_route() {
         "/tickets",
         "/tickets/{key}",
         "/outbox",
+        "/inbox",
         "/parked",
     ] {
         assert!(spec["paths"][path].is_object(), "openapi.json documents {path}");

@@ -216,3 +216,29 @@ async fn an_admin_body_over_one_mebibyte_is_a_413() {
         .await;
     assert_eq!(status, 413, "{body}");
 }
+
+#[tokio::test]
+async fn a_message_whose_text_is_a_lone_surrogate_is_filed_not_dropped() {
+    let app = TestApp::spawn().await;
+    // serde_json will not write a lone surrogate: the body is built as Slack's JSON text.
+    let body = envelope("Ev1", message(SUPPORT, ANA, "1700000100.000100", "LONE"))
+        .to_string()
+        .replace("LONE", "\\ud800");
+    assert_eq!(app.post_event_body(&body).await, 200);
+    app.drain().await;
+    assert_eq!(app.ticket("IT-1").await["summary"], "\u{fffd}");
+    assert_eq!(app.slack.messages_in(SUPPORT).len(), 1, "its author is answered");
+}
+
+#[tokio::test]
+async fn desk_status_with_a_nul_in_its_key_is_answered_and_nothing_stalls() {
+    let app = TestApp::spawn().await;
+    app.say("Ev1", ANA, "1700000100.000100", "VPN is down").await;
+    assert_eq!(app.slash(ANA, SUPPORT, "status IT-1\u{0}", "2.2.a").await, 200);
+    app.drain().await;
+    let answers = app.answers();
+    assert!(answers.iter().any(|a| a.contains("I can't find")), "{answers:?}");
+    assert_eq!(app.slash(ANA, SUPPORT, "status IT-1", "2.2.b").await, 200);
+    app.drain().await;
+    assert!(app.answers().iter().any(|a| a.contains("VPN is down")));
+}

@@ -123,3 +123,29 @@ async fn a_bad_signature_is_logged_without_secrets() {
     }
     drop(log);
 }
+
+#[tokio::test]
+async fn a_second_process_on_one_sqlite_file_is_refused_and_the_first_serves_on() {
+    use crate::support::{process::Server, FakeSlack, TestDb};
+
+    let db = TestDb::sqlite();
+    let slack = FakeSlack::start().await;
+    let env = process::env(db.url(), &slack);
+    let first = Server::start(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let borrowed: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for command in ["serve", "migrate"] {
+        let (code, stderr) = process::run(&[command], &borrowed, dir.path());
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(
+            stderr.contains("another deskhand process is using"),
+            "{command}: {stderr}"
+        );
+    }
+    let ready = reqwest::get(format!("{}/readyz", first.addr)).await.unwrap();
+    assert_eq!(ready.status(), 200, "the first one still serves");
+    first.kill_9();
+    // Once it is gone, the database can be used again.
+    let (code, stderr) = process::run(&["migrate"], &borrowed, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+}
