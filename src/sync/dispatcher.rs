@@ -23,8 +23,8 @@ use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
 use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
-use crate::sync::backoff;
 use crate::sync::ratelimit::ChannelPacer;
+use crate::sync::{backoff, out_of_tries};
 
 /// How many Slack calls may be under way at once.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -571,6 +571,9 @@ impl Dispatcher {
     fn retry_store(&self, claimed: &ClaimedEffect, e: StoreError) -> Completion {
         match e {
             StoreError::NotFound => self.failed(claimed, "its ticket no longer exists".into()),
+            e if out_of_tries(claimed.created_at, self.store.now_ms(), claimed.attempts) => {
+                self.failed(claimed, format!("gave up after a day of retries: {e}"))
+            }
             e => Completion {
                 id: claimed.id,
                 settle: Settle::Retry {
@@ -587,6 +590,10 @@ impl Dispatcher {
     fn slack_failed(&self, claimed: &ClaimedEffect, e: SlackError) -> Completion {
         if !e.is_transient() {
             return self.failed(claimed, e.to_string());
+        }
+        if out_of_tries(claimed.created_at, self.store.now_ms(), claimed.attempts) {
+            tracing::error!(attempts = claimed.attempts, error = %e, "Slack failed this effect for a day; set aside");
+            return self.failed(claimed, format!("gave up after a day of retries: {e}"));
         }
         let wait = match &e {
             SlackError::RateLimited(wait) => *wait,

@@ -13,6 +13,17 @@ pub mod worker;
 
 use std::time::Duration;
 
+/// How long an event or an effect is retried before it is set aside as failed: long enough
+/// for any Slack outage worth waiting out, short enough that nothing retries forever.
+pub const GIVE_UP_AFTER_MS: i64 = 24 * 3_600_000;
+/// Nor is anything tried more often than this.
+pub const MAX_TRIES: i64 = 500;
+
+/// Whether a row first queued at `since` and tried `attempts` times has had its chances.
+pub fn out_of_tries(since: i64, now: i64, attempts: i64) -> bool {
+    now - since > GIVE_UP_AFTER_MS || attempts >= MAX_TRIES
+}
+
 /// Exponential backoff for the `attempt`-th failure (1-based): 1 s, 2 s, 4 s … 5 min, with
 /// up to 25 % jitter so that many failures do not come back at the same moment.
 pub fn backoff(attempt: i64) -> Duration {
@@ -26,6 +37,13 @@ pub fn backoff(attempt: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_stop_after_a_day_or_many_tries() {
+        assert!(!out_of_tries(0, GIVE_UP_AFTER_MS, 1));
+        assert!(out_of_tries(0, GIVE_UP_AFTER_MS + 1, 1));
+        assert!(out_of_tries(0, 0, MAX_TRIES));
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

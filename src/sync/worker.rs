@@ -19,10 +19,10 @@ use crate::slack::events::{self, Command};
 use crate::store::{
     ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError, CHANNEL_MESSAGE_RETENTION_MS,
 };
-use crate::sync::backoff;
 use crate::sync::handlers;
 use crate::sync::lookup::{self, Lookups, Needs};
 use crate::sync::unit::{profile, Facts, Unit};
+use crate::sync::{backoff, out_of_tries};
 
 /// How often finished queue rows and old messages are purged, and expired parked messages
 /// reported.
@@ -168,17 +168,22 @@ impl Worker {
                 // their channel, so a reply never overtakes the message it answers.
                 let due_at = self.store.now_ms() + wait.as_millis() as i64;
                 let error = e.to_string();
+                let now = self.store.now_ms();
                 let rows: Vec<_> = claimed
                     .iter()
                     .map(|c| {
-                        (
-                            c.id,
+                        let settle = if out_of_tries(c.received_at, now, c.attempts) {
+                            Settle::Fail {
+                                error: format!("Slack refused deskhand for a day; set aside: {error}"),
+                            }
+                        } else {
                             Settle::Retry {
                                 due_at,
                                 error: error.clone(),
                                 ambiguous: false,
-                            },
-                        )
+                            }
+                        };
+                        (c.id, settle)
                     })
                     .collect();
                 self.settle_each(rows).await?;
@@ -206,6 +211,20 @@ impl Worker {
                     event.id,
                     Settle::Defer {
                         due_at: self.store.now_ms() + 1000,
+                    },
+                ));
+            } else if lookups.waits(needs) && out_of_tries(event.received_at, self.store.now_ms(), event.attempts) {
+                // Waited a day for Slack to say who or what this is: set aside, so its
+                // channel goes on; it stays listed in the inbox.
+                tracing::error!(
+                    inbox.id = event.id,
+                    attempts = event.attempts,
+                    "an event waited too long for Slack and was set aside"
+                );
+                waiting.push((
+                    event.id,
+                    Settle::Fail {
+                        error: "Slack could not be asked about it for a day; set aside".into(),
                     },
                 ));
             } else if lookups.waits(needs) {

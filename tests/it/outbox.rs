@@ -146,3 +146,51 @@ async fn a_restart_resumes_pending_work() {
     assert_eq!(app.slack.messages_in(AGENTS).len(), 1);
     assert_eq!(app.tickets().await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_effect_slack_keeps_failing_is_set_aside_after_a_day_not_retried_forever() {
+    let app = TestApp::spawn().await;
+    app.slack
+        .fail_in("chat.postMessage", AGENTS, 100_000, Failure::ServerError);
+    app.send_ok("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    app.slack
+        .wait_until("the first try at the card", |slack| {
+            slack
+                .calls_to("chat.postMessage")
+                .iter()
+                .any(|c| c.params["channel"] == AGENTS)
+        })
+        .await;
+    // A day passes on deskhand's clock, Slack failing all along.
+    app.advance(Duration::from_secs(25 * 3600));
+    app.drain().await;
+
+    let (_, failed) = app.get("/api/v1/outbox?state=failed").await;
+    let card = &failed["effects"][0];
+    assert_eq!(card["kind"], "post_agent_card", "{failed}");
+    assert!(
+        card["last_error"].as_str().unwrap().contains("gave up after a day"),
+        "{card}"
+    );
+    assert_eq!(
+        app.slack.messages_in(SUPPORT).len(),
+        1,
+        "the thread reply went out as usual"
+    );
+}
+
+#[tokio::test]
+async fn an_event_that_waits_a_day_for_slack_is_set_aside() {
+    let app = TestApp::spawn().await;
+    app.slack.fail("users.info", 100_000, Failure::ServerError);
+    app.send_ok("Ev1", message(SUPPORT, ANA, ORIGINAL, "VPN is down")).await;
+    app.slack
+        .wait_until("the first look-up", |slack| !slack.calls_to("users.info").is_empty())
+        .await;
+    app.advance(Duration::from_secs(25 * 3600));
+    app.drain().await;
+
+    let (_, inbox) = app.get("/api/v1/inbox?state=failed").await;
+    assert_eq!(inbox["events"][0]["dedupe_key"], "event:Ev1", "{inbox}");
+    assert!(app.tickets().await.is_empty());
+}

@@ -381,6 +381,20 @@ impl TestApp {
             .as_u16()
     }
 
+    /// The private answer given through the `response_url` named after `trigger`, as text.
+    pub fn answer_to(&self, trigger: &str) -> String {
+        let answers: Vec<String> = self
+            .slack
+            .calls_to("response_url")
+            .iter()
+            .map(|call| &call.params)
+            .filter(|r| r["hook"] == trigger)
+            .map(|r| format!("{} {}", r["text"].as_str().unwrap_or_default(), r["blocks"]))
+            .collect();
+        assert_eq!(answers.len(), 1, "one answer to {trigger}: {answers:?}");
+        answers[0].clone()
+    }
+
     /// The private answers deskhand gave through `response_url`s, as text.
     pub fn answers(&self) -> Vec<String> {
         self.slack

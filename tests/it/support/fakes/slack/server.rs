@@ -204,6 +204,8 @@ pub(super) async fn serve(
             failure
         })
     };
+    // A failed call is a change too: a test may wait for the attempt itself.
+    changed(inner);
     match failure {
         Some(Failure::RateLimited { retry_after }) => {
             return (
