@@ -73,6 +73,15 @@ pub enum Effect {
     PostReply { ticket_id: i64, text: String },
     /// Tell a requester, in their DM with deskhand, what happened to their request.
     Notify { user: String, ticket_id: i64, text: String },
+    /// Tell a support channel's agents that a person's message there could not be handled
+    /// and was set aside (listed in the admin API's inbox), with why.
+    ReportSetAside {
+        agent_channel: String,
+        channel: String,
+        user: String,
+        text: String,
+        error: String,
+    },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
     /// `channel` waited past the retention and were not filed.
     ReportParked {
@@ -104,6 +113,7 @@ impl Effect {
             Effect::Notify { .. } => "notify",
             Effect::PostReply { .. } => "post_reply",
             Effect::ReportParked { .. } => "report_parked",
+            Effect::ReportSetAside { .. } => "report_set_aside",
         }
     }
 
@@ -129,6 +139,9 @@ impl Effect {
             Effect::Notify { user, .. } => format!("dm:{user}"),
             Effect::PostText { channel, .. }
             | Effect::ReportParked {
+                agent_channel: channel, ..
+            }
+            | Effect::ReportSetAside {
                 agent_channel: channel, ..
             } => format!("text:{channel}"),
             // After the thread reply that starts a form's thread.

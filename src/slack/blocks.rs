@@ -44,6 +44,18 @@ pub fn parked_report(channel: &str, messages: &[ParkedLine]) -> String {
     )
 }
 
+/// The report to a support channel's agents of a person's message deskhand set aside.
+pub fn set_aside_report(channel: &str, user: &str, text: &str, error: &str) -> String {
+    let words: String = text.chars().take(200).collect();
+    let why: String = error.chars().take(200).collect();
+    format!(
+        ":warning: A message from <@{user}> in <#{channel}> could not be handled and was set aside ({}). \
+         It is listed by the admin API (`GET /api/v1/inbox?state=failed`). It said: {}",
+        escape(&why),
+        escape(&words)
+    )
+}
+
 pub fn ticket_text(ticket: &TicketRecord) -> String {
     format!("{}: {}", ticket.key, ticket.summary)
 }

@@ -341,6 +341,20 @@ impl Dispatcher {
                 }
                 Err(e) => return self.retry_store(claimed, e),
             },
+            Effect::ReportSetAside {
+                agent_channel,
+                channel,
+                user,
+                text,
+                error,
+            } => {
+                self.post_text(
+                    agent_channel,
+                    None,
+                    &blocks::set_aside_report(channel, user, text, error),
+                )
+                .await
+            }
             Effect::ReportParked {
                 agent_channel,
                 channel,

@@ -13,11 +13,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
 
+use crate::desk::effects::Effect;
 use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
-    ChannelRecord, ClaimedEvent, PersonLink, Settle, SlackUserRecord, Store, StoreError, CHANNEL_MESSAGE_RETENTION_MS,
+    ChannelRecord, ClaimedEvent, NewEffect, PersonLink, Settle, SlackUserRecord, Store, StoreError,
+    CHANNEL_MESSAGE_RETENTION_MS,
 };
 use crate::sync::handlers;
 use crate::sync::lookup::{self, Lookups, Needs};
@@ -50,6 +52,25 @@ fn clip(text: &str) -> String {
         Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
         None => text.to_owned(),
     }
+}
+
+/// What the agents of a person's message's support channel are told when it is set aside.
+fn set_aside_report<'c>(
+    command: &Command,
+    channel_of: impl Fn(&str) -> Option<&'c ChannelRecord>,
+    error: &str,
+) -> Option<Effect> {
+    let (Command::Posted(m) | Command::Mentioned(m)) = command else {
+        return None;
+    };
+    let support = channel_of(&m.channel).filter(|c| c.is_support())?;
+    Some(Effect::ReportSetAside {
+        agent_channel: support.agent_channel.clone()?,
+        channel: m.channel.clone(),
+        user: m.user.clone().filter(|_| !m.from_bot)?,
+        text: m.text.clone(),
+        error: error.to_owned(),
+    })
 }
 
 /// What `auth.test` says about the workspace and deskhand's own bot user.
@@ -203,6 +224,7 @@ impl Worker {
         // Which events wait this round: those whose facts could not be had, and everything
         // after them with the same order key.
         let mut waiting = Vec::new();
+        let mut aside = Vec::new();
         let mut held_keys = HashSet::new();
         let mut ready = Vec::new();
         for ((event, command), needs) in claimed.iter().zip(&decoded).zip(&needs) {
@@ -221,12 +243,13 @@ impl Worker {
                     attempts = event.attempts,
                     "an event waited too long for Slack and was set aside"
                 );
-                waiting.push((
-                    event.id,
-                    Settle::Fail {
-                        error: "Slack could not be asked about it for a day; set aside".into(),
-                    },
-                ));
+                let error = "Slack could not be asked about it for a day".to_owned();
+                let channel_of = |id: &str| channels.get(id).and_then(Option::as_ref);
+                let report = command
+                    .as_ref()
+                    .ok()
+                    .and_then(|c| set_aside_report(c, channel_of, &error));
+                aside.push((event.id, error, report));
             } else if lookups.waits(needs) {
                 held_keys.insert(event.order_key.clone());
                 let due_at = self.store.now_ms() + backoff(event.attempts).as_millis() as i64;
@@ -252,6 +275,9 @@ impl Worker {
             self.apply_one_by_one(&ready, &facts).await?;
         }
         self.settle_each(waiting).await?;
+        for (id, error, report) in aside {
+            self.set_aside(id, error, report).await?;
+        }
         self.outbox_ready.notify_one();
         Ok(taken)
     }
@@ -298,7 +324,13 @@ impl Worker {
                 held_keys.insert(event.order_key.clone());
                 let settle = if event.attempts >= MAX_ATTEMPTS {
                     tracing::error!(inbox.id = event.id, error = %e, body = %clip(&event.body), "giving up on an event after {MAX_ATTEMPTS} attempts");
-                    Settle::Fail { error: e.to_string() }
+                    let error = e.to_string();
+                    let report = command
+                        .as_ref()
+                        .ok()
+                        .and_then(|c| set_aside_report(c, |id| facts.channel(id), &error));
+                    self.set_aside(event.id, error, report).await?;
+                    continue;
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
                     Settle::Retry {
@@ -310,6 +342,18 @@ impl Worker {
                 self.settle_each(vec![(event.id, settle)]).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Set an event aside as failed, and tell its channel's agents when it was a person's
+    /// message, in one transaction.
+    async fn set_aside(&self, id: i64, error: String, report: Option<Effect>) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        Store::settle_event(&mut tx, id, &Settle::Fail { error }).await?;
+        let effects: Vec<NewEffect> = report.iter().map(NewEffect::of).collect();
+        Store::enqueue_effects(&mut tx, &effects).await?;
+        tx.commit().await?;
+        self.outbox_ready.notify_one();
         Ok(())
     }
 

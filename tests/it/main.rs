@@ -8,6 +8,7 @@ mod admin_slack;
 mod contracts;
 mod durability;
 mod facilitation;
+mod fuzz;
 mod hostile;
 mod identity;
 mod ingress;

@@ -193,4 +193,11 @@ async fn an_event_that_waits_a_day_for_slack_is_set_aside() {
     let (_, inbox) = app.get("/api/v1/inbox?state=failed").await;
     assert_eq!(inbox["events"][0]["dedupe_key"], "event:Ev1", "{inbox}");
     assert!(app.tickets().await.is_empty());
+    let reports: Vec<_> = app
+        .slack
+        .messages_in(AGENTS)
+        .into_iter()
+        .filter(|m| m.text.contains("was set aside") && m.text.contains("VPN is down"))
+        .collect();
+    assert_eq!(reports.len(), 1, "the agents are told once");
 }
