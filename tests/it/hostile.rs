@@ -62,6 +62,7 @@ async fn a_message_with_a_nul_character_is_filed_with_a_replacement_character() 
     let ticket = app.ticket("IT-1").await;
     assert_eq!(ticket["summary"], "a\u{fffd}b");
     assert_eq!(ticket["description"], "a\u{fffd}b");
+    the_channel_still_works(&app, "Ev2", "1700000100.000900").await;
 }
 
 #[tokio::test]
@@ -185,6 +186,7 @@ async fn the_admin_api_refuses_nul_characters_in_paths_queries_and_bodies() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(app.get("/api/v1/projects/ZZ").await.0, 404, "nothing was stored");
+    the_channel_still_works(&app, "Ev1", "1700000100.000900").await;
 }
 
 #[tokio::test]
