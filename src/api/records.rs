@@ -2,7 +2,7 @@
 //! the outbox, parked messages and the audit trail.
 
 use axum::extract::{Path, State};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
@@ -64,18 +64,18 @@ pub(super) struct OutboxQuery {
 pub(super) async fn list_outbox(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<OutboxQuery>,
-) -> Result<impl IntoResponse> {
+) -> Result<Response> {
     let (wanted, limit) = query.checked()?;
-    Ok(Json(json!({ "effects": state.store.effects(&wanted, limit).await? })))
+    Ok(Json(json!({ "effects": state.store.effects(&wanted, limit).await? })).into_response())
 }
 
 /// Events as they stand in the inbox: by default those set aside (`failed`), with why.
 pub(super) async fn list_inbox(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<OutboxQuery>,
-) -> Result<impl IntoResponse> {
+) -> Result<Response> {
     let (wanted, limit) = query.checked()?;
-    Ok(Json(json!({ "events": state.store.events(&wanted, limit).await? })))
+    Ok(Json(json!({ "events": state.store.events(&wanted, limit).await? })).into_response())
 }
 
 impl OutboxQuery {

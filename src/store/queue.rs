@@ -100,10 +100,22 @@ pub struct OutboxRecord {
     pub finished_at: Option<i64>,
 }
 
-/// A queue row as a claim returns it, on either database.
-trait Claimed:
+/// A row either database can read into this type.
+trait Readable:
     Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
 {
+}
+
+impl<T> Readable for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+/// A queue row as a claim returns it.
+trait Claimed: Readable {
     fn id(&self) -> i64;
 }
 
@@ -302,16 +314,9 @@ impl Store {
 
     /// Events in a state (`pending`, `done`, `failed`), newest first: for the admin API.
     pub async fn events(&self, state: &str, limit: i64) -> Result<Vec<InboxRecord>> {
-        let mut rows = super::on_pool!(self, |pool| {
-            sqlx::query_as::<_, InboxRecord>(
-                "select id, dedupe_key, order_key, state, attempts, last_error, received_at, finished_at, body
-                 from inbox where state = $1 order by id desc limit $2",
-            )
-            .bind(state)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-        })?;
+        let sql = "select id, dedupe_key, order_key, state, attempts, last_error, received_at, finished_at, body
+                   from inbox where state = $1 order by id desc limit $2";
+        let mut rows: Vec<InboxRecord> = self.in_state(sql, state, limit).await?;
         for row in &mut rows {
             if let Some((cut, _)) = row.body.char_indices().nth(2000) {
                 row.body.truncate(cut);
@@ -322,16 +327,17 @@ impl Store {
 
     /// Effects in a state (`pending`, `done`, `failed`), newest first: for the admin API.
     pub async fn effects(&self, state: &str, limit: i64) -> Result<Vec<OutboxRecord>> {
-        Ok(super::on_pool!(self, |pool| {
-            sqlx::query_as::<_, OutboxRecord>(
-                "select id, effect_id, kind, payload, state, attempts, last_error, created_at, finished_at
-                 from outbox where state = $1 order by id desc limit $2",
-            )
+        let sql = "select id, effect_id, kind, payload, state, attempts, last_error, created_at, finished_at
+                   from outbox where state = $1 order by id desc limit $2";
+        self.in_state(sql, state, limit).await
+    }
+
+    async fn in_state<T: Readable>(&self, sql: &str, state: &str, limit: i64) -> Result<Vec<T>> {
+        Ok(super::on_pool!(self, |pool| sqlx::query_as::<_, T>(sql)
             .bind(state)
             .bind(limit)
             .fetch_all(pool)
-            .await
-        })?)
+            .await)?)
     }
 
     /// Where the two queues stand now, for whoever waits for them to empty.

@@ -38,8 +38,7 @@ pub(super) async fn handle_posted<'a>(
     event: &ClaimedEvent,
     message: &'a PostedMessage,
 ) -> Handled {
-    let facts = unit.facts;
-    if let (Some(_), false) = (facts.support_channel(&message.channel), message.from_bot) {
+    if let (Some(_), false) = (unit.facts.support_channel(&message.channel), message.from_bot) {
         unit.kept.push(ChannelMessage {
             channel_id: message.channel.clone(),
             ts: message.ts.clone(),
@@ -53,7 +52,8 @@ pub(super) async fn handle_posted<'a>(
     if message.in_dm {
         on_direct_message(unit, tx, event, message).await
     } else {
-        on_channel_message(unit, tx, event, message, facts.channel(&message.channel)).await
+        let channel = unit.facts.channel(&message.channel);
+        on_channel_message(unit, tx, event, message, channel).await
     }
 }
 
@@ -161,10 +161,10 @@ async fn on_direct_message<'a>(
     event: &ClaimedEvent,
     message: &'a PostedMessage,
 ) -> Handled {
-    let facts = unit.facts;
-    let Some(author) = person(message, facts) else {
+    let Some(author) = person(message, unit.facts) else {
         return Ok(());
     };
+    let facts = unit.facts;
     let verified = matches!(facts.verify(author), Verification::Verified { .. });
     if message.is_reply() {
         let parent = message.thread_ts.as_deref().unwrap_or_default();
