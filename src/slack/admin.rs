@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::interactions::{Payload, CHANNEL_PREFS};
 use crate::admin::channels::{self, FacilitatorChange};
 use crate::admin::{self, Actor, AdminError};
-use crate::desk::config::{ChannelKind, ChannelRequest, Field};
+use crate::desk::config::{is_channel_id, ChannelKind, ChannelRequest, Field};
 use crate::desk::Priority;
 use crate::state::AppState;
 use crate::store::{ChannelRecord, ProjectRecord};
@@ -195,7 +195,7 @@ fn errors(field: &str, message: &str) -> Value {
 /// Save a submitted channel preferences modal, or say in the modal what is wrong: the
 /// answer to the submission.
 pub async fn save(state: &AppState, payload: &Payload) -> Value {
-    let Some((channel_id, values)) = payload.channel_prefs() else {
+    let Some((channel_id, values)) = payload.channel_prefs().filter(|(id, _)| is_channel_id(id)) else {
         return errors(Field::Kind.as_str(), "This form is not for a channel.");
     };
     let user = payload.user_id();

@@ -109,9 +109,6 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
             return Answer::Malformed("malformed payload");
         }
     };
-    if payload.channel_prefs().is_some() {
-        return Answer::Json(super::admin::save(state, &payload).await);
-    }
     let Some(dedupe_key) = payload.dedupe_key() else {
         tracing::info!(kind = %payload.kind, "acknowledged an interaction deskhand does not handle");
         return Answer::Ack;
@@ -122,6 +119,9 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         .all(|part| shapes::is_token(part) || shapes::is_id(part));
     if !shapes::is_id(payload.user_id()) || !key_parts_ok {
         return Answer::Malformed("malformed payload");
+    }
+    if payload.channel_prefs().is_some() {
+        return Answer::Json(super::admin::save(state, &payload).await);
     }
     let mut answer = Answer::Ack;
     if let Some((_, text)) = payload.submitted_reply() {
