@@ -304,7 +304,7 @@ async fn the_hourly_check_reports_what_expired_since_the_start() {
     app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "nobody ever came"))
         .await;
     // Eight days pass on deskhand's clock: the hourly check finds the message expired.
-    app.advance(std::time::Duration::from_secs(8 * 86_400));
+    app.advance(std::time::Duration::from_secs(8 * 86_400)).await;
     let report = |slack: &FakeSlack| {
         slack
             .messages_in(AGENTS)

@@ -161,8 +161,11 @@ async fn an_effect_slack_keeps_failing_is_set_aside_after_a_day_not_retried_fore
                 .any(|c| c.params["channel"] == AGENTS)
         })
         .await;
+    app.slack
+        .wait_until("the thread reply", |slack| !slack.messages_in(SUPPORT).is_empty())
+        .await;
     // A day passes on deskhand's clock, Slack failing all along.
-    app.advance(Duration::from_secs(25 * 3600));
+    app.advance(Duration::from_secs(25 * 3600)).await;
     app.drain().await;
 
     let (_, failed) = app.get("/api/v1/outbox?state=failed").await;
@@ -187,7 +190,7 @@ async fn an_event_that_waits_a_day_for_slack_is_set_aside() {
     app.slack
         .wait_until("the first look-up", |slack| !slack.calls_to("users.info").is_empty())
         .await;
-    app.advance(Duration::from_secs(25 * 3600));
+    app.advance(Duration::from_secs(25 * 3600)).await;
     app.drain().await;
 
     let (_, inbox) = app.get("/api/v1/inbox?state=failed").await;

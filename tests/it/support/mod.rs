@@ -433,7 +433,7 @@ impl TestApp {
                 "work still pending after 20 s: {queues:?}"
             );
             if let Some(due_at) = queues.only_waiting() {
-                self.advance(Duration::from_millis((due_at - self.store.now_ms()).max(0) as u64 + 1));
+                self.move_clock(Duration::from_millis((due_at - self.store.now_ms()).max(0) as u64 + 1));
                 continue;
             }
             // Something is due or under way: its commit says when to look again.
@@ -441,9 +441,28 @@ impl TestApp {
         }
     }
 
-    /// Move deskhand's clock forward, and wake the worker and the dispatcher to see what
-    /// has come due.
-    pub fn advance(&self, by: Duration) {
+    /// Move deskhand's clock forward once nothing is under way (a lease running out under
+    /// work in flight would have it done twice), and wake the worker and the dispatcher.
+    pub async fn advance(&self, by: Duration) {
+        let start = Instant::now();
+        loop {
+            let commits = self.store.commits().notified();
+            tokio::pin!(commits);
+            commits.as_mut().enable();
+            let queues = self.store.queues().await.expect("queue state");
+            if queues.inbox.leased == 0 && queues.outbox.leased == 0 {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "work still under way: {queues:?}"
+            );
+            let _ = tokio::time::timeout(Duration::from_millis(100), commits).await;
+        }
+        self.move_clock(by);
+    }
+
+    fn move_clock(&self, by: Duration) {
         self.store.clock().advance(by);
         self.wake.inbox.notify_one();
         self.wake.outbox.notify_one();
