@@ -350,7 +350,19 @@ impl Worker {
     async fn set_aside(&self, id: i64, error: String, report: Option<Effect>) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
         Store::settle_event(&mut tx, id, &Settle::Fail { error }).await?;
-        let effects: Vec<NewEffect> = report.iter().map(NewEffect::of).collect();
+        // Its author hears it too, privately where they wrote.
+        let told = match &report {
+            Some(Effect::ReportSetAside { channel, user, .. }) => Some(Effect::PostEphemeral {
+                channel: channel.clone(),
+                user: user.clone(),
+                thread_ts: None,
+                text: "deskhand could not handle your message, so it was not filed. The help desk has been told; \
+                       you can also ask them directly."
+                    .into(),
+            }),
+            _ => None,
+        };
+        let effects: Vec<NewEffect> = report.iter().chain(told.iter()).map(NewEffect::of).collect();
         Store::enqueue_effects(&mut tx, &effects).await?;
         tx.commit().await?;
         self.outbox_ready.notify_one();

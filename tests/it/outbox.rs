@@ -203,4 +203,17 @@ async fn an_event_that_waits_a_day_for_slack_is_set_aside() {
         .filter(|m| m.text.contains("was set aside") && m.text.contains("VPN is down"))
         .collect();
     assert_eq!(reports.len(), 1, "the agents are told once");
+    let told: Vec<_> = app
+        .slack
+        .ephemerals()
+        .into_iter()
+        .filter(|e| {
+            e["user"] == ANA
+                && e["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("could not handle your message")
+        })
+        .collect();
+    assert_eq!(told.len(), 1, "and so is its author");
 }
