@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use deskhand::app::{App, Wakers};
 use deskhand::config::{Config, Secret};
-use deskhand::store::Store;
+use deskhand::store::{Queues, Store};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -156,6 +156,13 @@ pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
         slack_timeout: Duration::from_millis(1500),
         lease: Duration::from_millis(5000),
     }
+}
+
+/// What watching the queues does next.
+enum Watch {
+    Done,
+    LookAgain,
+    Wait,
 }
 
 pub struct TestApp {
@@ -419,47 +426,57 @@ impl TestApp {
     /// by moving deskhand's clock, so nothing waits for real time to pass. Fails the test
     /// when the queues have not emptied after 20 s.
     pub async fn drain(&self) {
-        let start = Instant::now();
-        loop {
-            let commits = self.store.commits().notified();
-            tokio::pin!(commits);
-            commits.as_mut().enable();
-            let queues = self.store.queues().await.expect("queue state");
+        self.watch_queues("empty queues", |queues| {
             if queues.empty() {
-                return;
+                return Watch::Done;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "work still pending after 20 s: {queues:?}"
-            );
-            if let Some(due_at) = queues.only_waiting() {
-                self.move_clock(Duration::from_millis((due_at - self.store.now_ms()).max(0) as u64 + 1));
-                continue;
+            match queues.only_waiting() {
+                Some(due_at) => {
+                    self.move_clock(Duration::from_millis((due_at - self.store.now_ms()).max(0) as u64 + 1));
+                    Watch::LookAgain
+                }
+                // Something is due or under way: its commit says when to look again.
+                None => Watch::Wait,
             }
-            // Something is due or under way: its commit says when to look again.
-            let _ = tokio::time::timeout(Duration::from_millis(100), commits).await;
-        }
+        })
+        .await;
     }
 
     /// Move deskhand's clock forward once nothing is under way (a lease running out under
     /// work in flight would have it done twice), and wake the worker and the dispatcher.
     pub async fn advance(&self, by: Duration) {
+        self.watch_queues("nothing under way", |queues| {
+            if queues.inbox.leased == 0 && queues.outbox.leased == 0 {
+                Watch::Done
+            } else {
+                Watch::Wait
+            }
+        })
+        .await;
+        self.move_clock(by);
+    }
+
+    /// Look at the queues after every commit until `step` is done with them; fails the
+    /// test, naming `what` it waited for, after 20 s.
+    async fn watch_queues(&self, what: &str, mut step: impl FnMut(&Queues) -> Watch) {
         let start = Instant::now();
         loop {
             let commits = self.store.commits().notified();
             tokio::pin!(commits);
             commits.as_mut().enable();
             let queues = self.store.queues().await.expect("queue state");
-            if queues.inbox.leased == 0 && queues.outbox.leased == 0 {
-                break;
-            }
+            let next = step(&queues);
             assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "work still under way: {queues:?}"
+                matches!(next, Watch::Done) || start.elapsed() < Duration::from_secs(20),
+                "no {what} after 20 s: {queues:?}"
             );
+            match next {
+                Watch::Done => return,
+                Watch::LookAgain => continue,
+                Watch::Wait => {}
+            }
             let _ = tokio::time::timeout(Duration::from_millis(100), commits).await;
         }
-        self.move_clock(by);
     }
 
     fn move_clock(&self, by: Duration) {
