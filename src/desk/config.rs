@@ -37,14 +37,6 @@ impl std::fmt::Display for ChannelKind {
     }
 }
 
-impl TryFrom<String> for ChannelKind {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s).ok_or_else(|| format!("{s:?} is not a channel kind"))
-    }
-}
-
 /// The part of a configuration a refusal is about: a modal shows it under that field, the
 /// API names it in its message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

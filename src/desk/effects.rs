@@ -10,14 +10,6 @@ pub enum Target {
     Slack,
 }
 
-impl Target {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Target::Slack => "slack",
-        }
-    }
-}
-
 /// A parked message listed in a report to agents: who wrote it and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParkedLine {
