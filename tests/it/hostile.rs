@@ -154,8 +154,18 @@ async fn a_response_url_that_is_not_slacks_is_never_called_and_not_retried() {
     app.drain().await;
     assert!(app.slack.responses().is_empty(), "nothing was sent anywhere");
     let (_, failed) = app.get("/api/v1/outbox?state=failed").await;
-    let failed = failed["effects"].as_array().unwrap().len();
-    assert!(failed >= 5, "recorded as failed, not retried: {failed}");
+    let refused = failed["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["last_error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("is not a Slack response_url")
+        })
+        .count();
+    assert_eq!(refused, 6, "each refused before any call, recorded as failed: {failed}");
     assert_eq!(app.slash(ANA, SUPPORT, "help", "9.9.ok").await, 200);
     app.drain().await;
     assert_eq!(app.answers().len(), 1, "a real response_url is answered");
