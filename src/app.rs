@@ -21,6 +21,7 @@ use crate::slack::http::{SignatureCheck, SlackHttp};
 use crate::state::AppState;
 use crate::store::{ExclusiveUse, GroupCommit, NewEvent, Store};
 use crate::sync::dispatcher::Dispatcher;
+use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
 use crate::sync::worker::Worker;
 
@@ -123,10 +124,16 @@ impl App {
             wake.inbox,
             wake.outbox.clone(),
             config.lease,
+            config.smtp_url.is_some(),
         );
         let worker = tokio::spawn(worker.run(stopped.clone()));
         let pacer = ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst);
-        let (dispatcher, completion_writer) = Dispatcher::new(store.clone(), slack, pacer, wake.outbox, config.lease);
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Mailer::new(url.expose(), &config.smtp_from).context("DESKHAND_SMTP_URL")?),
+            None => None,
+        };
+        let (dispatcher, completion_writer) =
+            Dispatcher::new(store.clone(), slack, pacer, wake.outbox, config.lease, mailer);
         let dispatcher = tokio::spawn(dispatcher.run(stopped));
 
         tracing::info!(addr = %self.listener.local_addr()?, database = store.backend(), "deskhand is serving");

@@ -65,6 +65,10 @@ pub struct Config {
     /// How long a worker or dispatcher owns the work it took; after a crash, work comes
     /// back this long after it was taken. At least three Slack timeouts.
     pub lease: Duration,
+    /// Where managers' mail goes out (`smtp://host:port`, `smtps://user:pass@host`), and
+    /// whom it is from; no mail when unset.
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
 }
 
 /// Where settings come from: the environment first, then the file's keys.
@@ -239,7 +243,27 @@ impl Config {
                 reason: format!("must be at least three Slack timeouts ({} ms)", 3 * timeout_ms),
             });
         }
+        let smtp_url = sources.get("DESKHAND_SMTP_URL").filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError::Invalid {
+                    name: "DESKHAND_SMTP_URL",
+                    reason: "must start with smtp:// or smtps://".into(),
+                });
+            }
+        }
+        let smtp_from = sources
+            .get("DESKHAND_SMTP_FROM")
+            .unwrap_or_else(|| "deskhand <deskhand@localhost>".into());
+        if smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid {
+                name: "DESKHAND_SMTP_FROM",
+                reason: "must be a mail address, as in `Help desk <help@example.com>`".into(),
+            });
+        }
         Ok(Self {
+            smtp_url: smtp_url.map(Secret::new),
+            smtp_from,
             slack_signing_secret,
             slack_bot_token: Secret::new(slack_bot_token),
             slack_api_url,

@@ -27,12 +27,44 @@ pub(super) async fn put_project(
     Ok(Json(project_json(saved)))
 }
 
-/// A project as the API shows it, with its workflow (the default one when none was set).
+/// A project as the API shows it, with its workflow (the default one when none was set),
+/// its departments with their managers, and what its messages show.
 fn project_json(project: ProjectRecord) -> serde_json::Value {
-    let workflow = project.workflow();
     let mut body = json!(project);
-    body["workflow"] = json!(workflow);
+    body["workflow"] = json!(project.workflow());
+    body["department_records"] = json!(project.department_list());
+    body["message_fields"] = json!(project.message_fields());
     body
+}
+
+pub(super) async fn list_departments(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<impl IntoResponse> {
+    let project = state
+        .store
+        .project(&key)
+        .await
+        .map_err(not_found(format!("no project {key}")))?;
+    Ok(Json(json!({ "departments": project.department_list() })))
+}
+
+pub(super) async fn put_department(
+    State(state): State<AppState>,
+    Path((key, slug)): Path<(String, String)>,
+    ApiJson(request): ApiJson<settings::DepartmentRequest>,
+) -> Result<impl IntoResponse> {
+    let saved = settings::save_department(&state.store, ADMIN_API, &key, &slug, request).await?;
+    let department = saved.department_list().into_iter().find(|d| d.slug == slug);
+    Ok(Json(json!(department)))
+}
+
+pub(super) async fn delete_department(
+    State(state): State<AppState>,
+    Path((key, slug)): Path<(String, String)>,
+) -> Result<impl IntoResponse> {
+    settings::delete_department(&state.store, ADMIN_API, &key, &slug).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn list_projects(State(state): State<AppState>) -> Result<impl IntoResponse> {

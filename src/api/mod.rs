@@ -18,6 +18,7 @@ use crate::store::StoreError;
 
 mod config;
 mod records;
+mod reports;
 
 /// The OpenAPI description of this API, served at `/api/v1/openapi.json`.
 const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -184,6 +185,11 @@ pub fn routes(state: AppState) -> Router {
     let protected = Router::new()
         .route("/projects", get(config::list_projects))
         .route("/projects/{key}", get(config::get_project).put(config::put_project))
+        .route("/projects/{key}/departments", get(config::list_departments))
+        .route(
+            "/projects/{key}/departments/{slug}",
+            put(config::put_department).delete(config::delete_department),
+        )
         .route("/channels", get(config::list_channels))
         .route(
             "/channels/{id}",
@@ -206,6 +212,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/inbox", get(records::list_inbox))
         .route("/parked", get(records::list_parked))
         .route("/audit", get(records::list_audit))
+        .route("/reports/response-times", get(reports::response_times))
+        .route("/reports/satisfaction", get(reports::satisfaction))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route(

@@ -13,6 +13,10 @@ pub enum DeskCommand {
     Notifications(bool),
     /// The channel's preferences (admins).
     Admin,
+    /// The open requests of the agent's departments (agents).
+    Queue,
+    /// How the team did in the last 7 days (agents).
+    Report,
     Help,
     /// Words `/desk` does not know: answered with help.
     Unknown(String),
@@ -28,6 +32,8 @@ impl DeskCommand {
             (Some("new" | "request"), _) => DeskCommand::New,
             (Some("mine" | "list"), []) => DeskCommand::Mine,
             (Some("admin"), []) => DeskCommand::Admin,
+            (Some("queue"), []) => DeskCommand::Queue,
+            (Some("report"), []) => DeskCommand::Report,
             (Some("status"), [key]) => DeskCommand::Status(key.to_uppercase()),
             (Some("notifications"), [setting]) => match setting.to_lowercase().as_str() {
                 "on" => DeskCommand::Notifications(true),
@@ -51,6 +57,8 @@ pub const HELP: &str = "*How to ask the help desk for something*\n\
 • `/desk mine`: your open requests\n\
 • `/desk status IT-42`: where one request stands\n\
 • `/desk notifications off` (or `on`): a direct message when an agent changes the status of one of your requests\n\
+• `/desk queue`: the open requests of your departments, to take one (agents)\n\
+• `/desk report`: the last 7 days' response times and ratings (agents)\n\
 • `/desk admin`: this channel's preferences (help-desk admins)\n\
 • `/desk help`: this message";
 
@@ -64,6 +72,8 @@ mod tests {
         assert_eq!(DeskCommand::parse(" NEW "), DeskCommand::New);
         assert_eq!(DeskCommand::parse("mine"), DeskCommand::Mine);
         assert_eq!(DeskCommand::parse("Admin"), DeskCommand::Admin);
+        assert_eq!(DeskCommand::parse("queue"), DeskCommand::Queue);
+        assert_eq!(DeskCommand::parse("report"), DeskCommand::Report);
         assert_eq!(DeskCommand::parse("status it-42"), DeskCommand::Status("IT-42".into()));
         assert_eq!(
             DeskCommand::parse("notifications Off"),

@@ -60,6 +60,11 @@ pub enum Field {
     ParkedRetentionDays,
     Admins,
     Agents,
+    Department,
+    Managers,
+    Approvals,
+    MessageFields,
+    Intro,
 }
 
 impl Field {
@@ -84,6 +89,11 @@ impl Field {
             Field::ParkedRetentionDays => "parked_retention_days",
             Field::Admins => "admins",
             Field::Agents => "agents",
+            Field::Department => "department",
+            Field::Managers => "managers",
+            Field::Approvals => "approvals",
+            Field::MessageFields => "message_fields",
+            Field::Intro => "intro",
         }
     }
 }

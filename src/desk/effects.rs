@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Slack,
+    /// Mail through `DESKHAND_SMTP_URL`.
+    Email,
 }
 
 /// A parked message listed in a report to agents: who wrote it and what.
@@ -57,8 +59,12 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         blocks: Option<serde_json::Value>,
     },
-    /// Show a person's current requests on deskhand's Home tab.
-    PublishHome { user: String },
+    /// Show a person's current requests on deskhand's Home tab, and to an agent their queue.
+    PublishHome {
+        user: String,
+        #[serde(default)]
+        agent: bool,
+    },
     /// Mark a message with an emoji.
     AddReaction { channel: String, ts: String, name: String },
     /// Show an agent's public reply in the request's own thread (its message's, or its DM's).
@@ -73,6 +79,24 @@ pub enum Effect {
         user: String,
         text: String,
         error: String,
+    },
+    /// Post in the thread of the ticket's agent card: an internal note, a requester's
+    /// reply, a status change. Nothing when the ticket has no card.
+    PostCardNote { ticket_id: i64, text: String },
+    /// Tell an agent or a manager, in their DM with deskhand, about a ticket, with a link
+    /// to its card.
+    NotifyAgent { user: String, ticket_id: i64, text: String },
+    /// Ask an approver, in their DM with deskhand, to approve or decline a request.
+    AskApproval { user: String, ticket_id: i64 },
+    /// Ask a ticket's requester how its `resolution`-th resolution went.
+    AskSatisfaction { ticket_id: i64, resolution: i64 },
+    /// Answer `/desk report`: the last 7 days, overall and of `user`, computed when sent.
+    RespondReport { response_url: String, user: String },
+    /// Mail someone known by their Slack id (their address is looked up when sent).
+    Email {
+        slack_user_id: String,
+        subject: String,
+        body: String,
     },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
     /// `channel` waited past the retention and were not filed.
@@ -106,12 +130,21 @@ impl Effect {
             Effect::PostReply { .. } => "post_reply",
             Effect::ReportParked { .. } => "report_parked",
             Effect::ReportSetAside { .. } => "report_set_aside",
+            Effect::PostCardNote { .. } => "post_card_note",
+            Effect::NotifyAgent { .. } => "notify_agent",
+            Effect::AskApproval { .. } => "ask_approval",
+            Effect::AskSatisfaction { .. } => "ask_satisfaction",
+            Effect::Email { .. } => "email",
+            Effect::RespondReport { .. } => "respond_report",
         }
     }
 
     /// The outside system that carries it out.
     pub fn target(&self) -> Target {
-        Target::Slack
+        match self {
+            Effect::Email { .. } => Target::Email,
+            _ => Target::Slack,
+        }
     }
 
     /// Effects on one Slack message run in order (post before update); effects on
@@ -121,13 +154,17 @@ impl Effect {
             Effect::PostThreadReply { ticket_id } | Effect::RefreshThreadReply { ticket_id } => {
                 format!("ticket:{ticket_id}:{THREAD_REPLY}")
             }
-            Effect::PostAgentCard { ticket_id, .. } | Effect::RefreshAgentCard { ticket_id } => {
-                format!("ticket:{ticket_id}:{AGENT_CARD}")
-            }
+            // Notes and links to the card come after the card.
+            Effect::PostAgentCard { ticket_id, .. }
+            | Effect::RefreshAgentCard { ticket_id }
+            | Effect::PostCardNote { ticket_id, .. }
+            | Effect::NotifyAgent { ticket_id, .. } => format!("ticket:{ticket_id}:{AGENT_CARD}"),
+            Effect::AskApproval { user, .. } => format!("dm:{user}"),
+            Effect::AskSatisfaction { ticket_id, .. } => format!("survey:{ticket_id}"),
             // The filed view shows the ticket's link, known once its thread reply is posted.
             Effect::ShowFiled { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),
             Effect::UpdateView { view_id, .. } => format!("view:{view_id}"),
-            Effect::PublishHome { user } => format!("home:{user}"),
+            Effect::PublishHome { user, .. } => format!("home:{user}"),
             Effect::Notify { user, .. } => format!("dm:{user}"),
             Effect::PostText { channel, .. }
             | Effect::ReportParked {
@@ -141,7 +178,9 @@ impl Effect {
             Effect::PostEphemeral { .. }
             | Effect::OpenView { .. }
             | Effect::Respond { .. }
-            | Effect::AddReaction { .. } => format!("once:{effect_id}"),
+            | Effect::AddReaction { .. }
+            | Effect::Email { .. }
+            | Effect::RespondReport { .. } => format!("once:{effect_id}"),
         }
     }
 
@@ -151,7 +190,7 @@ impl Effect {
         match self {
             Effect::RefreshThreadReply { ticket_id } => Some(format!("refresh:{ticket_id}:{THREAD_REPLY}")),
             Effect::RefreshAgentCard { ticket_id } => Some(format!("refresh:{ticket_id}:{AGENT_CARD}")),
-            Effect::PublishHome { user } => Some(format!("home:{user}")),
+            Effect::PublishHome { user, .. } => Some(format!("home:{user}")),
             _ => None,
         }
     }

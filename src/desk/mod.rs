@@ -7,6 +7,8 @@ pub mod config;
 pub mod effects;
 pub mod forms;
 pub mod identity;
+pub mod project;
+pub mod reports;
 pub mod requests;
 pub mod roles;
 pub mod rules;

@@ -152,8 +152,18 @@ pub enum Command {
     OpenReply(super::interactions::ReplyRequest),
     /// An agent's public reply, submitted.
     PublicReply(super::interactions::PublicReply),
-    /// A priority chosen on a card.
-    SetPriority(super::interactions::PriorityRequest),
+    /// A card's triage action (or the queue's "Take").
+    Card(super::actions::CardRequest),
+    /// An internal note, written in its modal.
+    Note(super::actions::TicketText),
+    /// An approver's Approve or Decline.
+    Decide(super::actions::DecisionRequest),
+    /// Why an approver declines, written in its modal.
+    Declined(super::actions::TicketText),
+    /// A requester's "Rate": open the survey.
+    OpenSurvey(super::actions::SurveyRequest),
+    /// A survey, answered.
+    Rated(super::actions::SurveyAnswer),
     Edited {
         channel: String,
         ts: String,
@@ -252,7 +262,16 @@ fn checked(command: Command) -> Result<Command, DecodeError> {
         Command::Close(request) => id("user", &request.user)?,
         Command::OpenReply(request) => id("user", &request.user)?,
         Command::PublicReply(reply) => id("user", &reply.user)?,
-        Command::SetPriority(request) => id("user", &request.user)?,
+        Command::Card(request) => {
+            id("user", &request.user)?;
+            if let super::actions::CardChange::AssignTo(assignee) = &request.change {
+                id("selected_user", assignee)?;
+            }
+        }
+        Command::Decide(request) => id("user", &request.user)?,
+        Command::OpenSurvey(request) => id("user", &request.user)?,
+        Command::Note(text) | Command::Declined(text) => id("user", &text.user)?,
+        Command::Rated(answer) => id("user", &answer.user)?,
         Command::Ignored { .. } => {}
     }
     Ok(command)

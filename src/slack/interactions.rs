@@ -32,8 +32,6 @@ pub const REPLY_PUBLICLY: &str = "reply_publicly";
 pub const PUBLIC_REPLY: &str = "public_reply";
 /// Its one field.
 pub const REPLY_FIELD: &str = "reply";
-/// The priority menu on an agent card.
-pub const SET_PRIORITY: &str = "set_priority";
 /// The block id prefix of a card's actions; the ticket's key follows.
 pub const TICKET_ACTIONS: &str = "ticket:";
 /// The channel preferences modal (`/desk admin`).
@@ -53,7 +51,7 @@ pub struct Payload {
     #[serde(default)]
     callback_id: Option<String>,
     #[serde(default)]
-    trigger_id: Option<String>,
+    pub(super) trigger_id: Option<String>,
     #[serde(default)]
     user: Option<Id>,
     #[serde(default)]
@@ -61,11 +59,11 @@ pub struct Payload {
     #[serde(default)]
     message: Option<WireMessage>,
     #[serde(default)]
-    response_url: Option<String>,
+    pub(super) response_url: Option<String>,
     #[serde(default)]
     pub view: Option<WireView>,
     #[serde(default)]
-    actions: Vec<WireAction>,
+    pub(super) actions: Vec<WireAction>,
     #[serde(default)]
     container: Option<Container>,
 }
@@ -91,35 +89,37 @@ pub struct WireView {
     #[serde(default)]
     pub callback_id: String,
     #[serde(default)]
-    private_metadata: String,
+    pub(super) private_metadata: String,
     #[serde(default)]
-    state: Option<ViewState>,
+    pub(super) state: Option<ViewState>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ViewState {
+pub(super) struct ViewState {
     #[serde(default)]
-    values: HashMap<String, HashMap<String, Value>>,
+    pub(super) values: HashMap<String, HashMap<String, Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct WireAction {
+pub(super) struct WireAction {
     #[serde(default)]
-    action_id: String,
+    pub(super) action_id: String,
     #[serde(default)]
-    block_id: String,
+    pub(super) block_id: String,
     #[serde(default)]
-    value: Option<String>,
+    pub(super) value: Option<String>,
     #[serde(default)]
-    selected_option: Option<WireOption>,
+    pub(super) selected_option: Option<WireOption>,
+    #[serde(default)]
+    pub(super) selected_user: Option<String>,
     #[serde(default)]
     action_ts: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct WireOption {
+pub(super) struct WireOption {
     #[serde(default)]
-    value: String,
+    pub(super) value: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,15 +297,6 @@ pub struct PublicReply {
     pub text: String,
 }
 
-/// Someone chose a priority on a card.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PriorityRequest {
-    pub user: String,
-    pub ticket_key: String,
-    pub priority: String,
-    pub response_url: Option<String>,
-}
-
 /// A requester's "Close" on their request's thread reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloseRequest {
@@ -316,7 +307,7 @@ pub struct CloseRequest {
 }
 
 /// The value a form input holds, whatever kind of input it is.
-fn input_value(value: &Value) -> Option<String> {
+pub(super) fn input_value(value: &Value) -> Option<String> {
     let text = value["value"]
         .as_str()
         .or_else(|| value["selected_option"]["value"].as_str())
@@ -346,6 +337,14 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
     let payload = Payload::parse(body)?;
     let user = payload.user_id().to_owned();
     let ignored = |what: String| Ok(Command::Ignored { what });
+    let agents = match payload.kind.as_str() {
+        "block_actions" => super::actions::decode_action(&payload),
+        "view_submission" => super::actions::decode_submission(&payload),
+        _ => None,
+    };
+    if let Some(command) = agents {
+        return Ok(command);
+    }
     match (payload.kind.as_str(), payload.callback_id.as_deref()) {
         ("shortcut", Some(NEW_REQUEST)) => Ok(Command::OpenForm(FormRequest {
             user,
@@ -394,22 +393,6 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
             )),
         },
         ("block_actions", _) => {
-            if let Some(action) = payload.actions.iter().find(|a| a.action_id == SET_PRIORITY) {
-                return Ok(Command::SetPriority(PriorityRequest {
-                    user,
-                    ticket_key: action
-                        .block_id
-                        .strip_prefix(TICKET_ACTIONS)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    priority: action
-                        .selected_option
-                        .as_ref()
-                        .map(|o| o.value.clone())
-                        .unwrap_or_default(),
-                    response_url: payload.response_url,
-                }));
-            }
             if let Some(action) = payload.actions.iter().find(|a| a.action_id == REPLY_PUBLICLY) {
                 return Ok(Command::OpenReply(ReplyRequest {
                     user,

@@ -1,5 +1,6 @@
 //! The Slack edge: signed requests in, Web API calls out, Block Kit in between.
 
+pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod blocks;

@@ -4,9 +4,11 @@
 
 use serde_json::{json, Value};
 
+use super::actions::{self, ASSIGN_TO_ME};
 use super::blocks::{escape, ticket_link};
 use super::interactions::{FormContext, PUBLIC_REPLY, REPLY_FIELD, REQUEST_FORM};
 use crate::desk::forms::{self, DESCRIPTION_MAX_CHARS};
+use crate::desk::reports::{Durations, Grouped, Ratings, ResponseTimes};
 use crate::desk::SUMMARY_MAX_CHARS;
 use crate::store::TicketRecord;
 
@@ -169,6 +171,85 @@ pub fn public_reply(ticket: &TicketRecord) -> Value {
     })
 }
 
+/// A modal with one text field about a ticket: an internal note, or why a request is
+/// declined.
+fn ticket_text_modal(
+    ticket: &TicketRecord,
+    callback: &str,
+    title: &str,
+    label: &str,
+    submit: &str,
+    hint: &str,
+) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": callback,
+        "private_metadata": ticket.key,
+        "title": plain(title),
+        "submit": plain(submit),
+        "close": plain("Cancel"),
+        "blocks": [
+            { "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("*{}* · {} · {hint}", ticket_link(ticket), escape(&ticket.summary)) }] },
+            { "type": "input", "block_id": actions::TEXT_FIELD, "label": plain(label),
+              "element": { "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": DESCRIPTION_MAX_CHARS } },
+        ],
+    })
+}
+
+/// An agent's internal note: posted in the card's thread, never shown to the requester.
+pub fn internal_note(ticket: &TicketRecord) -> Value {
+    ticket_text_modal(
+        ticket,
+        actions::INTERNAL_NOTE,
+        "Internal note",
+        "Note",
+        "Add note",
+        "only agents see it",
+    )
+}
+
+/// An approver's reason to decline: shown to the requester.
+pub fn decline_reason(ticket: &TicketRecord) -> Value {
+    ticket_text_modal(
+        ticket,
+        actions::DECLINE_REASON,
+        "Decline request",
+        "Why?",
+        "Decline",
+        "the requester sees your reason",
+    )
+}
+
+/// The satisfaction survey: a rating from 1 to 5 and an optional comment.
+pub fn survey(ticket: &TicketRecord, resolution: i64) -> Value {
+    let ratings: Vec<Value> = [
+        "1 · Very unhappy",
+        "2 · Unhappy",
+        "3 · Okay",
+        "4 · Happy",
+        "5 · Very happy",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, text)| option(&(i + 1).to_string(), text))
+    .collect();
+    json!({
+        "type": "modal",
+        "callback_id": actions::SURVEY,
+        "private_metadata": actions::survey_ref(&ticket.key, resolution),
+        "title": plain("How did we do?"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
+        "blocks": [
+            { "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)) }] },
+            { "type": "input", "block_id": actions::RATING_FIELD, "label": plain("Rating"),
+              "element": { "type": "radio_buttons", "action_id": "value", "options": ratings } },
+            { "type": "input", "block_id": actions::COMMENT_FIELD, "label": plain("Comment"), "optional": true,
+              "element": { "type": "plain_text_input", "action_id": "value", "multiline": true, "max_length": 1000 } },
+        ],
+    })
+}
+
 /// A modal that only tells something.
 pub fn notice(title: &str, text: &str) -> Value {
     json!({
@@ -231,7 +312,7 @@ fn section(text: &str) -> Value {
 
 /// deskhand's Home tab: the person's open and recently closed requests, and for agents,
 /// what is assigned to them.
-pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord]) -> Value {
+pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord], queue: Option<&[TicketRecord]>) -> Value {
     let (open, closed): (Vec<TicketRecord>, Vec<TicketRecord>) = requests.iter().cloned().partition(|t| !t.is_done());
     let mut blocks = vec![
         json!({ "type": "header", "text": plain("Your requests") }),
@@ -250,6 +331,19 @@ pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord]) -> Value {
         blocks.push(json!({ "type": "header", "text": plain("Assigned to you") }));
         blocks.push(section(&ticket_lines(assigned)));
     }
+    if let Some(queue) = queue {
+        blocks.push(json!({ "type": "divider" }));
+        blocks.push(json!({ "type": "header", "text": plain("My queue") }));
+        if queue.is_empty() {
+            blocks.push(section("Nothing waits in your departments. :tada:"));
+        }
+        for ticket in queue.iter().take(20) {
+            let mut line = section(&ticket_lines(std::slice::from_ref(ticket)));
+            line["accessory"] =
+                json!({ "type": "button", "action_id": ASSIGN_TO_ME, "value": ticket.key, "text": plain("Take") });
+            blocks.push(line);
+        }
+    }
     blocks.push(json!({
         "type": "context",
         "elements": [{ "type": "mrkdwn", "text": "`/desk help` lists everything deskhand can do." }]
@@ -257,9 +351,41 @@ pub fn home(requests: &[TicketRecord], assigned: &[TicketRecord]) -> Value {
     json!({ "type": "home", "blocks": blocks })
 }
 
+/// The answer to `/desk report`: the last days' response times and ratings, the team's
+/// and the agent's own.
+pub fn report(days: i64, times: &ResponseTimes, ratings: &Grouped<Ratings>, agent: &str) -> String {
+    let minutes = |d: Option<&Durations>| match d {
+        Some(Durations {
+            count,
+            median_minutes: Some(median),
+            p90_minutes: Some(p90),
+        }) => format!("median {median} min, 90% within {p90} min ({count})"),
+        _ => "none yet".to_owned(),
+    };
+    let rated = |r: Option<&Ratings>| match r {
+        Some(Ratings {
+            count,
+            average: Some(average),
+            ..
+        }) => format!("{average}/5 from {count} rating(s)"),
+        _ => "no ratings yet".to_owned(),
+    };
+    format!(
+        "*The last {days} days*\n\
+         *Team* · first response: {} · resolution: {} · satisfaction: {}\n\
+         *You* · first response: {} · resolution: {} · satisfaction: {}",
+        minutes(Some(&times.first_response.overall)),
+        minutes(Some(&times.resolution.overall)),
+        rated(Some(&ratings.overall)),
+        minutes(times.first_response.by_agent.get(agent)),
+        minutes(times.resolution.by_agent.get(agent)),
+        rated(ratings.by_agent.get(agent)),
+    )
+}
+
 /// The answer to `/desk status KEY`.
 pub fn status(ticket: &TicketRecord) -> Value {
-    let fields = super::blocks::fields(ticket);
+    let fields = super::blocks::fields(ticket, &crate::desk::project::DEFAULT_MESSAGE_FIELDS);
     json!([{
         "type": "section",
         "text": { "type": "mrkdwn", "text": format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)) },

@@ -41,6 +41,8 @@ pub struct NumberedTicket<'a> {
     pub private: bool,
     pub status_category: &'a str,
     pub origin_thread_ts: Option<&'a str>,
+    /// `pending` when its request type needs an approval first.
+    pub approval: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,6 +108,14 @@ impl Dialect {
         }
     }
 
+    /// The elements of JSON array parameter `$param` as a table of texts named `value`.
+    pub(super) fn json_texts(self, param: u8) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each(${param})"),
+            Dialect::Postgres => format!("json_array_elements_text(${param}::json)"),
+        }
+    }
+
     /// `select value from <the elements of JSON array parameter $param>` as bigints.
     pub(super) fn json_ids(self, param: u8) -> String {
         match self {
@@ -140,6 +150,7 @@ const TICKET_INSERT_COLUMNS: &[(&str, &str)] = &[
     ("reporter_name", "text"),
     ("on_behalf_of", "text"),
     ("private", "boolean"),
+    ("approval", "text"),
     ("status_category", "text"),
     ("origin_thread_ts", "text"),
 ];

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Result, Store, Tx};
 use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
+use crate::desk::project::{self, Approval, Approvals, Department, MessageField, DEFAULT_MESSAGE_FIELDS};
 use crate::desk::settings::Settings;
 use crate::desk::workflow::Workflow;
 
@@ -22,6 +23,17 @@ pub struct ProjectRecord {
     /// JSON workflow; `None` is the default workflow.
     #[serde(skip)]
     pub workflow: Option<String>,
+    /// JSON: the request types that need an approval, and who gives it.
+    #[serde(serialize_with = "raw_json")]
+    pub approvals: String,
+    /// JSON array of the fields the ticket's messages show; `None` is the default.
+    #[serde(skip)]
+    pub message_fields: Option<String>,
+    /// A short text the ticket's messages start with.
+    pub intro: Option<String>,
+    /// JSON array of the departments with their slugs and managers.
+    #[serde(skip)]
+    pub department_records: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -37,6 +49,41 @@ impl ProjectRecord {
 
     pub fn workflow(&self) -> Workflow {
         Workflow::from_stored(self.workflow.as_deref())
+    }
+
+    /// The departments with their managers.
+    pub fn department_list(&self) -> Vec<Department> {
+        serde_json::from_str(&self.department_records).unwrap_or_default()
+    }
+
+    pub fn approvals(&self) -> Approvals {
+        serde_json::from_str(&self.approvals).unwrap_or_default()
+    }
+
+    /// The approval a request type needs, if any.
+    pub fn approval_for(&self, request_type: Option<&str>) -> Option<Approval> {
+        let request_type = request_type?;
+        self.approvals()
+            .into_iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(request_type))
+            .map(|(_, approval)| approval)
+    }
+
+    /// The managers who hear of a request of `department` (all of the project's when none).
+    pub fn managers_of(&self, department: Option<&str>) -> Vec<String> {
+        project::managers_of(&self.department_list(), department)
+    }
+
+    /// Every manager of every department.
+    pub fn managers(&self) -> impl Iterator<Item = String> {
+        self.department_list().into_iter().flat_map(|d| d.managers)
+    }
+
+    pub fn message_fields(&self) -> Vec<MessageField> {
+        self.message_fields
+            .as_deref()
+            .and_then(|f| serde_json::from_str(f).ok())
+            .unwrap_or_else(|| DEFAULT_MESSAGE_FIELDS.to_vec())
     }
 }
 
@@ -69,12 +116,16 @@ impl ProjectLists {
 pub struct NewProject<'a> {
     pub key: &'a str,
     pub name: &'a str,
-    pub departments: &'a [String],
+    pub departments: &'a [Department],
     pub request_types: &'a [String],
     pub workflow: Option<&'a Workflow>,
+    pub approvals: &'a Approvals,
+    pub message_fields: Option<&'a [MessageField]>,
+    pub intro: Option<&'a str>,
 }
 
-const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, created_at, updated_at";
+const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, approvals, message_fields,
+    intro, department_records, created_at, updated_at";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelRecord {
@@ -150,35 +201,79 @@ fn settings_of(rows: Vec<(String, String)>) -> Settings {
 impl Store {
     pub async fn save_project(tx: &mut Tx, project: &NewProject<'_>) -> Result<ProjectRecord> {
         let now = tx.now_ms();
-        let departments = serde_json::to_string(project.departments).expect("names serialize");
-        let request_types = serde_json::to_string(project.request_types).expect("names serialize");
-        let workflow = project
-            .workflow
-            .map(|w| serde_json::to_string(w).expect("workflows serialize"));
+        let json = |value: serde_json::Value| value.to_string();
+        let names: Vec<&str> = project.departments.iter().map(|d| d.name.as_str()).collect();
+        let departments = json(serde_json::json!(names));
+        let records = json(serde_json::json!(project.departments));
+        let request_types = json(serde_json::json!(project.request_types));
+        let workflow = project.workflow.map(|w| json(serde_json::json!(w)));
+        let approvals = json(serde_json::json!(project.approvals));
+        let fields = project.message_fields.map(|f| json(serde_json::json!(f)));
         let sql = format!(
-            "insert into projects (key, name, departments, request_types, workflow, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $6)
+            "insert into projects (key, name, departments, request_types, workflow, approvals, message_fields, intro,
+                                   department_records, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
              on conflict (key) do update set name = excluded.name, departments = excluded.departments,
-               request_types = excluded.request_types, workflow = excluded.workflow, updated_at = excluded.updated_at
+               request_types = excluded.request_types, workflow = excluded.workflow, approvals = excluded.approvals,
+               message_fields = excluded.message_fields, intro = excluded.intro,
+               department_records = excluded.department_records, updated_at = excluded.updated_at
              returning {PROJECT_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, ProjectRecord>(&sql)
                 .bind(project.key)
                 .bind(project.name)
-                .bind(departments)
-                .bind(request_types)
-                .bind(workflow)
+                .bind(&departments)
+                .bind(&request_types)
+                .bind(&workflow)
+                .bind(&approvals)
+                .bind(&fields)
+                .bind(project.intro)
+                .bind(&records)
                 .bind(now)
                 .fetch_one(conn)
                 .await
         })?)
     }
 
+    /// Replace a project's departments (the names list follows).
+    pub async fn set_departments(tx: &mut Tx, key: &str, departments: &[Department]) -> Result<ProjectRecord> {
+        let now = tx.now_ms();
+        let names: Vec<&str> = departments.iter().map(|d| d.name.as_str()).collect();
+        let names = serde_json::json!(names).to_string();
+        let records = serde_json::json!(departments).to_string();
+        let sql = format!(
+            "update projects set departments = $2, department_records = $3, updated_at = $4 where key = $1
+             returning {PROJECT_COLUMNS}"
+        );
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+            .bind(key)
+            .bind(&names)
+            .bind(&records)
+            .bind(now)
+            .fetch_one(conn)
+            .await)?)
+    }
+
+    pub async fn project_in(tx: &mut Tx, key: &str) -> Result<Option<ProjectRecord>> {
+        let sql = format!("select {PROJECT_COLUMNS} from projects where key = $1");
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+            .bind(key)
+            .fetch_optional(conn)
+            .await)?)
+    }
+
     pub async fn projects(&self) -> Result<Vec<ProjectRecord>> {
         let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
             .fetch_all(pool)
+            .await)?)
+    }
+
+    pub async fn projects_in(tx: &mut Tx) -> Result<Vec<ProjectRecord>> {
+        let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
+        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+            .fetch_all(conn)
             .await)?)
     }
 

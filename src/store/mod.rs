@@ -11,6 +11,7 @@
 //! Writes go through one connection on SQLite (it has one writer anyway, and a single
 //! in-process writer never meets `SQLITE_BUSY`); reads use a small pool beside it.
 
+mod agents;
 mod bulk;
 mod config;
 mod group_commit;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use tokio::sync::Notify;
 
+pub use agents::{ApprovalRecord, RatingRow, ResponseRow, SurveyRecord};
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use group_commit::GroupCommit;
@@ -247,6 +249,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0003_facilitation",
         include_str!("../../migrations/sqlite/0003_facilitation.sql"),
     ),
+    ("0004_agents", include_str!("../../migrations/sqlite/0004_agents.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -258,6 +261,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0003_facilitation",
         include_str!("../../migrations/postgres/0003_facilitation.sql"),
     ),
+    ("0004_agents", include_str!("../../migrations/postgres/0004_agents.sql")),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

@@ -191,8 +191,11 @@ impl Store {
         let now = tx.now_ms();
         execute!(
             tx,
-            "update tickets set status = $2, status_category = $3, updated_at = $4,
-                   resolved_at = case when $3 = 'done' then coalesce(resolved_at, $4) else null end
+            "update tickets set status = $2, status_category = $3, updated_at = $4, previous_status = status,
+                   resolved_at = case when $3 = 'done' then coalesce(resolved_at, $4) else null end,
+                   first_resolved_at = case when $3 = 'done' then coalesce(first_resolved_at, $4)
+                                       else first_resolved_at end,
+                   resolutions = resolutions + case when $3 = 'done' and status_category <> 'done' then 1 else 0 end
                  where id = $1",
             ticket_id,
             status,

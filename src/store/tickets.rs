@@ -46,6 +46,14 @@ pub struct TicketRecord {
     pub resolved_at: Option<i64>,
     /// The parent of the thread its message is in, when it was filed from a reply.
     pub origin_thread_ts: Option<String>,
+    /// The status it was in before its last move.
+    pub previous_status: Option<String>,
+    /// When it first reached a done status.
+    pub first_resolved_at: Option<i64>,
+    /// How often it reached a done status (each asks its requester for a rating).
+    pub resolutions: i64,
+    /// `pending`, `approved` or `declined`, when its request type needs an approval.
+    pub approval: Option<String>,
 }
 
 // Read by column name: priority, source and status category as the desk's enums.
@@ -78,6 +86,10 @@ from_rows!(TicketRecord, |row| Ok(TicketRecord {
     status_category: enum_column("status_category", row.try_get("status_category")?, Category::parse)?,
     resolved_at: row.try_get("resolved_at")?,
     origin_thread_ts: row.try_get("origin_thread_ts")?,
+    previous_status: row.try_get("previous_status")?,
+    first_resolved_at: row.try_get("first_resolved_at")?,
+    resolutions: row.try_get("resolutions")?,
+    approval: row.try_get("approval")?,
 }));
 
 impl TicketRecord {
@@ -95,13 +107,24 @@ impl TicketRecord {
     pub fn is_done(&self) -> bool {
         self.status_category == Category::Done
     }
+
+    /// Waiting for an approver's decision: nothing else moves it.
+    pub fn awaits_approval(&self) -> bool {
+        self.approval.as_deref() == Some("pending")
+    }
+
+    /// The person it was filed for through a facilitator, by name.
+    pub fn filed_on_behalf_of(&self) -> Option<String> {
+        let json: serde_json::Value = serde_json::from_str(self.on_behalf_of.as_deref()?).ok()?;
+        json["name"].as_str().map(str::to_owned)
+    }
 }
 
 pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at,
     department, request_type, reporter_slack_id, reporter_name, assignee_slack_id, assignee_name, private,
-    status_category, resolved_at, origin_thread_ts";
+    status_category, resolved_at, origin_thread_ts, previous_status, first_resolved_at, resolutions, approval";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {
@@ -140,6 +163,8 @@ pub struct NewComment<'a> {
     pub channel_id: &'a str,
     pub message_ts: &'a str,
     pub permalink: &'a str,
+    /// Written by an agent: the first such public comment is the first response.
+    pub by_agent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -336,8 +361,8 @@ impl Store {
         let now = tx.now_ms();
         let sql = format!(
             "insert into comments (ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
-               channel_id, message_ts, permalink, created_at, on_behalf_of)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               channel_id, message_ts, permalink, created_at, on_behalf_of, by_agent)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              returning {COMMENT_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
@@ -353,6 +378,7 @@ impl Store {
                 .bind(comment.permalink)
                 .bind(now)
                 .bind(comment.on_behalf_of)
+                .bind(comment.by_agent)
                 .fetch_one(conn)
                 .await
         })?)

@@ -9,7 +9,7 @@ use crate::desk::effects::Effect;
 use crate::desk::identity::Unverified;
 use crate::desk::requests::status_news;
 use crate::desk::rules::DEFAULT_EMOJI;
-use crate::desk::workflow::Status;
+use crate::desk::workflow::{Category, Status, Workflow};
 use crate::slack::events::PostedMessage;
 use crate::store::{ClaimedEvent, NewComment, NewParked, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
 use crate::sync::unit::{attach_files, Unit};
@@ -35,6 +35,7 @@ impl<'a> Unit<'a> {
             return Ok(());
         }
         let link = facts.permalink(&message.channel, &message.ts, message.thread_ts.as_deref());
+        let by_agent = facts.lookups.is_agent(&author.slack_user_id);
         let comment = Store::insert_comment(
             tx,
             &NewComment {
@@ -48,6 +49,7 @@ impl<'a> Unit<'a> {
                 channel_id: &message.channel,
                 message_ts: &message.ts,
                 permalink: &link,
+                by_agent,
             },
         )
         .await?;
@@ -60,6 +62,13 @@ impl<'a> Unit<'a> {
             "comment_added",
             detail,
         );
+        if visibility == desk::Visibility::Public {
+            if let Some(ticket) = Store::ticket_in(tx, ticket_id).await? {
+                if ticket.requester_slack_id == author.slack_user_id {
+                    self.requester_replied(tx, &ticket, author, &message.text).await?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -97,22 +106,63 @@ impl<'a> Unit<'a> {
         Ok(())
     }
 
+    /// A requester's reply: the agents hear it in the card's thread, and a request that
+    /// waited for it moves on.
+    async fn requester_replied(
+        &mut self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        author: &SlackUserRecord,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let words: String = text.chars().take(500).collect();
+        self.effect(Effect::PostCardNote {
+            ticket_id: ticket.id,
+            text: format!(":speech_balloon: *{}* (requester): {}", author.display_name, words),
+        });
+        let workflow = self.workflow_of(&ticket.project_key);
+        if let Some(back) = workflow.on_requester_reply(&ticket.status, ticket.previous_status.as_deref()) {
+            let back = back.clone();
+            self.transition(tx, ticket, &back, author, false).await?;
+        }
+        Ok(())
+    }
+
+    /// The workflow of a project as looked up (the default one for a project not known).
+    pub(super) fn workflow_of(&self, project: &str) -> Workflow {
+        self.facts.project(project).map(|p| p.workflow()).unwrap_or_default()
+    }
+
+    /// Assign a ticket to `assignee`, as `actor` chose; an agent assigned by someone else
+    /// hears of it.
     pub(super) async fn assign(
         &mut self,
         tx: &mut Tx,
         ticket: &TicketRecord,
-        agent: &SlackUserRecord,
+        assignee: &SlackUserRecord,
+        actor: &SlackUserRecord,
     ) -> Result<(), StoreError> {
-        if ticket.assignee_slack_id.as_deref() == Some(agent.slack_user_id.as_str()) {
+        if ticket.assignee_slack_id.as_deref() == Some(assignee.slack_user_id.as_str()) {
             return Ok(());
         }
-        Store::assign_ticket(tx, ticket.id, &agent.slack_user_id, &agent.display_name).await?;
-        let detail = json!({ "assignee": agent.slack_user_id, "previous": ticket.assignee_slack_id });
-        self.audit_by(ticket.id, agent, "ticket_assigned", detail);
+        Store::assign_ticket(tx, ticket.id, &assignee.slack_user_id, &assignee.display_name).await?;
+        let detail = json!({ "assignee": assignee.slack_user_id, "previous": ticket.assignee_slack_id });
+        self.audit_by(ticket.id, actor, "ticket_assigned", detail);
         self.refresh_ticket_messages(ticket.id);
-        let mut people = vec![ticket.requester_slack_id.as_str(), agent.slack_user_id.as_str()];
+        if assignee.slack_user_id != actor.slack_user_id {
+            self.effect(Effect::NotifyAgent {
+                user: assignee.slack_user_id.clone(),
+                ticket_id: ticket.id,
+                text: format!(
+                    "{} assigned you *{}* · {}.",
+                    actor.display_name, ticket.key, ticket.summary
+                ),
+            });
+        }
+        let mut people = vec![ticket.requester_slack_id.as_str(), assignee.slack_user_id.as_str()];
         people.extend(ticket.assignee_slack_id.as_deref());
-        self.publish_homes(tx, &people).await
+        let agents = [assignee.slack_user_id.as_str(), actor.slack_user_id.as_str()];
+        self.publish_homes(tx, &people, &agents).await
     }
 
     /// Move a ticket to `status`. `by_help_desk`: an agent's change, which the requester
@@ -132,6 +182,23 @@ impl<'a> Unit<'a> {
         let detail = json!({ "from": ticket.status, "to": status.name });
         self.audit_by(ticket.id, actor, "status_changed", detail);
         self.refresh_ticket_messages(ticket.id);
+        self.effect(Effect::PostCardNote {
+            ticket_id: ticket.id,
+            text: format!(
+                ":arrow_right: *{}* moved it from *{}* to *{}*.",
+                actor.display_name, ticket.status, status.name
+            ),
+        });
+        let resolved = status.category == Category::Done && !ticket.is_done();
+        if resolved && ticket.on_behalf_of.is_none() && ticket.approval.as_deref() != Some("declined") {
+            let resolution = ticket.resolutions + 1;
+            if Store::ask_survey(tx, ticket.id, resolution, &ticket.requester_slack_id).await? {
+                self.effect(Effect::AskSatisfaction {
+                    ticket_id: ticket.id,
+                    resolution,
+                });
+            }
+        }
         let by_requester = actor.slack_user_id == ticket.requester_slack_id;
         let notifications = if by_help_desk && !by_requester {
             Store::user_prefs_in(tx, &ticket.requester_slack_id)
@@ -166,13 +233,21 @@ impl<'a> Unit<'a> {
         }
         let mut people = vec![ticket.requester_slack_id.as_str()];
         people.extend(ticket.assignee_slack_id.as_deref());
-        self.publish_homes(tx, &people).await
+        let agents: Vec<&str> = ticket.assignee_slack_id.iter().map(String::as_str).collect();
+        self.publish_homes(tx, &people, &agents).await
     }
 
-    /// Refresh the Home tab of those of `people` who have opened it.
-    pub(super) async fn publish_homes(&mut self, tx: &mut Tx, people: &[&str]) -> Result<(), StoreError> {
+    /// Refresh the Home tab of those of `people` who have opened it; those known to be
+    /// agents (`agents`, or as looked up) see their queue there.
+    pub(super) async fn publish_homes(
+        &mut self,
+        tx: &mut Tx,
+        people: &[&str],
+        agents: &[&str],
+    ) -> Result<(), StoreError> {
         for user in Store::home_users(tx, people).await? {
-            self.effect(Effect::PublishHome { user });
+            let agent = agents.contains(&user.as_str()) || self.facts.lookups.is_agent(&user);
+            self.effect(Effect::PublishHome { user, agent });
         }
         Ok(())
     }

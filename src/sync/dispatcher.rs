@@ -18,11 +18,11 @@ use serde_json::json;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
-use crate::desk::rules::{self, RequestThread};
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
 use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
+use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
 use crate::sync::{backoff, out_of_tries};
 
@@ -34,7 +34,7 @@ const POLL: Duration = Duration::from_millis(250);
 
 /// How an effect ended, and what it posted.
 #[derive(Clone)]
-pub struct Completion {
+pub(super) struct Completion {
     id: i64,
     settle: Settle,
     posted: Option<NewTicketMessage>,
@@ -47,33 +47,32 @@ const MEMORY_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Dispatcher {
-    store: Store,
-    slack: SlackApi,
-    pacer: Arc<ChannelPacer>,
+    pub(super) store: Store,
+    pub(super) slack: SlackApi,
+    pub(super) pacer: Arc<ChannelPacer>,
     ready: Arc<Notify>,
     completions: GroupCommit<Completion, ()>,
     slots: Arc<Semaphore>,
     /// How long a claimed effect is ours: longer than the calls it makes.
     lease: Duration,
-    /// Whether each project lets requesters close their requests, lately read.
-    self_close: Remembered,
     /// Whether each channel syncs its threads, lately read.
-    synced: Remembered,
+    pub(super) synced: Remembered,
+    pub(super) mailer: Option<Mailer>,
 }
 
 /// Yes-or-no settings read from the store, remembered for [`MEMORY_TTL`].
 #[derive(Clone, Default)]
-struct Remembered(Arc<Mutex<HashMap<String, (bool, Instant)>>>);
+pub(super) struct Remembered(Arc<Mutex<HashMap<String, (bool, Instant)>>>);
 
 impl Remembered {
-    fn get(&self, key: &str) -> Option<bool> {
+    pub(super) fn get(&self, key: &str) -> Option<bool> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(key)
             .filter(|(_, at)| at.elapsed() < MEMORY_TTL)
             .map(|(value, _)| *value)
     }
 
-    fn put(&self, key: &str, value: bool) {
+    pub(super) fn put(&self, key: &str, value: bool) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(key.to_owned(), (value, Instant::now()));
     }
@@ -115,6 +114,7 @@ impl Dispatcher {
         pacer: ChannelPacer,
         ready: Arc<Notify>,
         lease: Duration,
+        mailer: Option<Mailer>,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
         let dispatcher = Self {
@@ -125,8 +125,8 @@ impl Dispatcher {
             completions,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             lease,
-            self_close: Remembered::default(),
             synced: Remembered::default(),
+            mailer,
         };
         (dispatcher, writer)
     }
@@ -205,6 +205,7 @@ impl Dispatcher {
         };
         match effect.target() {
             Target::Slack => self.send_to_slack(claimed, &effect, ticket).await,
+            Target::Email => self.send_mail(claimed, &effect).await,
         }
     }
 
@@ -297,7 +298,13 @@ impl Dispatcher {
                     other => other.map(|_| Outcome::Done(None)),
                 }
             }
-            Effect::PublishHome { user } => self.publish_home(user).await,
+            Effect::PublishHome { user, agent } => self.publish_home(user, *agent).await,
+            Effect::PostCardNote { ticket_id, text } => self.post_card_note(*ticket_id, text).await,
+            Effect::NotifyAgent { user, ticket_id, text } => self.notify_agent(user, *ticket_id, text).await,
+            Effect::AskApproval { user, ticket_id } => self.ask_approval(user, *ticket_id).await,
+            Effect::AskSatisfaction { ticket_id, resolution } => self.ask_satisfaction(*ticket_id, *resolution).await,
+            Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
+            Effect::Email { .. } => return self.send_mail(claimed, effect).await,
             Effect::AddReaction { channel, ts, name } => {
                 if let Err(wait) = self.pacer.try_take(channel) {
                     return self.paced(claimed, wait);
@@ -395,7 +402,12 @@ impl Dispatcher {
         }
     }
 
-    async fn post_text(&self, channel: &str, thread_ts: Option<&str>, text: &str) -> Result<Outcome, SlackError> {
+    pub(super) async fn post_text(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<Outcome, SlackError> {
         if let Err(wait) = self.pacer.try_take(channel) {
             return Ok(Outcome::Paced(wait));
         }
@@ -413,7 +425,7 @@ impl Dispatcher {
     }
 
     /// deskhand's DM channel with a person: remembered in the store once opened.
-    async fn dm_channel(&self, user: &str) -> Result<String, SlackError> {
+    pub(super) async fn dm_channel(&self, user: &str) -> Result<String, SlackError> {
         if let Ok(prefs) = self.store.user_prefs(user).await {
             if let Some(channel) = prefs.dm_channel {
                 return Ok(channel);
@@ -437,58 +449,6 @@ impl Dispatcher {
             }
             other => Ok(other),
         }
-    }
-
-    /// Whether a project's workflow lets requesters close their own requests.
-    async fn self_close(&self, project: &str) -> bool {
-        if let Some(allowed) = self.self_close.get(project) {
-            return allowed;
-        }
-        let allowed = match self.store.project(project).await {
-            Ok(project) => project.workflow().self_close().is_some(),
-            Err(_) => false,
-        };
-        self.self_close.put(project, allowed);
-        allowed
-    }
-
-    /// Where a ticket's thread is, for [`rules::replies_reach_desk`]; whether its channel
-    /// syncs threads is remembered a while.
-    async fn request_thread(&self, ticket: &TicketRecord) -> RequestThread {
-        if ticket.from_form() || ticket.channel_id.starts_with('D') {
-            return RequestThread::DirectMessage;
-        }
-        let support_sync = match self.synced.get(&ticket.channel_id) {
-            Some(synced) => synced,
-            None => {
-                let synced = match self.store.channel(&ticket.channel_id).await {
-                    Ok(channel) => channel.is_some_and(|c| c.is_support() && c.thread_sync),
-                    Err(_) => true,
-                };
-                self.synced.put(&ticket.channel_id, synced);
-                synced
-            }
-        };
-        RequestThread::Channel {
-            support_sync,
-            own: ticket.origin_thread_ts.is_none(),
-        }
-    }
-
-    async fn publish_home(&self, user: &str) -> Result<Outcome, SlackError> {
-        let recently = self.store.now_ms() - 14 * 86_400_000;
-        let lists = tokio::try_join!(
-            self.store.requests_of(user, Some(recently), 20),
-            self.store.assigned_to(user, 20)
-        );
-        let (requests, assigned) = match lists {
-            Ok(lists) => lists,
-            Err(e) => return Ok(Outcome::Store(e)),
-        };
-        self.slack
-            .views_publish(user, &views::home(&requests, &assigned))
-            .await?;
-        Ok(Outcome::Done(None))
     }
 
     /// The ticket a post renders: the one read with its batch, or read now.
@@ -543,36 +503,16 @@ impl Dispatcher {
         Ok(posted(ts))
     }
 
-    async fn render(&self, ticket: &TicketRecord, role: &str) -> serde_json::Value {
-        if role == THREAD_REPLY {
-            let synced = rules::replies_reach_desk(self.request_thread(ticket).await);
-            blocks::thread_reply(ticket, self.self_close(&ticket.project_key).await, synced)
-        } else {
-            blocks::agent_card(ticket)
+    pub(super) fn done(&self, claimed: &ClaimedEffect) -> Completion {
+        Completion {
+            id: claimed.id,
+            settle: Settle::Done,
+            posted: None,
+            permalink: None,
         }
     }
 
-    async fn refresh(&self, ticket_id: i64, role: &'static str) -> Result<Outcome, SlackError> {
-        let (ticket, messages) =
-            match tokio::try_join!(self.store.ticket(ticket_id), self.store.ticket_messages(ticket_id)) {
-                Ok(found) => found,
-                Err(e) => return Ok(Outcome::Store(e)),
-            };
-        // Nothing was posted (the post failed for good): nothing to update.
-        let Some(message) = messages.iter().find(|m| m.role == role) else {
-            return Ok(Outcome::Done(None));
-        };
-        if let Err(wait) = self.pacer.try_take(&message.channel_id) {
-            return Ok(Outcome::Paced(wait));
-        }
-        let blocks = self.render(&ticket, role).await;
-        self.slack
-            .update_message(&message.channel_id, &message.ts, &blocks::ticket_text(&ticket), &blocks)
-            .await?;
-        Ok(Outcome::Done(None))
-    }
-
-    fn failed(&self, claimed: &ClaimedEffect, error: String) -> Completion {
+    pub(super) fn failed(&self, claimed: &ClaimedEffect, error: String) -> Completion {
         tracing::error!(error = %error, "an effect failed for good and will not be retried");
         Completion {
             id: claimed.id,
@@ -582,7 +522,7 @@ impl Dispatcher {
         }
     }
 
-    fn retry_store(&self, claimed: &ClaimedEffect, e: StoreError) -> Completion {
+    pub(super) fn retry_store(&self, claimed: &ClaimedEffect, e: StoreError) -> Completion {
         match e {
             StoreError::NotFound => self.failed(claimed, "its ticket no longer exists".into()),
             e if out_of_tries(claimed.created_at, self.store.now_ms(), claimed.attempts) => {
@@ -601,7 +541,7 @@ impl Dispatcher {
         }
     }
 
-    fn slack_failed(&self, claimed: &ClaimedEffect, e: SlackError) -> Completion {
+    pub(super) fn slack_failed(&self, claimed: &ClaimedEffect, e: SlackError) -> Completion {
         if !e.is_transient() {
             return self.failed(claimed, e.to_string());
         }
@@ -639,7 +579,7 @@ fn ticket_to_post(payload: &str) -> Option<i64> {
     matches!(target.kind.as_str(), "post_thread_reply" | "post_agent_card").then_some(target.ticket_id)?
 }
 
-enum Outcome {
+pub(super) enum Outcome {
     Done(Option<NewTicketMessage>),
     /// A form's request got its conversation: the post and its link.
     Posted(NewTicketMessage, String),

@@ -41,6 +41,8 @@ pub struct Lookups {
     pub settings: Settings,
     /// The admins' settings about people, from `settings`.
     pub roles: Roles,
+    /// Every department's managers (agents too), with the projects.
+    pub managers: HashSet<String>,
 }
 
 pub fn served(channels: &HashMap<String, Option<ChannelRecord>>, channel: &str) -> bool {
@@ -69,7 +71,8 @@ impl Lookups {
     /// Whether someone is an agent: a member of an agent channel, or named in the settings.
     pub fn is_agent(&self, user: &str) -> bool {
         let in_agent_channel = self.agents.as_ref().is_some_and(|agents| agents.contains(user));
-        self.roles.is_agent(user, in_agent_channel)
+        self.roles
+            .is_agent(user, in_agent_channel || self.managers.contains(user))
     }
 
     /// Whether someone may set a request's priority: admins, and agents when the admins

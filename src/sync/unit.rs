@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::desk::effects::Effect;
 use crate::desk::identity::{self, SlackProfile, Verification};
+use crate::desk::project::AWAITING_APPROVAL;
 use crate::desk::requests::{self, Requester};
 use crate::desk::workflow::Category;
 use crate::desk::{self, Priority, SharedFile, Source};
@@ -20,7 +21,7 @@ use crate::slack::api::permalink;
 use crate::slack::events::{Command, PostedMessage};
 use crate::store::{
     ChannelMessage, ChannelRecord, NewAttachment, NewAudit, NewEffect, NumberedTicket, ProjectRecord, SlackUserRecord,
-    Store, StoreError, Tx,
+    Store, StoreError, TicketRecord, Tx,
 };
 use crate::sync::lookup::Lookups;
 use crate::sync::tickets::{BuiltIn, TicketStore};
@@ -112,6 +113,9 @@ pub(super) struct Draft<'a> {
     pub view_id: Option<String>,
 }
 
+/// The actor of what deskhand does on its own.
+pub(super) const SYSTEM: (&str, &str) = ("deskhand", "deskhand");
+
 /// What deskhand says where a request could have been filed but no project is set up.
 pub const NO_PROJECT: &str = "I can't file requests from here yet: the help desk has no project for them. \
     Ask a help-desk admin to choose a default project, or ask in a support channel.";
@@ -177,6 +181,7 @@ impl<'a> Unit<'a> {
         self.effects.push(NewEffect::of(&effect));
     }
 
+    /// Audit what deskhand did on its own.
     pub(super) fn audit(
         &mut self,
         ticket_id: i64,
@@ -286,16 +291,28 @@ impl<'a> Unit<'a> {
                 self.agent_channels.insert(draft.project.clone(), found);
             }
         }
-        let initial: HashMap<&str, String> = drafts
+        // Where each starts: its workflow's first status, or waiting for its approvers.
+        let starts: Vec<(String, Option<Vec<String>>)> = drafts
             .iter()
             .map(|d| {
-                let workflow = facts.project(&d.project).map(|p| p.workflow()).unwrap_or_default();
-                (d.project.as_str(), workflow.initial().name.clone())
+                let project = facts.project(&d.project);
+                let workflow = project.map(|p| p.workflow()).unwrap_or_default();
+                let approvers = project
+                    .and_then(|p| {
+                        let approval = p.approval_for(d.request_type.as_deref())?;
+                        Some(approval.approvers(&p.department_list(), d.department.as_deref()))
+                    })
+                    .filter(|a| !a.is_empty());
+                match approvers {
+                    Some(approvers) => (AWAITING_APPROVAL.to_owned(), Some(approvers)),
+                    None => (workflow.initial().name.clone(), None),
+                }
             })
             .collect();
         let mut tickets: Vec<NumberedTicket> = drafts
             .iter()
-            .map(|d| {
+            .zip(&starts)
+            .map(|(d, (status, approvers))| {
                 let reporter = d.reporter.filter(|r| r.slack_user_id != d.requester.slack_user_id);
                 NumberedTicket {
                     // The ticket store gives each its key.
@@ -304,7 +321,7 @@ impl<'a> Unit<'a> {
                     number: 0,
                     summary: d.summary.clone(),
                     description: &d.description,
-                    status: initial.get(d.project.as_str()).map_or("Open", String::as_str),
+                    status,
                     priority: d.priority.as_str(),
                     source: d.source.as_str(),
                     requester_person_id: d.requester.person_id,
@@ -321,18 +338,22 @@ impl<'a> Unit<'a> {
                     private: d.private,
                     status_category: Category::Open.as_str(),
                     origin_thread_ts: d.origin_thread_ts.as_deref(),
+                    approval: approvers.as_ref().map(|_| "pending"),
                 }
             })
             .collect();
         let stored = BuiltIn.file(tx, &mut tickets).await?;
-        let by_origin: HashMap<(&str, &str), &Draft> = drafts
+        type Approvers = Option<Vec<String>>;
+        let by_origin: HashMap<(&str, &str), (&Draft, &Approvers)> = drafts
             .iter()
-            .map(|d| ((d.origin.0.as_str(), d.origin.1.as_str()), d))
+            .zip(&starts)
+            .map(|(d, (_, approvers))| ((d.origin.0.as_str(), d.origin.1.as_str()), (d, approvers)))
             .collect();
         let requesters: Vec<&str> = stored.iter().map(|t| t.requester_slack_id.as_str()).collect();
         let home_users = Store::home_users(tx, &requesters).await?;
         for ticket in &stored {
-            let Some(draft) = by_origin.get(&(ticket.channel_id.as_str(), ticket.message_ts.as_str())) else {
+            let Some(&(draft, approvers)) = by_origin.get(&(ticket.channel_id.as_str(), ticket.message_ts.as_str()))
+            else {
                 continue;
             };
             attach_files(tx, ticket.id, None, &draft.files).await?;
@@ -369,10 +390,60 @@ impl<'a> Unit<'a> {
             if home_users.contains(&ticket.requester_slack_id) {
                 self.effect(Effect::PublishHome {
                     user: ticket.requester_slack_id.clone(),
+                    agent: facts.lookups.is_agent(&ticket.requester_slack_id),
                 });
+            }
+            if let Some(approvers) = approvers {
+                Store::request_approval(tx, ticket.id, approvers).await?;
+                self.audit(
+                    ticket.id,
+                    SYSTEM,
+                    "approval_requested",
+                    json!({ "approvers": approvers }),
+                );
+                for approver in approvers {
+                    self.effect(Effect::AskApproval {
+                        user: approver.clone(),
+                        ticket_id: ticket.id,
+                    });
+                }
+            }
+            if let Some(project) = facts.project(&ticket.project_key) {
+                let managers = project.managers_of(ticket.department.as_deref());
+                let text = format!(
+                    "New request *{}* · {} from {}.",
+                    ticket.key, ticket.summary, ticket.requester_name
+                );
+                self.tell_managers(ticket, &managers, &ticket.requester_slack_id, &text);
             }
         }
         Ok(())
+    }
+
+    /// Tell a ticket's managers (but `except`, who did it) something about it: by DM with
+    /// a link to its card, and by mail when deskhand has a mail server.
+    pub(super) fn tell_managers(&mut self, ticket: &TicketRecord, managers: &[String], except: &str, text: &str) {
+        for manager in managers.iter().filter(|m| *m != except) {
+            self.effect(Effect::NotifyAgent {
+                user: manager.clone(),
+                ticket_id: ticket.id,
+                text: text.to_owned(),
+            });
+            if self.facts.workspace.email {
+                self.effect(Effect::Email {
+                    slack_user_id: manager.clone(),
+                    subject: format!("[{}] {}", ticket.key, ticket.summary),
+                    body: format!(
+                        "{}\n\nRequester: {}\nStatus: {}\nPriority: {}\n{}\n",
+                        text.replace('*', ""),
+                        ticket.requester_name,
+                        ticket.status,
+                        ticket.priority,
+                        ticket.permalink
+                    ),
+                });
+            }
+        }
     }
 
     /// The messages about a ticket that show its text: refresh them after it changes. A

@@ -79,9 +79,12 @@ pub struct Workspace {
     pub team_id: String,
     pub bot_user_id: String,
     pub url: String,
+    /// Whether managers are mailed too (`DESKHAND_SMTP_URL` is set).
+    pub email: bool,
 }
 
 pub struct Worker {
+    email: bool,
     store: Store,
     slack: SlackApi,
     inbox_ready: Arc<Notify>,
@@ -100,8 +103,10 @@ impl Worker {
         inbox_ready: Arc<Notify>,
         outbox_ready: Arc<Notify>,
         lease: Duration,
+        email: bool,
     ) -> Self {
         Self {
+            email,
             lease,
             store,
             slack,
@@ -389,6 +394,7 @@ impl Worker {
             team_id: auth.team_id,
             bot_user_id: auth.user_id,
             url: auth.url,
+            email: self.email,
         };
         tracing::info!(team = %workspace.team_id, bot = %workspace.bot_user_id, "connected to the Slack workspace");
         self.workspace = Some(workspace.clone());
@@ -437,6 +443,7 @@ impl Worker {
                 .into_iter()
                 .map(|p| (p.key.clone(), p))
                 .collect();
+            lookups.managers = lookups.projects.values().flat_map(|p| p.managers()).collect();
             lookups.settings = settings;
         }
         let mut users: Vec<String> = needs.iter().flat_map(|n| n.users.iter().cloned()).collect();

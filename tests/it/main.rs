@@ -5,6 +5,7 @@ mod support;
 
 mod admin_api;
 mod admin_slack;
+mod agents;
 mod contracts;
 mod durability;
 mod facilitation;

@@ -145,7 +145,7 @@ async fn agents_assign_and_resolve_with_emoji_and_the_requester_hears_of_it() {
             .contains(&(SUPPORT.into(), MESSAGE.into(), "white_check_mark".into())),
         "the original message is marked resolved"
     );
-    let dm = app.slack.messages_in(&dm_channel(ANA));
+    let dm = app.status_dms(ANA);
     assert_eq!(dm.len(), 1, "Ana is told in her DM");
     assert!(
         dm[0].text.contains("Bo Agent moved your request *IT-1*"),
@@ -184,7 +184,7 @@ async fn notifications_can_be_turned_off() {
         .await;
 
     assert_eq!(app.ticket("IT-1").await["status"], "Resolved");
-    assert!(app.slack.messages_in(&dm_channel(ANA)).is_empty(), "no DM");
+    assert!(app.status_dms(ANA).is_empty(), "no DM but the survey");
 }
 
 #[tokio::test]
@@ -578,10 +578,7 @@ async fn the_requester_closes_their_own_request_and_nobody_else_can() {
         !reply.blocks.to_string().contains("close_request"),
         "the button is gone once closed"
     );
-    assert!(
-        app.slack.messages_in(&dm_channel(ANA)).is_empty(),
-        "no DM about her own change"
-    );
+    assert!(app.status_dms(ANA).is_empty(), "no DM about her own change");
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `/desk …` other than `new`: `mine`, `status`, `notifications`, `help`, `admin`.
+//! `/desk …` other than `new`: `mine`, `status`, `notifications`, `help`, `admin`, and
+//! for agents `queue` and `report`.
 
 use super::Handled;
 use crate::desk::commands::{DeskCommand, HELP};
@@ -6,7 +7,7 @@ use crate::desk::effects::Effect;
 use crate::desk::identity::Verification;
 use crate::desk::roles;
 use crate::slack::admin;
-use crate::slack::blocks::ticket_text;
+use crate::slack::blocks::{self, ticket_text};
 use crate::slack::interactions::DeskRequest;
 use crate::slack::views;
 use crate::store::{ProjectRecord, Store, TicketRecord, Tx};
@@ -15,6 +16,8 @@ use crate::sync::unit::Unit;
 
 /// How many requests `/desk mine` lists.
 const MINE_LIMIT: i64 = 20;
+/// How many requests `/desk queue` lists.
+const QUEUE_LIMIT: i64 = 40;
 
 /// Who asks, whether they are an agent or an admin, and the projects.
 pub(super) fn needs(request: &DeskRequest) -> Needs {
@@ -88,6 +91,19 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
                 view,
             });
         }
+        (DeskCommand::Queue | DeskCommand::Report, None) if !facts.lookups.is_agent(&user.slack_user_id) => respond(
+            "Only agents (members of an agent channel, or managers) have a queue and reports.".into(),
+            None,
+        ),
+        (DeskCommand::Queue, None) => {
+            let queue = Store::queue_in(tx, &user.slack_user_id, QUEUE_LIMIT).await?;
+            let text = format!("{} open request(s) in your queue", queue.len());
+            respond(text, Some(blocks::queue(&queue)))
+        }
+        (DeskCommand::Report, None) => unit.effect(Effect::RespondReport {
+            response_url: request.response_url.clone(),
+            user: user.slack_user_id.clone(),
+        }),
         (DeskCommand::Notifications(on), None) => {
             Store::set_notifications(tx, &user.slack_user_id, *on).await?;
             let text = if *on {

@@ -28,6 +28,8 @@ pub(super) fn needs(m: &PostedMessage, channels: &HashMap<String, Option<Channel
         needs.users.extend(facilitator(channels, &m.channel));
     }
     needs.projects = served;
+    // A reply may be an agent's answer: the first one counts as the first response.
+    needs.agents = served && m.thread_ts.is_some();
     needs
 }
 

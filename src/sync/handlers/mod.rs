@@ -6,6 +6,8 @@
 //! function in the family it belongs to), and an arm in each of [`channels_of`], [`needs`]
 //! and [`apply`] below.
 
+mod card;
+mod decisions;
 mod desk_command;
 mod form;
 mod mention;
@@ -42,7 +44,12 @@ pub fn channels_of(command: &Command) -> Vec<String> {
         Command::Desk(request) => vec![request.channel.clone()],
         Command::HomeOpened { .. }
         | Command::OpenReply(_)
-        | Command::SetPriority(_)
+        | Command::Card(_)
+        | Command::Note(_)
+        | Command::Decide(_)
+        | Command::Declined(_)
+        | Command::OpenSurvey(_)
+        | Command::Rated(_)
         | Command::PublicReply(_)
         | Command::Ignored { .. } => vec![],
     }
@@ -66,10 +73,14 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         Command::Close(request) => ticket_action::needs(&request.user, true, false),
         Command::OpenReply(request) => ticket_action::needs(&request.user, false, true),
         Command::PublicReply(reply) => ticket_action::needs(&reply.user, false, true),
-        Command::SetPriority(request) => ticket_action::needs(&request.user, false, true),
-        Command::HomeOpened { .. } | Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => {
-            Needs::default()
-        }
+        Command::Card(request) => card::needs(request),
+        Command::Note(note) => ticket_action::needs(&note.user, false, true),
+        Command::Decide(request) => decisions::needs(&request.user),
+        Command::Declined(reason) => decisions::needs(&reason.user),
+        Command::OpenSurvey(request) => decisions::needs(&request.user),
+        Command::Rated(answer) => decisions::needs(&answer.user),
+        Command::HomeOpened { user } => ticket_action::needs(user, false, true),
+        Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => Needs::default(),
     }
 }
 
@@ -90,7 +101,12 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         | Command::Reacted { .. }
         | Command::Submitted(_)
         | Command::Close(_)
-        | Command::SetPriority(_)
+        | Command::Card(_)
+        | Command::Note(_)
+        | Command::Decide(_)
+        | Command::Declined(_)
+        | Command::OpenSurvey(_)
+        | Command::Rated(_)
         | Command::PublicReply(_) => true,
         _ => false,
     };
@@ -121,7 +137,12 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         Command::Desk(request) => desk_command::handle(unit, tx, request).await?,
         Command::Close(request) => ticket_action::handle_close(unit, tx, request).await?,
         Command::OpenReply(request) => ticket_action::handle_open_reply(unit, tx, request).await?,
-        Command::SetPriority(request) => ticket_action::handle_set_priority(unit, tx, request).await?,
+        Command::Card(request) => card::handle(unit, tx, request).await?,
+        Command::Note(note) => card::handle_note(unit, tx, note).await?,
+        Command::Decide(request) => decisions::handle_decide(unit, tx, request).await?,
+        Command::Declined(reason) => decisions::handle_declined(unit, tx, reason).await?,
+        Command::OpenSurvey(request) => decisions::handle_open_survey(unit, tx, request).await?,
+        Command::Rated(answer) => decisions::handle_rated(unit, tx, answer).await?,
         Command::PublicReply(reply) => ticket_action::handle_public_reply(unit, tx, reply).await?,
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");

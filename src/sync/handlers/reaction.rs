@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::Handled;
-use crate::desk::effects::{AGENT_CARD, THREAD_REPLY};
+use crate::desk::effects::{Effect, AGENT_CARD, THREAD_REPLY};
 use crate::desk::identity::Verification;
 use crate::desk::requests::facilitated;
 use crate::desk::rules::{self, emoji_name, EmojiActions, Reacted, ReactionOutcome, DEFAULT_EMOJI};
@@ -89,14 +89,32 @@ pub(super) async fn handle<'a>(
     let outcome = rules::on_reaction(&actions, reaction, reacted, facts.lookups.is_agent(user), by_bot);
     match (outcome, ticket) {
         (ReactionOutcome::FileTicket, _) => file_reacted(unit, tx, event, channel, ts, reactor).await?,
-        (ReactionOutcome::Assign { .. }, Some(ticket)) => unit.assign(tx, &ticket, reactor).await?,
+        (ReactionOutcome::Assign { .. }, Some(ticket)) => unit.assign(tx, &ticket, reactor, reactor).await?,
         (ReactionOutcome::Resolve { .. }, Some(ticket)) => {
-            let workflow = facts
-                .project(&ticket.project_key)
-                .map(|p| p.workflow())
-                .unwrap_or_default();
-            if let Some(resolved) = workflow.resolved() {
-                unit.transition(tx, &ticket, resolved, reactor, true).await?;
+            let workflow = unit.workflow_of(&ticket.project_key);
+            let Some(resolved) = workflow.resolved() else {
+                return Ok(());
+            };
+            let refusal = if ticket.awaits_approval() {
+                Some(format!(
+                    "*{}* waits for an approval: it can't be resolved before that.",
+                    ticket.key
+                ))
+            } else {
+                workflow
+                    .check_move(&ticket.status, &resolved.name)
+                    .err()
+                    .map(|e| e.explanation())
+            };
+            match refusal {
+                _ if ticket.status == resolved.name => {}
+                Some(text) => unit.effect(Effect::PostEphemeral {
+                    channel: channel.to_owned(),
+                    user: user.to_owned(),
+                    thread_ts: None,
+                    text,
+                }),
+                None => unit.transition(tx, &ticket, resolved, reactor, true).await?,
             }
         }
         (outcome, _) => tracing::debug!(?outcome, reaction, "an emoji that changes nothing"),

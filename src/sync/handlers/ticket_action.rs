@@ -1,13 +1,12 @@
 //! What people do to a request from its messages: a requester's Close, an agent's
-//! "Reply to requester" (the modal, then the reply), a priority chosen on a card, and
-//! opening deskhand's Home tab.
+//! "Reply to requester" (the modal, then the reply), and opening deskhand's Home tab.
 
 use serde_json::json;
 
 use super::Handled;
 use crate::desk::effects::Effect;
-use crate::desk::{requests, Priority, Visibility};
-use crate::slack::interactions::{CloseRequest, PriorityRequest, PublicReply, ReplyRequest};
+use crate::desk::{requests, Visibility};
+use crate::slack::interactions::{CloseRequest, PublicReply, ReplyRequest};
 use crate::slack::views;
 use crate::store::{SlackUserRecord, Store, StoreError, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
@@ -27,7 +26,11 @@ pub(super) fn needs(user: &str, projects: bool, agents: bool) -> Needs {
 /// Someone opened deskhand's Home tab: remember it, and show them their requests.
 pub(super) async fn handle_home_opened(unit: &mut Unit<'_>, tx: &mut Tx, user: &str) -> Handled {
     Store::home_opened(tx, user).await?;
-    unit.effect(Effect::PublishHome { user: user.to_owned() });
+    let agent = unit.facts.lookups.is_agent(user);
+    unit.effect(Effect::PublishHome {
+        user: user.to_owned(),
+        agent,
+    });
     Ok(())
 }
 
@@ -50,7 +53,10 @@ pub(super) async fn handle_close<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: 
     );
     match closing {
         Err(refusal) => tell(unit, request, refusal.explanation(&ticket.key)),
-        Ok(Some(status)) => unit.transition(tx, &ticket, status, user, false).await?,
+        Ok(Some(status)) => match workflow.check_move(&ticket.status, &status.name) {
+            Ok(status) => unit.transition(tx, &ticket, status, user, false).await?,
+            Err(illegal) => tell(unit, request, illegal.explanation()),
+        },
         Ok(None) => {}
     }
     Ok(())
@@ -92,42 +98,6 @@ pub(super) async fn handle_open_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, requ
     Ok(())
 }
 
-/// A priority chosen on a card: admins may, and agents when the admins allow it.
-pub(super) async fn handle_set_priority<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &PriorityRequest) -> Handled {
-    let facts = unit.facts;
-    let Some(priority) = Priority::parse(&request.priority) else {
-        return Ok(());
-    };
-    let Some((user, ticket)) = actor_and_ticket(facts, tx, &request.user, &request.ticket_key).await? else {
-        return Ok(());
-    };
-    if !facts.lookups.may_set_priority(user) {
-        if let Some(url) = &request.response_url {
-            let text = if facts.lookups.is_agent(&user.slack_user_id) {
-                "Only help-desk admins set priorities here; an admin can let agents do it too."
-            } else {
-                "Only help-desk admins set priorities."
-            };
-            unit.effect(Effect::Respond {
-                response_url: url.clone(),
-                text: text.into(),
-                blocks: None,
-            });
-        }
-        // The card still shows the old priority: put it back.
-        unit.refresh_ticket_messages(ticket.id);
-        return Ok(());
-    }
-    if ticket.priority == priority {
-        return Ok(());
-    }
-    Store::set_ticket_priority(tx, ticket.id, priority.as_str()).await?;
-    let detail = json!({ "from": ticket.priority.as_str(), "to": priority.as_str() });
-    unit.audit_by(ticket.id, user, "priority_changed", detail);
-    unit.refresh_ticket_messages(ticket.id);
-    Ok(())
-}
-
 /// An agent's public reply: a public comment, shown in the request's thread.
 pub(super) async fn handle_public_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, reply: &PublicReply) -> Handled {
     let facts = unit.facts;
@@ -154,6 +124,7 @@ pub(super) async fn handle_public_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, re
             channel_id: "",
             message_ts: &origin,
             permalink: "",
+            by_agent: true,
         },
     )
     .await?;
@@ -167,7 +138,7 @@ pub(super) async fn handle_public_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, re
 }
 
 /// Who acts and the ticket they act on, when both are known.
-async fn actor_and_ticket<'a>(
+pub(super) async fn actor_and_ticket<'a>(
     facts: &Facts<'a>,
     tx: &mut Tx,
     user: &str,

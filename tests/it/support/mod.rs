@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod desk;
 pub mod fakes;
 pub mod payloads;
 pub mod process;
@@ -22,6 +23,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::oneshot;
 
+pub use desk::*;
 pub use fakes::slack as fake_slack;
 pub use fakes::slack::{Failure, FakeSlack};
 pub use payloads::*;
@@ -155,6 +157,8 @@ pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
         slack_channel_burst: 1000,
         slack_timeout: Duration::from_millis(1500),
         lease: Duration::from_millis(5000),
+        smtp_url: None,
+        smtp_from: "Help desk <help@acme.example>".into(),
     }
 }
 
@@ -202,7 +206,12 @@ impl TestApp {
     /// deskhand with a support channel `SUPPORT` in project IT, whose agent channel is
     /// `AGENTS`, and users Ana and Bo (members) and Gil (a guest).
     pub async fn spawn() -> Self {
-        let app = Self::spawn_bare().await;
+        Self::spawn_set_up(|_| {}).await
+    }
+
+    /// The same, with its configuration adjusted first.
+    pub async fn spawn_set_up(adjust: impl FnOnce(&mut Config)) -> Self {
+        let app = Self::spawn_with(adjust).await;
         app.admin_ok("PUT", "/api/v1/projects/IT", json!({ "name": "IT Help" }))
             .await;
         app.admin_ok(
