@@ -33,7 +33,12 @@ fn moment(name: &str, text: &str) -> Result<i64> {
 
 impl Period {
     fn bounds(&self, now: i64) -> Result<(i64, i64)> {
-        let to = self.to.as_deref().map(|t| moment("to", t)).transpose()?.unwrap_or(now);
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| moment("to", t))
+            .transpose()?
+            .unwrap_or(now + 1);
         let from = self
             .from
             .as_deref()

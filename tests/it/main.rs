@@ -7,6 +7,7 @@ mod admin_api;
 mod admin_slack;
 mod agents;
 mod contracts;
+mod decisions;
 mod durability;
 mod facilitation;
 mod fuzz;

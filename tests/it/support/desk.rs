@@ -99,14 +99,36 @@ impl TestApp {
         trigger: &str,
     ) {
         let (block_id, element) = element(blocks, action_id).unwrap_or_else(|| panic!("no {action_id} in {blocks}"));
-        let mut action = json!({
-            "action_id": action_id, "block_id": block_id, "type": element["type"], "action_ts": trigger,
-        });
-        if let Some(value) = element.get("value") {
-            action["value"] = value.clone();
+        let value = element.get("value").and_then(Value::as_str);
+        let kind = element["type"].as_str().unwrap_or("button");
+        self.act(
+            user,
+            (channel, ts),
+            (&block_id, action_id, kind),
+            value,
+            choice,
+            trigger,
+        )
+        .await
+    }
+
+    /// Send an action as Slack would for an element (`block_id`, `action_id`, its type)
+    /// whether or not deskhand showed it: a forged one, too.
+    pub async fn act(
+        &self,
+        user: &str,
+        (channel, ts): (&str, &str),
+        (block_id, action_id, kind): (&str, &str, &str),
+        value: Option<&str>,
+        choice: Option<&str>,
+        trigger: &str,
+    ) {
+        let mut action = json!({ "action_id": action_id, "block_id": block_id, "type": kind, "action_ts": trigger });
+        if let Some(value) = value {
+            action["value"] = value.into();
         }
-        match (element["type"].as_str(), choice) {
-            (Some("users_select"), Some(user)) => action["selected_user"] = user.into(),
+        match (kind, choice) {
+            ("users_select", Some(user)) => action["selected_user"] = user.into(),
             (_, Some(value)) => action["selected_option"] = json!({ "value": value }),
             _ => {}
         }
