@@ -140,6 +140,8 @@ const SETTINGS: &[&str] = &[
     "DESKHAND_SLACK_CHANNEL_BURST",
     "DESKHAND_SLACK_TIMEOUT_MS",
     "DESKHAND_LEASE_MS",
+    "DESKHAND_SMTP_URL",
+    "DESKHAND_SMTP_FROM",
 ];
 
 /// A setting's key in `deskhand.toml`: its variable in lower case, without `DESKHAND_`.
@@ -322,5 +324,29 @@ mod tests {
         assert!(err.to_string().starts_with("DESKHAND_LISTEN is invalid"), "{err}");
         let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn mail_is_off_unless_an_smtp_url_is_given_and_both_mail_settings_are_checked() {
+        let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
+        assert!(config.smtp_url.is_none());
+        let file = env(&[
+            ("smtp_url", "smtp://mail.acme.example:25"),
+            ("smtp_from", "Help <help@acme.example>"),
+        ]);
+        let config = Config::load(&Sources::from_maps(env(&BASE), file)).unwrap();
+        assert_eq!(
+            config.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://mail.acme.example:25")
+        );
+        for (name, value) in [
+            ("DESKHAND_SMTP_URL", "http://mail"),
+            ("DESKHAND_SMTP_FROM", "not an address"),
+        ] {
+            let mut vars = env(&BASE);
+            vars.insert(name.into(), value.into());
+            let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
+            assert!(err.to_string().starts_with(&format!("{name} is invalid")), "{err}");
+        }
     }
 }

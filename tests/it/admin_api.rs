@@ -212,6 +212,10 @@ async fn the_openapi_description_is_served_and_names_every_route() {
     for path in [
         "/projects",
         "/projects/{key}",
+        "/projects/{key}/departments",
+        "/projects/{key}/departments/{slug}",
+        "/reports/response-times",
+        "/reports/satisfaction",
         "/channels",
         "/channels/{channel_id}",
         "/tickets",
