@@ -9,6 +9,7 @@ use super::SUMMARY_MAX_CHARS;
 /// The form's fields, as named in the modal (block ids).
 pub const PROJECT: &str = "project";
 pub const DEPARTMENT: &str = "department";
+pub const REQUEST_TYPE: &str = "request_type";
 pub const SUMMARY: &str = "summary";
 pub const DESCRIPTION: &str = "description";
 pub const ON_BEHALF_OF: &str = "on_behalf_of";
@@ -21,6 +22,9 @@ pub const DESCRIPTION_MAX_CHARS: usize = 3000;
 pub struct RequestForm {
     pub project: Option<String>,
     pub department: Option<String>,
+    /// What kind of request it is (some need an approval).
+    #[serde(default)]
+    pub request_type: Option<String>,
     pub summary: String,
     pub description: String,
     /// The person the request is for, when the submitter chose someone.
@@ -31,6 +35,7 @@ pub struct RequestForm {
 pub struct ProjectChoice<'a> {
     pub key: &'a str,
     pub departments: &'a [String],
+    pub request_types: &'a [String],
 }
 
 /// A field and what is wrong with it.
@@ -67,6 +72,14 @@ pub fn validate(form: &RequestForm, projects: &[ProjectChoice]) -> Result<(), Ve
                         ));
                     }
                 }
+                if let Some(kind) = &form.request_type {
+                    if !project.request_types.iter().any(|t| t == kind) {
+                        errors.push((
+                            REQUEST_TYPE,
+                            format!("{key} has no request type {kind}; choose one of its own."),
+                        ));
+                    }
+                }
             }
         },
     }
@@ -85,6 +98,7 @@ mod tests {
         RequestForm {
             project: Some("IT".into()),
             department: Some("Hardware".into()),
+            request_type: None,
             summary: "New laptop".into(),
             description: String::new(),
             on_behalf_of: None,
@@ -94,9 +108,11 @@ mod tests {
     #[test]
     fn a_complete_form_is_accepted_and_each_problem_is_named_by_field() {
         let departments = vec!["Hardware".to_owned()];
+        let request_types = vec!["Access".to_owned()];
         let projects = [ProjectChoice {
             key: "IT",
             departments: &departments,
+            request_types: &request_types,
         }];
         assert_eq!(validate(&form(), &projects), Ok(()));
 
@@ -117,6 +133,16 @@ mod tests {
             ..form()
         };
         assert_eq!(validate(&wrong_department, &projects).unwrap_err()[0].0, DEPARTMENT);
+        let access = RequestForm {
+            request_type: Some("Access".into()),
+            ..form()
+        };
+        assert_eq!(validate(&access, &projects), Ok(()));
+        let wrong_type = RequestForm {
+            request_type: Some("Payroll".into()),
+            ..form()
+        };
+        assert_eq!(validate(&wrong_type, &projects).unwrap_err()[0].0, REQUEST_TYPE);
         let gone = RequestForm {
             project: Some("HR".into()),
             ..form()

@@ -137,13 +137,15 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
                 return Answer::Unavailable;
             }
         };
-        let departments: Vec<Vec<String>> = projects.iter().map(|p| p.departments()).collect();
+        let lists: Vec<(Vec<String>, Vec<String>)> =
+            projects.iter().map(|p| (p.departments(), p.request_types())).collect();
         let choices: Vec<ProjectChoice> = projects
             .iter()
-            .zip(&departments)
-            .map(|(p, departments)| ProjectChoice {
+            .zip(&lists)
+            .map(|(p, (departments, request_types))| ProjectChoice {
                 key: &p.key,
                 departments,
+                request_types,
             })
             .collect();
         if let Err(errors) = forms::validate(&form, &choices) {

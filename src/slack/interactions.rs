@@ -326,6 +326,7 @@ fn read_form(view: &WireView) -> RequestForm {
     RequestForm {
         project: field(forms::PROJECT),
         department: field(forms::DEPARTMENT),
+        request_type: field(forms::REQUEST_TYPE),
         summary: field(forms::SUMMARY).unwrap_or_default(),
         description: field(forms::DESCRIPTION).unwrap_or_default(),
         on_behalf_of: field(forms::ON_BEHALF_OF),
@@ -536,6 +537,7 @@ mod tests {
             RequestForm {
                 project: Some("IT".into()),
                 department: None,
+                request_type: None,
                 summary: "New laptop".into(),
                 description: String::new(),
                 on_behalf_of: Some("U2".into()),

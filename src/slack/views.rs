@@ -33,6 +33,7 @@ pub struct FormProject {
     pub key: String,
     pub name: String,
     pub departments: Vec<String>,
+    pub request_types: Vec<String>,
 }
 
 /// Everything the request form shows.
@@ -41,6 +42,7 @@ pub struct FormView<'a> {
     pub projects: &'a [FormProject],
     pub project: Option<&'a str>,
     pub department: Option<&'a str>,
+    pub request_type: Option<&'a str>,
     pub summary: &'a str,
     pub description: &'a str,
     /// Who the request is for when not the submitter (a shortcut's message author).
@@ -58,9 +60,14 @@ fn select(
     let mut element = json!({
         "type": "static_select", "action_id": "value", "placeholder": plain(placeholder),
     });
-    match options {
-        Value::Array(options) => element["options"] = Value::Array(options),
-        groups => element["option_groups"] = groups,
+    // Options grouped by project have labels: Slack takes those as `option_groups`.
+    let grouped = options
+        .as_array()
+        .is_some_and(|o| o.iter().any(|g| g.get("label").is_some()));
+    if grouped {
+        element["option_groups"] = options;
+    } else {
+        element["options"] = options;
     }
     if let Some(initial) = initial {
         element["initial_option"] = initial;
@@ -95,25 +102,40 @@ pub fn request_form(form: &FormView) -> Value {
         initial_project,
         false,
     ));
-    let groups: Vec<Value> = form
-        .projects
-        .iter()
-        .filter(|p| !p.departments.is_empty())
-        .map(|p| {
-            let options: Vec<Value> = p.departments.iter().map(|d| option(d, d)).collect();
-            json!({ "label": plain(&p.key), "options": options })
-        })
-        .collect();
-    if !groups.is_empty() {
-        let initial = form.department.map(|d| option(d, d));
-        blocks.push(select(
+    for (block, label, names, initial) in [
+        (
             forms::DEPARTMENT,
             "Department",
-            "Choose if you know",
-            Value::Array(groups),
-            initial,
-            true,
-        ));
+            (|p: &FormProject| &p.departments) as fn(&FormProject) -> &Vec<String>,
+            form.department,
+        ),
+        (
+            forms::REQUEST_TYPE,
+            "Request type",
+            |p: &FormProject| &p.request_types,
+            form.request_type,
+        ),
+    ] {
+        let groups: Vec<Value> = form
+            .projects
+            .iter()
+            .filter(|p| !names(p).is_empty())
+            .map(|p| {
+                let options: Vec<Value> = names(p).iter().map(|d| option(d, d)).collect();
+                json!({ "label": plain(&p.key), "options": options })
+            })
+            .collect();
+        if !groups.is_empty() {
+            let initial = initial.map(|d| option(d, d));
+            blocks.push(select(
+                block,
+                label,
+                "Choose if you know",
+                Value::Array(groups),
+                initial,
+                true,
+            ));
+        }
     }
     let mut summary = json!({
         "type": "plain_text_input", "action_id": "value", "max_length": SUMMARY_MAX_CHARS,
@@ -408,12 +430,14 @@ mod tests {
             key: "IT".into(),
             name: "IT Help".into(),
             departments: vec!["Hardware".into()],
+            request_types: vec![],
         }];
         let view = request_form(&FormView {
             context: &context,
             projects: &projects,
             project: Some("IT"),
             department: None,
+            request_type: None,
             summary: "",
             description: "",
             on_behalf_of: None,
@@ -429,6 +453,9 @@ mod tests {
             ["project", "department", "summary", "description", "on_behalf_of"]
         );
         assert_eq!(view["blocks"][0]["element"]["initial_option"]["value"], "IT");
+        let departments = &view["blocks"][1]["element"];
+        assert_eq!(departments["option_groups"][0]["options"][0]["value"], "Hardware");
+        assert!(departments["options"].is_null(), "grouped options are option_groups");
         assert_eq!(FormContext::read(view["private_metadata"].as_str().unwrap()), context);
         let requester = FormContext {
             agent: false,
@@ -439,6 +466,7 @@ mod tests {
             projects: &projects,
             project: None,
             department: None,
+            request_type: None,
             summary: "",
             description: "",
             on_behalf_of: None,

@@ -532,7 +532,10 @@ impl<'a> Draft<'a> {
         }
         self.agent_channel = Some(channel.agent_channel.clone());
         self.department = self.department.take().or_else(|| channel.default_department.clone());
-        self.request_type = channel.default_request_type.clone();
+        self.request_type = self
+            .request_type
+            .take()
+            .or_else(|| channel.default_request_type.clone());
         if let Some(priority) = channel.default_priority.as_deref().and_then(Priority::parse) {
             self.priority = priority;
         }

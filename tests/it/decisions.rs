@@ -156,6 +156,59 @@ async fn a_declined_request_is_done_with_its_reason_and_no_survey() {
 }
 
 #[tokio::test]
+async fn a_request_type_chosen_in_the_form_may_need_an_approval() {
+    let app = app().await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "default_project": "IT" }))
+        .await;
+    assert_eq!(app.slash(ANA, "D0ANA", "new", "f1").await, 200);
+    app.drain().await;
+    let form = app.slack.last_view();
+    let asked = form.view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "request_type")
+        .expect("the form asks for a request type");
+    let offered = asked["element"]["option_groups"][0]["options"].to_string();
+    assert!(
+        offered.contains("Access") && offered.contains("Hardware purchase"),
+        "{offered}"
+    );
+    let answer = app
+        .submit_view(
+            ANA,
+            &form,
+            &[
+                ("project", "IT"),
+                ("summary", "VPN for a contractor"),
+                ("request_type", "Payroll"),
+            ],
+        )
+        .await;
+    assert_eq!(answer["response_action"], "errors");
+    assert!(answer["errors"]["request_type"]
+        .as_str()
+        .unwrap()
+        .contains("no request type Payroll"));
+    app.submit_view(
+        ANA,
+        &form,
+        &[
+            ("project", "IT"),
+            ("summary", "VPN for a contractor"),
+            ("request_type", "Access"),
+        ],
+    )
+    .await;
+    let ticket = &app.tickets().await[0];
+    assert_eq!(
+        (&ticket["request_type"], &ticket["approval"]),
+        (&json!("Access"), &json!("pending"))
+    );
+    approval_dm(&app, APPROVER);
+}
+
+#[tokio::test]
 async fn department_managers_approve_their_departments_requests() {
     let app = app().await;
     app.set_support_channel(json!({

@@ -72,6 +72,7 @@ pub(super) async fn handle_open<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &
             key: p.key.clone(),
             name: p.name.clone(),
             departments: p.departments(),
+            request_types: p.request_types(),
         })
         .collect();
     projects.sort_by(|a, b| a.key.cmp(&b.key));
@@ -94,6 +95,7 @@ pub(super) async fn handle_open<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &
         projects: &projects,
         project,
         department: channel.and_then(|c| c.default_department.as_deref()),
+        request_type: channel.and_then(|c| c.default_request_type.as_deref()),
         summary: &summary,
         description: &request.text,
         on_behalf_of,
@@ -163,6 +165,7 @@ pub(super) async fn handle_submitted<'a>(unit: &mut Unit<'a>, tx: &mut Tx, submi
         summary,
         description,
         department: form.department.clone(),
+        request_type: form.request_type.clone(),
         origin_thread_ts: thread_ts,
         permalink,
         view_id: Some(submission.view_id.clone()),
