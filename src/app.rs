@@ -58,6 +58,17 @@ impl App {
             .exclusive_use(&config.database_url)
             .context("cannot use the database (DATABASE_URL)")?;
         store.migrate().await.context("cannot migrate the database")?;
+        let (events, effects) = store
+            .release_claims(&exclusive)
+            .await
+            .context("cannot take back the work a stopped process had claimed")?;
+        if events + effects > 0 {
+            tracing::info!(
+                events,
+                effects,
+                "took back the work the last process had claimed when it stopped"
+            );
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (DESKHAND_LISTEN)", config.listen))?;

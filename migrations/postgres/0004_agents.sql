@@ -42,3 +42,10 @@ create table surveys (
     answered_at        bigint,
     primary key (ticket_id, resolution)
 );
+
+-- What a person waits for (a shortcut's modal, a button's answer) goes before the
+-- backlog: claims look at urgent rows first.
+alter table inbox add column urgent boolean not null default false;
+create index inbox_urgent on inbox (id) where state = 'pending' and urgent;
+alter table outbox add column urgent boolean not null default false;
+create index outbox_urgent on outbox (id) where state = 'pending' and urgent;

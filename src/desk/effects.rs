@@ -139,6 +139,15 @@ impl Effect {
         }
     }
 
+    /// Whether someone waits for it right now: a modal to open (its trigger lives 3 s), a
+    /// modal to update, a private answer. It goes before the backlog.
+    pub fn urgent(&self) -> bool {
+        matches!(
+            self,
+            Effect::OpenView { .. } | Effect::UpdateView { .. } | Effect::ShowFiled { .. } | Effect::Respond { .. }
+        )
+    }
+
     /// The outside system that carries it out.
     pub fn target(&self) -> Target {
         match self {

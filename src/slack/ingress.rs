@@ -54,6 +54,7 @@ pub async fn accept(state: &AppState, incoming: Incoming<'_>) -> Answer {
                 dedupe_key: command.dedupe_key(),
                 order_key: format!("user:{}", command.user_id),
                 body: serde_json::to_string(&command).expect("commands serialize"),
+                urgent: true,
             };
             store(state, event, Answer::Ack).await
         }
@@ -84,6 +85,7 @@ async fn accept_event(state: &AppState, body: &str) -> Answer {
                 dedupe_key: format!("event:{event_id}"),
                 order_key: envelope.order_key(),
                 body: body.to_owned(),
+                urgent: false,
             };
             store(state, event, Answer::Ack).await
         }
@@ -157,6 +159,7 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         dedupe_key,
         order_key: format!("user:{}", payload.user_id()),
         body: json.to_owned(),
+        urgent: true,
     };
     store(state, event, answer).await
 }

@@ -248,8 +248,8 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, due_at, created_at)
-             select effect_id, order_key, coalesce_key, kind, payload, $2, $2 from ({}) as r where true
+            "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, due_at, created_at)
+             select effect_id, order_key, coalesce_key, kind, payload, urgent, $2, $2 from ({}) as r where true
              on conflict (coalesce_key) where state = 'pending' and not started do nothing",
             Dialect::of_tx(tx).json_rows(
                 1,
@@ -259,6 +259,7 @@ impl Store {
                     ("coalesce_key", "text"),
                     ("kind", "text"),
                     ("payload", "text"),
+                    ("urgent", "boolean"),
                 ]
             )
         );

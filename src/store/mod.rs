@@ -267,7 +267,14 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
 /// Held while a process uses a SQLite database: one process at a time, so that two never
 /// migrate it at once or share its single writer. Released when dropped (or when the
 /// process dies). PostgreSQL needs none: replicas share it by design.
-pub struct ExclusiveUse(#[allow(dead_code)] Option<std::fs::File>);
+pub struct ExclusiveUse(Option<std::fs::File>);
+
+impl ExclusiveUse {
+    /// Whether this process holds the database alone (a SQLite file under its lock).
+    pub fn held(&self) -> bool {
+        self.0.is_some()
+    }
+}
 
 impl Store {
     /// Take the database for this process alone (SQLite), or say which process has it.

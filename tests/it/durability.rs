@@ -168,6 +168,45 @@ async fn kill_9_loses_no_acknowledged_event_and_files_no_ticket_twice() {
     store.close().await;
 }
 
+/// On SQLite one process has the database: a restart takes back at once what the killed
+/// process had claimed, instead of waiting out its lease (ten minutes here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_on_sqlite_claimed_work_resumes_at_once_and_nothing_is_posted_twice() {
+    const N: usize = 20;
+    let db = TestDb::sqlite();
+    let slack = FakeSlack::start().await;
+    slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+    let mut env = process::env(db.url(), &slack);
+    env.retain(|(name, _)| *name != "DESKHAND_LEASE_MS");
+    env.push(("DESKHAND_LEASE_MS", "600000".into()));
+    let http = reqwest::Client::new();
+    let server = Server::start(&env);
+    configure(&http, &server.addr).await;
+    // Posts hang (longer than the client waits): the first ones are under way when the
+    // process dies, their effects claimed.
+    slack.fail("chat.postMessage", 4, Failure::Slow(Duration::from_millis(900)));
+    let all = events(N);
+    for (id, body) in &all {
+        assert_eq!(send(&http, &server.addr, body, 0).await, Some(200), "{id}");
+    }
+    slack
+        .wait_until("a post under way", |s| !s.calls_to("chat.postMessage").is_empty())
+        .await;
+    server.kill_9();
+    let store = Store::connect(db.url()).await.unwrap();
+    let (_, leased_effects) = {
+        let queues = store.queues().await.unwrap();
+        (queues.inbox.leased, queues.outbox.leased)
+    };
+    assert!(leased_effects > 0, "the dead process held claims");
+
+    let server = Server::start(&env);
+    wait_for_tickets(&store, N, Duration::from_secs(60)).await;
+    assert_each_filed_and_answered_once(&store, &slack, N).await;
+    server.kill_9();
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgresql_never_handle_an_event_twice() {
     const N: usize = 300;

@@ -21,3 +21,4 @@ mod requests;
 mod startup;
 mod threads;
 mod tickets;
+mod urgent;
