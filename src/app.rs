@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
 use crate::config::Config;
-use crate::slack::api::SlackApi;
+use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::http::{SignatureCheck, SlackHttp};
 use crate::state::AppState;
 use crate::store::{ExclusiveUse, GroupCommit, NewEvent, Store};
@@ -129,6 +129,7 @@ impl App {
         );
         let (stop, stopped) = watch::channel(false);
 
+        tokio::spawn(check_slack(slack.clone(), config.clone()));
         let worker = Worker::new(
             store.clone(),
             slack.clone(),
@@ -188,6 +189,36 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Err(e) => {
             tracing::warn!(error = %e, "database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}
+
+/// Say at once, in one line, whether deskhand can work with Slack: a placeholder token, a
+/// token Slack refuses, or an API URL that is not Slack's are named for what they are.
+async fn check_slack(slack: SlackApi, config: Arc<Config>) {
+    let token = config.slack_bot_token.expose();
+    if token.contains("change-me") || token.contains('…') || token.contains("...") || token.len() < 12 {
+        tracing::error!(
+            "SLACK_BOT_TOKEN is a placeholder: deskhand cannot reach Slack until it is the app's Bot User OAuth \
+             Token (xoxb-…); events are kept in the inbox meanwhile"
+        );
+        return;
+    }
+    match slack.auth_test().await {
+        Ok(auth) => tracing::info!(team = %auth.team_id, bot = %auth.user_id, "Slack accepts deskhand's token"),
+        Err(e @ SlackError::Api(_)) if !e.is_transient() => tracing::error!(
+            error = %e,
+            "Slack refused SLACK_BOT_TOKEN: reinstall the app or copy its Bot User OAuth Token again; events are kept \
+             in the inbox meanwhile"
+        ),
+        Err(SlackError::Status(status)) if (400..500).contains(&status) => tracing::error!(
+            status,
+            url = %config.slack_api_url,
+            "SLACK_API_URL does not answer as the Slack Web API (its auth.test is not there); leave it unset for \
+             https://slack.com/api"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, url = %config.slack_api_url, "Slack could not be reached yet; deskhand keeps trying")
         }
     }
 }

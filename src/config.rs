@@ -113,6 +113,19 @@ impl Sources {
         self.get(var).ok_or(ConfigError::Missing(var))
     }
 
+    /// `DATABASE_URL` (or the default SQLite file), checked: `serve` and `migrate` alike.
+    pub fn checked_database_url(&self) -> Result<String, ConfigError> {
+        let url = self.database_url();
+        if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(url)
+        } else {
+            Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason: "must start with sqlite: or postgres://".into(),
+            })
+        }
+    }
+
     fn parsed<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
     where
         T::Err: fmt::Display,
@@ -124,6 +137,27 @@ impl Sources {
                 reason: e.to_string(),
             }),
         }
+    }
+}
+
+/// Where to listen: an IP address and port, or `localhost:PORT` (the loopback address).
+fn listen_address(text: &str) -> Result<SocketAddr, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "DESKHAND_LISTEN",
+        reason,
+    };
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    match text.rsplit_once(':') {
+        Some((host, port)) if host.eq_ignore_ascii_case("localhost") => port
+            .parse::<u16>()
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+            .map_err(|_| invalid(format!("{port:?} is not a port number"))),
+        _ => Err(invalid(format!(
+            "{text:?} is not an address to listen on: give an IP address and a port, as 0.0.0.0:3000, \
+             127.0.0.1:3000 or [::]:3000 (localhost:3000 works too)"
+        ))),
     }
 }
 
@@ -162,7 +196,14 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
         .into_iter()
         .map(|(k, v)| {
             if !SETTINGS.iter().any(|var| toml_key(var) == k) {
-                return Err(file_error(format!("unknown setting {k:?}")));
+                // An environment name (or one in lower case) where the file's key belongs.
+                let meant = SETTINGS
+                    .iter()
+                    .find(|var| var.eq_ignore_ascii_case(&k) || toml_key(var) == k.to_lowercase());
+                return Err(file_error(match meant {
+                    Some(var) => format!("unknown setting {k:?}: in the file, {var} is written {}", toml_key(var)),
+                    None => format!("unknown setting {k:?}"),
+                }));
             }
             let v = match v {
                 toml::Value::String(s) => s,
@@ -202,17 +243,11 @@ impl Config {
                 .get("SLACK_API_URL")
                 .unwrap_or_else(|| "https://slack.com/api".into()),
         )?;
-        let database_url = sources.database_url();
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError::Invalid {
-                name: "DATABASE_URL",
-                reason: "must start with sqlite: or postgres://".into(),
-            });
-        }
-        let listen = sources.parsed("DESKHAND_LISTEN", SocketAddr::from(([0, 0, 0, 0], 3000)))?;
+        let database_url = sources.checked_database_url()?;
+        let listen = match sources.get("DESKHAND_LISTEN") {
+            None => SocketAddr::from(([0, 0, 0, 0], 3000)),
+            Some(text) => listen_address(&text)?,
+        };
         let public_url = url_setting(
             "DESKHAND_PUBLIC_URL",
             sources
@@ -324,6 +359,15 @@ mod tests {
         assert!(err.to_string().starts_with("DESKHAND_LISTEN is invalid"), "{err}");
         let config = Config::load(&Sources::from_maps(env(&BASE), HashMap::new())).unwrap();
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn localhost_is_a_listen_address_and_a_host_name_is_explained() {
+        assert_eq!(listen_address("localhost:3001").unwrap().to_string(), "127.0.0.1:3001");
+        assert_eq!(listen_address("[::]:3000").unwrap().to_string(), "[::]:3000");
+        let err = listen_address("deskhand.example.com:3000").unwrap_err().to_string();
+        assert!(err.contains("give an IP address and a port"), "{err}");
+        assert!(listen_address("localhost:http").is_err());
     }
 
     #[test]

@@ -43,7 +43,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Migrate => {
-            let url = sources.database_url();
+            let url = match sources.checked_database_url() {
+                Ok(url) => url,
+                Err(e) => return fail(format!("configuration: {e}")),
+            };
             runtime.block_on(async {
                 let store = Store::connect(&url).await?;
                 let _exclusive = store.exclusive_use(&url)?;

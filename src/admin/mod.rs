@@ -116,6 +116,10 @@ pub enum AdminError {
     /// Slack could not be asked what the change depends on; nothing was written.
     #[error("{0}")]
     Unavailable(String),
+    /// Slack refused deskhand's question (its token, a missing scope): asking again will
+    /// not help until the setup is fixed; nothing was written.
+    #[error("{0}")]
+    SlackRefused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -123,7 +127,15 @@ pub enum AdminError {
 impl From<DirectoryError> for AdminError {
     fn from(e: DirectoryError) -> Self {
         tracing::warn!(error = %e, "could not ask Slack who someone is");
-        AdminError::Unavailable("Slack could not be asked who this is; try again".into())
+        match e {
+            DirectoryError::Unavailable(_) => {
+                AdminError::Unavailable("Slack could not be asked who this is; try again".into())
+            }
+            DirectoryError::Refused(why) => AdminError::SlackRefused(format!(
+                "Slack refused deskhand's token (SLACK_BOT_TOKEN): {why}. Check the token and the app's scopes \
+                 (users:read, users:read.email); trying again will not help until then"
+            )),
+        }
     }
 }
 
@@ -141,11 +153,6 @@ pub async fn is_admin(store: &Store, directory: &dyn Directory, user: &str) -> R
     }
     match directory.person(user).await {
         Ok(person) => Ok(roles.is_admin(user, person.is_some_and(|p| p.is_admin))),
-        Err(e) => {
-            tracing::warn!(error = %e, "could not ask Slack whether someone is an admin");
-            Err(AdminError::Unavailable(
-                "Slack could not be asked who you are; try again".into(),
-            ))
-        }
+        Err(e) => Err(e.into()),
     }
 }

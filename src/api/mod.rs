@@ -37,6 +37,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Slack refused what deskhand asked on the way: its token or scopes need fixing.
+    #[error("{0}")]
+    SlackRefused(String),
     #[error("the body is larger than 1 MiB")]
     TooLarge,
     #[error("internal error")]
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::SlackRefused(_) => StatusCode::FAILED_DEPENDENCY,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::SlackRefused(_) => "slack_refused",
             ApiError::TooLarge => "too_large",
             ApiError::Internal(_) => "internal",
         }
@@ -90,6 +95,7 @@ impl From<AdminError> for ApiError {
             AdminError::Refused(refusal) => ApiError::Invalid(refusal.message),
             AdminError::NotFound(message) => ApiError::NotFound(message),
             AdminError::Unavailable(message) => ApiError::Unavailable(message),
+            AdminError::SlackRefused(message) => ApiError::SlackRefused(message),
             AdminError::Store(e) => e.into(),
         }
     }

@@ -128,9 +128,10 @@ pub struct Profile {
 }
 
 impl User {
-    /// The name people know this user by in Slack.
+    /// The name deskhand shows for this user: their real name where Slack has one (as
+    /// "Ana Lima"), else their display name, else their handle.
     pub fn display_name(&self) -> String {
-        [&self.profile.display_name, &self.profile.real_name, &self.real_name]
+        [&self.profile.real_name, &self.real_name, &self.profile.display_name]
             .into_iter()
             .flatten()
             .map(|s| s.trim())
@@ -541,6 +542,22 @@ pub fn permalink(workspace_url: &str, channel: &str, ts: &str, thread_ts: Option
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn people_are_shown_by_their_real_name_where_slack_has_one() {
+        let user = |profile: serde_json::Value| -> User {
+            serde_json::from_value(serde_json::json!({ "id": "U1", "name": "ana", "profile": profile })).unwrap()
+        };
+        assert_eq!(
+            user(serde_json::json!({ "display_name": "ana.l", "real_name": "Ana Lima" })).display_name(),
+            "Ana Lima"
+        );
+        assert_eq!(
+            user(serde_json::json!({ "display_name": "ana.l", "real_name": " " })).display_name(),
+            "ana.l"
+        );
+        assert_eq!(user(serde_json::json!({})).display_name(), "ana");
+    }
+
     use super::*;
 
     #[test]

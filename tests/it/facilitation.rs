@@ -217,6 +217,15 @@ async fn only_a_verified_person_in_a_support_channel_can_be_authorized() {
     assert_eq!(put("C0UNBOUND".into(), FIONA).await.0, 404);
     app.slack.fail("users.info", 1, Failure::ServerError);
     assert_eq!(put(SUPPORT.into(), FIONA).await.0, 503, "Slack down: try again");
+    app.slack.fail("users.info", 1, Failure::SlackError("invalid_auth"));
+    let (status, body) = put(SUPPORT.into(), FIONA).await;
+    assert_eq!(status, 424, "a refused token is not \"try again\": {body}");
+    assert_eq!(body["error"]["code"], "slack_refused");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("SLACK_BOT_TOKEN") && message.contains("invalid_auth"),
+        "{message}"
+    );
     let (status, _) = app
         .http
         .put(format!("{}/api/v1/channels/{SUPPORT}/facilitator", app.addr))

@@ -53,6 +53,12 @@ fn migrate_creates_the_default_sqlite_database_and_exits() {
     assert!(dir.path().join("deskhand.db").exists(), "deskhand.db is the default");
     let (code, _) = process::run(&["migrate"], &[], dir.path());
     assert_eq!(code, 0, "migrating twice is fine");
+    let (code, stderr) = process::run(&["migrate"], &[("DATABASE_URL", "mysql://db")], dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr.trim(),
+        "deskhand: configuration: DATABASE_URL is invalid: must start with sqlite: or postgres://"
+    );
 }
 
 #[test]
@@ -66,7 +72,8 @@ fn settings_come_from_deskhand_toml_when_the_environment_has_none() {
     assert_refused(
         &[("SLACK_BOT_TOKEN", "xoxb-1")],
         dir.path(),
-        "deskhand: configuration: DESKHAND_LISTEN is invalid: invalid socket address syntax",
+        "deskhand: configuration: DESKHAND_LISTEN is invalid: \"nonsense\" is not an address to listen on: \
+         give an IP address and a port, as 0.0.0.0:3000, 127.0.0.1:3000 or [::]:3000 (localhost:3000 works too)",
     );
 }
 
@@ -79,6 +86,13 @@ fn an_unknown_key_in_deskhand_toml_is_an_error_not_a_silent_default() {
         &env,
         dir.path(),
         "deskhand: configuration: cannot read deskhand.toml: unknown setting \"admin_tokn\"",
+    );
+    std::fs::write(dir.path().join("deskhand.toml"), "SLACK_BOT_TOKEN = \"xoxb-1\"\n").unwrap();
+    assert_refused(
+        &env[..1],
+        dir.path(),
+        "deskhand: configuration: cannot read deskhand.toml: unknown setting \"SLACK_BOT_TOKEN\": \
+         in the file, SLACK_BOT_TOKEN is written slack_bot_token",
     );
 }
 
@@ -148,4 +162,56 @@ async fn a_second_process_on_one_sqlite_file_is_refused_and_the_first_serves_on(
     // Once it is gone, the database can be used again.
     let (code, stderr) = process::run(&["migrate"], &borrowed, dir.path());
     assert_eq!(code, 0, "{stderr}");
+}
+
+/// What deskhand says in the first seconds, as a new user would run it: one line naming a
+/// placeholder token, a refused token, or an API URL that is not Slack's.
+#[tokio::test]
+async fn the_first_lines_say_what_is_wrong_with_the_slack_setup() {
+    use crate::support::{process::Server, Failure, FakeSlack, TestDb};
+
+    let slack = FakeSlack::start().await;
+    slack.fail("auth.test", 1, Failure::SlackError("invalid_auth"));
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "SLACK_BOT_TOKEN",
+            "xoxb-change-me".into(),
+            "SLACK_BOT_TOKEN is a placeholder",
+        ),
+        (
+            "SLACK_BOT_TOKEN",
+            "xoxb-1234567890-real".into(),
+            "Slack refused SLACK_BOT_TOKEN",
+        ),
+        (
+            "SLACK_API_URL",
+            format!("{}/nowhere", slack.api_url()),
+            "SLACK_API_URL does not answer as the Slack Web API",
+        ),
+        (
+            "SLACK_BOT_TOKEN",
+            "xoxb-1234567890-real".into(),
+            "Slack accepts deskhand's token",
+        ),
+    ];
+    for (name, value, says) in cases {
+        let db = TestDb::sqlite();
+        let mut env = process::env(db.url(), &slack);
+        env.retain(|(n, _)| *n != name);
+        env.push((name, value));
+        let dir = tempfile::tempdir().unwrap();
+        let log_path = dir.path().join("deskhand.log");
+        let server = Server::start_logging_to(&env, &log_path);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let logged = loop {
+            let logged = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if logged.contains(says) || std::time::Instant::now() > deadline {
+                break logged;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        server.kill_9();
+        assert!(logged.contains(says), "{name}: expected {says:?} in {logged}");
+        assert_eq!(logged.matches(says).count(), 1, "said once: {logged}");
+    }
 }
