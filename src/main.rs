@@ -1,4 +1,5 @@
-//! The `deskhand` command: `serve` runs the helpdesk, `migrate` only migrates.
+//! The `deskhand` command: `serve` runs the helpdesk, `migrate` only migrates, `backup`
+//! copies a SQLite database.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -25,6 +26,11 @@ enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Copy a SQLite database consistently to PATH while deskhand may be running.
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        path: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,6 +64,26 @@ fn main() -> ExitCode {
                 tracing::info!(database = %url.split('@').next_back().unwrap_or_default(), "database is up to date");
                 ExitCode::SUCCESS
             })
+        }
+        Command::Backup { path } => {
+            let url = match sources.checked_database_url() {
+                Ok(url) => url,
+                Err(e) => return fail(format!("configuration: {e}")),
+            };
+            runtime
+                .block_on(async {
+                    let store = Store::connect(&url).await?;
+                    let copied = store.backup(&path).await;
+                    store.close().await;
+                    copied
+                })
+                .map_or_else(
+                    |e| fail(format!("backup: {e}")),
+                    |()| {
+                        tracing::info!(path = %path.display(), "database copied");
+                        ExitCode::SUCCESS
+                    },
+                )
         }
         Command::Serve => {
             let config = match Config::load(&sources) {

@@ -396,6 +396,25 @@ impl Store {
         Ok(())
     }
 
+    /// A consistent copy of a live SQLite database at `path` (`VACUUM INTO`: one read
+    /// transaction, so deskhand may keep running). Refused for PostgreSQL, whose own tools
+    /// back it up, and when `path` exists already.
+    pub async fn backup(&self, path: &std::path::Path) -> Result<()> {
+        let Db::Sqlite { read, .. } = &self.db else {
+            return Err(StoreError::Other(
+                "backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
+            ));
+        };
+        if path.exists() {
+            return Err(StoreError::Other(format!("{} exists already", path.display())));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Other("the backup path must be valid UTF-8".into()))?;
+        sqlx::query("vacuum into $1").bind(target).execute(read).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite { read, write } => {

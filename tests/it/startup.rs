@@ -215,3 +215,42 @@ async fn the_first_lines_say_what_is_wrong_with_the_slack_setup() {
         assert_eq!(logged.matches(says).count(), 1, "said once: {logged}");
     }
 }
+
+/// `deskhand backup PATH` copies a live SQLite database consistently, and never over a file.
+#[tokio::test]
+async fn backup_copies_a_live_sqlite_database() {
+    use crate::support::{process::Server, FakeSlack, TestDb, ADMIN_TOKEN};
+
+    let db = TestDb::sqlite();
+    let slack = FakeSlack::start().await;
+    let env = process::env(db.url(), &slack);
+    let server = Server::start(&env);
+    let status = reqwest::Client::new()
+        .put(format!("{}/api/v1/projects/IT", server.addr))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({ "name": "IT Help" }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_success());
+
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+    let url_env = [("DATABASE_URL", db.url())];
+    let (code, stderr) = process::run(&["backup", copy_arg], &url_env, dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    server.kill_9();
+    let copied = deskhand::store::Store::connect(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let projects = copied.projects().await.unwrap();
+    assert_eq!(projects.len(), 1, "the copy holds what was committed");
+    assert_eq!(projects[0].name, "IT Help");
+    copied.close().await;
+
+    let (code, stderr) = process::run(&["backup", copy_arg], &url_env, dir.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("exists already"), "{stderr}");
+}
