@@ -26,6 +26,15 @@ enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Print the Slack app manifest for this deskhand.
+    Manifest {
+        /// Where Slack reaches deskhand (`https://…`); the request URLs are under it.
+        #[arg(long, default_value = "https://deskhand.example.com")]
+        url: String,
+        /// For Socket Mode: no request URLs, `socket_mode_enabled: true`.
+        #[arg(long)]
+        socket_mode: bool,
+    },
     /// Copy a SQLite database consistently to PATH while deskhand may be running.
     Backup {
         /// Where the copy goes; it must not exist yet.
@@ -64,6 +73,15 @@ fn main() -> ExitCode {
                 tracing::info!(database = %url.split('@').next_back().unwrap_or_default(), "database is up to date");
                 ExitCode::SUCCESS
             })
+        }
+        Command::Manifest { url, socket_mode } => {
+            if !socket_mode && !url.starts_with("https://") {
+                return fail(format!(
+                    "manifest: --url must start with https:// (Slack calls only HTTPS), not {url:?}"
+                ));
+            }
+            print!("{}", deskhand::slack::manifest::render(Some(&url), socket_mode));
+            ExitCode::SUCCESS
         }
         Command::Backup { path } => {
             let url = match sources.checked_database_url() {

@@ -45,6 +45,9 @@ impl DeskCommand {
     }
 }
 
+/// Every `/desk` word, as Slack shows them while one types (the manifest's usage hint).
+pub const USAGE: &str = "new | mine | status KEY | queue | report | notifications on|off | admin | help";
+
 /// What `/desk help` says.
 pub const HELP: &str = "*How to ask the help desk for something*\n\
 • Write in a support channel: every new message there is a request.\n\
@@ -86,5 +89,38 @@ mod tests {
         );
         assert_eq!(DeskCommand::parse("status"), DeskCommand::Unknown("status".into()));
         assert_eq!(DeskCommand::parse("dance"), DeskCommand::Unknown("dance".into()));
+    }
+
+    #[test]
+    fn the_usage_hint_names_every_word_and_only_words_desk_knows() {
+        let words: Vec<String> = USAGE
+            .split(" | ")
+            .flat_map(|w| match w.split_once(' ') {
+                Some((word, "on|off")) => vec![format!("{word} on"), format!("{word} off")],
+                Some((word, "KEY")) => vec![format!("{word} IT-1")],
+                _ => vec![w.to_owned()],
+            })
+            .collect();
+        for word in &words {
+            assert!(
+                !matches!(DeskCommand::parse(word), DeskCommand::Unknown(_)),
+                "{word} is in the usage hint"
+            );
+        }
+        for command in [
+            DeskCommand::New,
+            DeskCommand::Mine,
+            DeskCommand::Status("IT-1".into()),
+            DeskCommand::Notifications(true),
+            DeskCommand::Admin,
+            DeskCommand::Queue,
+            DeskCommand::Report,
+            DeskCommand::Help,
+        ] {
+            assert!(
+                words.iter().any(|w| DeskCommand::parse(w) == command),
+                "{command:?} is missing from the usage hint"
+            );
+        }
     }
 }

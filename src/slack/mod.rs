@@ -9,6 +9,7 @@ pub mod events;
 pub mod http;
 pub mod ingress;
 pub mod interactions;
+pub mod manifest;
 pub mod shapes;
 pub mod views;
 

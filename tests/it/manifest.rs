@@ -112,3 +112,76 @@ fn the_manifest_asks_for_what_deskhand_uses() {
         "interactions go to /slack/interactivity"
     );
 }
+
+#[test]
+fn the_committed_manifest_is_what_deskhand_manifest_prints() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/slack-manifest.yaml")).unwrap();
+    let printed = deskhand::slack::manifest::render(Some("https://deskhand.example.com"), false);
+    assert!(
+        committed == printed,
+        "slack-manifest.yaml is stale: run `cargo run -- manifest > slack-manifest.yaml`"
+    );
+}
+
+#[test]
+fn the_socket_mode_manifest_is_valid_too() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/contracts/slack-manifest.schema.2.0.0.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let socket: Value = serde_yaml::from_str(&deskhand::slack::manifest::render(None, true)).unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&socket).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(socket["settings"]["socket_mode_enabled"], true);
+    assert!(socket["settings"]["event_subscriptions"]["request_url"].is_null());
+}
+
+/// Every event the manifest subscribes to is one deskhand acts on, and every kind of event
+/// deskhand acts on is subscribed to.
+#[test]
+fn the_subscribed_events_are_the_handled_ones() {
+    use deskhand::slack::events::{decode_event, Command};
+    use deskhand::slack::manifest::BOT_EVENTS;
+
+    let event = |event: serde_json::Value| {
+        serde_json::json!({ "type": "event_callback", "event_id": "Ev1", "event": event }).to_string()
+    };
+    let samples = [
+        (
+            "message.channels",
+            serde_json::json!({ "type": "message", "channel": "C1", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "1.1" }),
+        ),
+        (
+            "message.groups",
+            serde_json::json!({ "type": "message", "channel": "G1", "channel_type": "group", "user": "U1", "text": "hi", "ts": "1.1" }),
+        ),
+        (
+            "message.im",
+            serde_json::json!({ "type": "message", "channel": "D1", "channel_type": "im", "user": "U1", "text": "hi", "ts": "1.1" }),
+        ),
+        (
+            "reaction_added",
+            serde_json::json!({ "type": "reaction_added", "user": "U1", "reaction": "ticket", "item": { "type": "message", "channel": "C1", "ts": "1.1" } }),
+        ),
+        (
+            "app_mention",
+            serde_json::json!({ "type": "app_mention", "channel": "C1", "user": "U1", "text": "<@U0BOT> help", "ts": "1.1" }),
+        ),
+        (
+            "app_home_opened",
+            serde_json::json!({ "type": "app_home_opened", "user": "U1", "tab": "home" }),
+        ),
+    ];
+    let subscribed: Vec<&str> = BOT_EVENTS.iter().map(|(e, _)| *e).collect();
+    let sampled: Vec<&str> = samples.iter().map(|(e, _)| *e).collect();
+    assert_eq!(
+        subscribed, sampled,
+        "each subscribed event has a sample here, and no other"
+    );
+    for (name, sample) in samples {
+        let command = decode_event(&event(sample)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!matches!(command, Command::Ignored { .. }), "{name} is handled");
+    }
+}
