@@ -174,6 +174,7 @@ pub fn router(state: AppState, signature: SignatureCheck) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state.clone())
         .merge(crate::slack::http::routes(SlackHttp {
             app: state.clone(),
@@ -183,9 +184,33 @@ pub fn router(state: AppState, signature: SignatureCheck) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
+/// Prometheus's text format, with the queues as they are now.
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    match state.store.queue_depths().await {
+        Ok(((events, oldest_event), (effects, oldest_effect))) => {
+            let now = state.store.now_ms();
+            let age = |at: Option<i64>| at.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+            let body = crate::metrics::get().encode((events, age(oldest_event)), (effects, age(oldest_effect)));
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                )],
+                body,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the queues for the metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
+    match state.store.migrations_pending().await {
+        Ok(0) => (StatusCode::OK, "ready"),
+        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "database migrations are pending"),
         Err(e) => {
             tracing::warn!(error = %e, "database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: typed settings from the environment and `deskhand.toml`.
+//! - [`metrics`]: what deskhand counts and times, for `/metrics`. It imports nothing else.
 //! - [`app`]: building and running the server; the route table. Nothing imports it.
 //! - [`state`]: what every edge shares (config, store, inbox writer, directory).
 //! - [`desk`]: the domain and its rules, plain data and functions. It imports nothing else.
@@ -22,6 +23,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod desk;
+pub mod metrics;
 pub mod slack;
 pub mod state;
 pub mod store;

@@ -44,10 +44,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // Human-readable by default; one JSON object a line for log collectors.
+    match std::env::var("DESKHAND_LOG_FORMAT").as_deref() {
+        Ok("json") => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_env_filter(filter)
+            .init(),
+        Ok(other) if !other.is_empty() && other != "text" => {
+            return fail(format!(
+                "configuration: DESKHAND_LOG_FORMAT is invalid: {other:?} is neither text nor json"
+            ));
+        }
+        _ => tracing_subscriber::fmt()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_env_filter(filter)
+            .init(),
+    }
     let sources = match Sources::from_process(cli.config.as_deref()) {
         Ok(sources) => sources,
         Err(e) => return fail(format!("configuration: {e}")),

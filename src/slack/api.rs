@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Secret;
+use crate::metrics;
 
 #[derive(Clone)]
 pub struct SlackApi {
@@ -230,7 +231,32 @@ impl SlackApi {
         })
     }
 
-    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
+    /// Make one Web API call, counted and timed by method and outcome.
+    async fn send<T: DeserializeOwned>(&self, method: &str, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
+        let started = std::time::Instant::now();
+        let result = self.send_unmeasured(request).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(SlackError::RateLimited(wait)) => {
+                metrics::get().rate_limited_wait_seconds.inc_by(wait.as_secs_f64());
+                "rate_limited"
+            }
+            Err(SlackError::Api(_)) => "error",
+            Err(SlackError::Status(_)) => "status",
+            Err(SlackError::NoAnswer(_)) => "timeout",
+            Err(SlackError::Connect(_)) => "unreachable",
+            Err(SlackError::Invalid(_)) => "invalid",
+        };
+        let labels = metrics::call(method, outcome);
+        metrics::get().slack_calls.get_or_create(&labels).inc();
+        metrics::get()
+            .slack_call_seconds
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send_unmeasured<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
         let response = request
             .bearer_auth(self.token.expose())
             .send()
@@ -282,11 +308,11 @@ impl SlackApi {
     }
 
     async fn post<T: DeserializeOwned>(&self, method: &str, body: &impl Serialize) -> Result<T, SlackError> {
-        self.send(self.http.post(self.url(method)).json(body)).await
+        self.send(method, self.http.post(self.url(method)).json(body)).await
     }
 
     async fn get<T: DeserializeOwned>(&self, method: &str, query: &[(&str, &str)]) -> Result<T, SlackError> {
-        self.send(self.http.get(self.url(method)).query(query)).await
+        self.send(method, self.http.get(self.url(method)).query(query)).await
     }
 
     pub async fn auth_test(&self) -> Result<AuthTest, SlackError> {

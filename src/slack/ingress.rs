@@ -7,6 +7,7 @@
 //! Mode connection calls the same function with the envelope's payload and sends the
 //! [`Answer`] back under the envelope's id.
 
+use crate::metrics;
 use serde_json::{json, Value};
 
 use super::events::IngressEnvelope;
@@ -174,9 +175,20 @@ fn field_errors<F: Into<String>, M: Into<Value>>(errors: impl IntoIterator<Item 
 /// so, so Slack (or the person) tries again and nothing is lost.
 async fn store(state: &AppState, event: NewEvent, answer: Answer) -> Answer {
     let key = event.dedupe_key.clone();
+    let kind = metrics::source_of(&key);
+    let received = |outcome| {
+        metrics::get()
+            .received
+            .get_or_create(&metrics::Received { kind, outcome })
+            .inc()
+    };
     match state.inbox.submit(event).await {
-        Ok(true) => answer,
+        Ok(true) => {
+            received("stored");
+            answer
+        }
         Ok(false) => {
+            received("duplicate");
             tracing::debug!(dedupe_key = %key, "already stored: retry acknowledged");
             answer
         }

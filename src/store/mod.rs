@@ -396,6 +396,21 @@ impl Store {
         Ok(())
     }
 
+    /// How many of this build's migrations the database has not had yet (another
+    /// replica, or an older one, may be serving it).
+    pub async fn migrations_pending(&self) -> Result<usize> {
+        let known = match &self.db {
+            Db::Sqlite { .. } => SQLITE_MIGRATIONS.len(),
+            Db::Postgres(_) => POSTGRES_MIGRATIONS.len(),
+        };
+        let applied: i64 = on_pool!(self, |pool| sqlx::query_scalar(
+            "select count(*) from _sqlx_migrations where success"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(known.saturating_sub(usize::try_from(applied).unwrap_or(0)))
+    }
+
     /// A consistent copy of a live SQLite database at `path` (`VACUUM INTO`: one read
     /// transaction, so deskhand may keep running). Refused for PostgreSQL, whose own tools
     /// back it up, and when `path` exists already.

@@ -410,6 +410,23 @@ impl Store {
         })
     }
 
+    /// How much waits in each queue and since when: ((events, oldest received_at), (effects,
+    /// oldest created_at)), for the metrics.
+    pub async fn queue_depths(&self) -> Result<((i64, Option<i64>), (i64, Option<i64>))> {
+        let (events, effects, oldest_event, oldest_effect): (i64, i64, Option<i64>, Option<i64>) =
+            super::on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "select (select count(*) from inbox where state = 'pending'),
+                            (select count(*) from outbox where state = 'pending'),
+                            (select received_at from inbox where state = 'pending' order by id limit 1),
+                            (select created_at from outbox where state = 'pending' order by id limit 1)",
+                )
+                .fetch_one(pool)
+                .await
+            })?;
+        Ok(((events, oldest_event), (effects, oldest_effect)))
+    }
+
     /// How much work waits: (pending events, pending effects).
     pub async fn backlog(&self) -> Result<(i64, i64)> {
         Ok(super::on_pool!(self, |pool| {

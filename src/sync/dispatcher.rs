@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio::sync::{watch, Notify, Semaphore};
 
 use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
+use crate::metrics;
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
@@ -167,6 +168,9 @@ impl Dispatcher {
             .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64)
             .await?;
         let started = claimed.len();
+        if started > 0 {
+            metrics::get().dispatcher_batch_effects.observe(started as f64);
+        }
         // The tickets the posts render, read at once; a read that fails here is retried
         // by each effect on its own.
         let ticket_ids: Vec<i64> = claimed.iter().filter_map(|c| ticket_to_post(&c.payload)).collect();
@@ -203,9 +207,25 @@ impl Dispatcher {
             Ok(effect) => effect,
             Err(e) => return self.failed(claimed, format!("unreadable effect: {e}")),
         };
+        let started = std::time::Instant::now();
+        let completion = self.carry_out(claimed, &effect, ticket).await;
+        metrics::get()
+            .effect_seconds
+            .get_or_create(&metrics::kind(&claimed.kind))
+            .observe(started.elapsed().as_secs_f64());
+        if matches!(completion.settle, Settle::Fail { .. }) {
+            metrics::get()
+                .effects_failed
+                .get_or_create(&metrics::kind(&claimed.kind))
+                .inc();
+        }
+        completion
+    }
+
+    async fn carry_out(&self, claimed: &ClaimedEffect, effect: &Effect, ticket: Option<TicketRecord>) -> Completion {
         match effect.target() {
-            Target::Slack => self.send_to_slack(claimed, &effect, ticket).await,
-            Target::Email => self.send_mail(claimed, &effect).await,
+            Target::Slack => self.send_to_slack(claimed, effect, ticket).await,
+            Target::Email => self.send_mail(claimed, effect).await,
         }
     }
 

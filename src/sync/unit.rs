@@ -370,6 +370,10 @@ impl<'a> Unit<'a> {
                 detail,
             );
             tracing::info!(ticket.key = %ticket.key, source = %ticket.source, "filed a ticket");
+            crate::metrics::get()
+                .tickets_created
+                .get_or_create(&crate::metrics::kind(ticket.source.as_str()))
+                .inc();
             self.effect(Effect::PostThreadReply { ticket_id: ticket.id });
             let agents = match &draft.agent_channel {
                 Some(channel) => channel.clone(),

@@ -15,6 +15,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::desk::effects::Effect;
 use crate::desk::identity::{self, Verification};
+use crate::metrics;
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
 use crate::store::{
@@ -179,6 +180,8 @@ impl Worker {
             return Ok(0);
         }
         let taken = claimed.len();
+        metrics::get().worker_batch_events.observe(taken as f64);
+        let _timer = metrics::time(&metrics::get().worker_batch_seconds);
         let workspace = match self.workspace().await {
             Ok(workspace) => workspace,
             Err(e) => {
@@ -254,7 +257,7 @@ impl Worker {
                     .as_ref()
                     .ok()
                     .and_then(|c| set_aside_report(c, channel_of, &error));
-                aside.push((event.id, error, report));
+                aside.push((event.id, metrics::source_of(&event.dedupe_key), error, report));
             } else if lookups.waits(needs) {
                 held_keys.insert(event.order_key.clone());
                 let due_at = self.store.now_ms() + backoff(event.attempts).as_millis() as i64;
@@ -280,8 +283,8 @@ impl Worker {
             self.apply_one_by_one(&ready, &facts).await?;
         }
         self.settle_each(waiting).await?;
-        for (id, error, report) in aside {
-            self.set_aside(id, error, report).await?;
+        for (id, kind, error, report) in aside {
+            self.set_aside(id, kind, error, report).await?;
         }
         self.outbox_ready.notify_one();
         Ok(taken)
@@ -334,7 +337,8 @@ impl Worker {
                         .as_ref()
                         .ok()
                         .and_then(|c| set_aside_report(c, |id| facts.channel(id), &error));
-                    self.set_aside(event.id, error, report).await?;
+                    self.set_aside(event.id, metrics::source_of(&event.dedupe_key), error, report)
+                        .await?;
                     continue;
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
@@ -352,7 +356,8 @@ impl Worker {
 
     /// Set an event aside as failed, and tell its channel's agents when it was a person's
     /// message, in one transaction.
-    async fn set_aside(&self, id: i64, error: String, report: Option<Effect>) -> Result<(), StoreError> {
+    async fn set_aside(&self, id: i64, kind: &str, error: String, report: Option<Effect>) -> Result<(), StoreError> {
+        metrics::get().events_failed.get_or_create(&metrics::kind(kind)).inc();
         let mut tx = self.store.begin().await?;
         Store::settle_event(&mut tx, id, &Settle::Fail { error }).await?;
         // Its author hears it too, privately where they wrote.

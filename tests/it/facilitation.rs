@@ -34,19 +34,7 @@ async fn age_parked(app: &TestApp, days: i64) {
         "update parked_messages set parked_at = parked_at - {}",
         days * 86_400_000
     );
-    run_sql(app, &sql).await;
-}
-
-/// Change the test's database behind deskhand's back (to make time pass).
-async fn run_sql(app: &TestApp, sql: &str) {
-    use sqlx::Connection;
-    if use_postgres() {
-        let mut conn = sqlx::PgConnection::connect(app.db.url()).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(app.db.url()).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
+    app.run_sql(&sql).await;
 }
 
 #[tokio::test]
@@ -270,7 +258,7 @@ async fn a_guest_who_becomes_a_member_has_their_parked_messages_filed() {
 
     // Gil joins the company; deskhand learns it the next time it asks Slack about him.
     app.slack.add_member(GIL, "Gil Member", "gil@acme.example");
-    run_sql(&app, "update slack_users set fetched_at = 0").await;
+    app.run_sql("update slack_users set fetched_at = 0").await;
     app.restart().await;
     app.say("Ev2", GIL, "1700000100.000300", "written as a member").await;
 

@@ -16,6 +16,7 @@ mod identity;
 mod ingress;
 mod layers;
 mod manifest;
+mod metrics;
 mod outbox;
 mod requests;
 mod startup;

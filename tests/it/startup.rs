@@ -254,3 +254,34 @@ async fn backup_copies_a_live_sqlite_database() {
     assert_eq!(code, 1);
     assert!(stderr.contains("exists already"), "{stderr}");
 }
+
+/// `DESKHAND_LOG_FORMAT=json`: one JSON object a line, with each event's fields.
+#[tokio::test]
+async fn logs_can_be_json_for_a_log_collector() {
+    use crate::support::{process::Server, FakeSlack, TestDb};
+
+    let db = TestDb::sqlite();
+    let slack = FakeSlack::start().await;
+    let mut env = process::env(db.url(), &slack);
+    env.push(("DESKHAND_LOG_FORMAT", "json".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("deskhand.log");
+    let server = Server::start_logging_to(&env, &log_path);
+    server.kill_9();
+    let logged = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = logged
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let serving = lines
+        .iter()
+        .find(|l| l["message"] == "deskhand is serving")
+        .expect("the start-up line");
+    assert_eq!(serving["level"], "INFO");
+    assert!(serving["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(serving["database"], "sqlite");
+
+    let (code, stderr) = process::run(&["migrate"], &[("DESKHAND_LOG_FORMAT", "xml")], dir.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("DESKHAND_LOG_FORMAT is invalid"), "{stderr}");
+}

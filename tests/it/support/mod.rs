@@ -494,6 +494,18 @@ impl TestApp {
         self.wake.outbox.notify_one();
     }
 
+    /// Change the test's database behind deskhand's back (to make time pass, to break it).
+    pub async fn run_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        if use_postgres() {
+            let mut conn = sqlx::PgConnection::connect(self.db.url()).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(self.db.url()).await.unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
             .http

@@ -65,10 +65,14 @@ impl Server {
                     use std::io::Write;
                     let _ = writeln!(copy, "{line}");
                 }
-                if let Some(rest) = line.split("addr=").nth(1) {
-                    if let Some(found) = found.take() {
-                        let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
-                    }
+                // `addr=127.0.0.1:1234`, or in JSON logs `"addr":"127.0.0.1:1234"`.
+                let addr = match (line.split("addr=").nth(1), line.split("\"addr\":\"").nth(1)) {
+                    (Some(rest), _) => rest.split_whitespace().next(),
+                    (None, Some(rest)) => rest.split('"').next(),
+                    (None, None) => None,
+                };
+                if let (Some(addr), Some(found)) = (addr, found.take_if(|_| addr.is_some())) {
+                    let _ = found.send(addr.to_owned());
                 }
             }
         });
