@@ -26,6 +26,9 @@ enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Check the configuration, the database, the Slack token and its scopes, the channels
+    /// and the facilitators; print what to fix, one line each; exit 1 when anything is wrong.
+    Doctor,
     /// Print the Slack app manifest for this deskhand.
     Manifest {
         /// Where Slack reaches deskhand (`https://…`); the request URLs are under it.
@@ -89,6 +92,17 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        Command::Doctor => {
+            let config = match Config::load(&sources) {
+                Ok(config) => config,
+                Err(e) => {
+                    println!("FIX  configuration: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            println!("ok   configuration: read");
+            runtime.block_on(doctor(config))
+        }
         Command::Manifest { url, socket_mode } => {
             if !socket_mode && !url.starts_with("https://") {
                 return fail(format!(
@@ -130,6 +144,38 @@ fn main() -> ExitCode {
                 })
                 .map_or_else(|e| fail(format!("{e:#}")), |()| ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `deskhand doctor`: the checks `GET /api/v1/doctor` runs too, one line each.
+async fn doctor(config: Config) -> ExitCode {
+    let store = match Store::connect(&config.database_url).await {
+        Ok(store) => store,
+        Err(e) => {
+            println!("FIX  database: cannot be opened ({e}); check DATABASE_URL");
+            return ExitCode::FAILURE;
+        }
+    };
+    let slack = match deskhand::slack::api::SlackApi::new(
+        &config.slack_api_url,
+        config.slack_bot_token.clone(),
+        config.slack_timeout,
+    ) {
+        Ok(slack) => slack,
+        Err(e) => {
+            println!("FIX  slack: cannot make a client ({e})");
+            return ExitCode::FAILURE;
+        }
+    };
+    let findings = deskhand::admin::doctor::run(&store, &slack).await;
+    store.close().await;
+    for f in &findings {
+        println!("{}  {}: {}", if f.ok { "ok " } else { "FIX" }, f.check, f.detail);
+    }
+    if findings.iter().all(|f| f.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

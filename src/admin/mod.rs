@@ -10,6 +10,7 @@
 //! implements.
 
 pub mod channels;
+pub mod doctor;
 pub mod facilitators;
 pub mod parked;
 pub mod settings;
@@ -70,6 +71,10 @@ pub trait Directory: Send + Sync {
     fn workspace_team(&self) -> BoxFuture<'_, Result<String, DirectoryError>>;
     /// A person by their user id; `None` when the directory knows no such person.
     fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>>;
+    /// The permissions deskhand needs and its token lacks.
+    fn missing_scopes(&self) -> BoxFuture<'_, Result<Vec<String>, DirectoryError>>;
+    /// Whether deskhand itself is in `channel` (it hears only channels it was invited to).
+    fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>>;
 }
 
 /// Who made a configuration change: the admin API, or an admin in Slack.

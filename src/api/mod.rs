@@ -218,6 +218,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/inbox", get(records::list_inbox))
         .route("/parked", get(records::list_parked))
         .route("/audit", get(records::list_audit))
+        .route("/doctor", get(config::doctor))
         .route("/reports/response-times", get(reports::response_times))
         .route("/reports/satisfaction", get(reports::satisfaction))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_token));

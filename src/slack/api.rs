@@ -319,6 +319,32 @@ impl SlackApi {
         self.post("auth.test", &serde_json::json!({})).await
     }
 
+    /// The scopes the token has, as Slack lists them with every answer (`x-oauth-scopes`).
+    pub async fn granted_scopes(&self) -> Result<Vec<String>, SlackError> {
+        let request = self.http.post(self.url("auth.test")).bearer_auth(self.token.expose());
+        let response = request
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .map_err(request_error)?;
+        if !response.status().is_success() {
+            return Err(SlackError::Status(response.status().as_u16()));
+        }
+        let header = response.headers().get("x-oauth-scopes").and_then(|v| v.to_str().ok());
+        Ok(header
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect())
+    }
+
+    /// Whether deskhand's bot user is a member of `channel`.
+    pub async fn bot_is_member(&self, channel: &str) -> Result<bool, SlackError> {
+        let answer: Value = self.get("conversations.info", &[("channel", channel)]).await?;
+        Ok(answer["channel"]["is_member"].as_bool().unwrap_or(false))
+    }
+
     pub async fn users_info(&self, user: &str) -> Result<User, SlackError> {
         #[derive(Deserialize)]
         struct Answer {

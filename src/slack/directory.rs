@@ -2,6 +2,7 @@
 //! a person is (`users.info`).
 
 use super::api::{SlackApi, SlackError};
+use super::manifest::BOT_SCOPES;
 use crate::admin::{BoxFuture, Directory, DirectoryError, Person};
 
 fn directory_error(e: SlackError) -> DirectoryError {
@@ -35,5 +36,21 @@ impl Directory for SlackApi {
                 Err(e) => Err(directory_error(e)),
             }
         })
+    }
+
+    fn missing_scopes(&self) -> BoxFuture<'_, Result<Vec<String>, DirectoryError>> {
+        Box::pin(async move {
+            let granted = self.granted_scopes().await.map_err(directory_error)?;
+            Ok(BOT_SCOPES
+                .iter()
+                .flat_map(|(scopes, _)| scopes.iter())
+                .filter(|needed| !granted.iter().any(|g| g == *needed))
+                .map(|s| (*s).to_owned())
+                .collect())
+        })
+    }
+
+    fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>> {
+        Box::pin(async move { self.bot_is_member(channel).await.map_err(directory_error) })
     }
 }

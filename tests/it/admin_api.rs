@@ -216,6 +216,7 @@ async fn the_openapi_description_is_served_and_names_every_route() {
         "/projects/{key}/departments/{slug}",
         "/reports/response-times",
         "/reports/satisfaction",
+        "/doctor",
         "/channels",
         "/channels/{channel_id}",
         "/tickets",

@@ -8,6 +8,7 @@ mod admin_slack;
 mod agents;
 mod contracts;
 mod decisions;
+mod doctor;
 mod durability;
 mod facilitation;
 mod fuzz;

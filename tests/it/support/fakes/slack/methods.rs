@@ -20,7 +20,10 @@ pub(super) fn answer(inner: &Mutex<Inner>, method: &str, params: &Value) -> Resp
             None => slack_error("user_not_found"),
         },
         "conversations.info" => {
-            ok(json!({ "channel": { "id": text("channel"), "name": text("channel").to_lowercase() } }))
+            let member = !inner.outside.contains(&text("channel"));
+            ok(
+                json!({ "channel": { "id": text("channel"), "name": text("channel").to_lowercase(), "is_member": member } }),
+            )
         }
         "chat.postMessage" => {
             let Ok(blocks) = json_param(params, "blocks") else {

@@ -16,7 +16,7 @@ pub use server::dm_channel;
 use server::now_micros;
 
 use std::cmp::Reverse;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -123,6 +123,10 @@ struct Inner {
     next_ts: u64,
     next_hash: u64,
     record_calls: bool,
+    /// The scopes `auth.test` says the token has (`x-oauth-scopes`); `None`: every scope.
+    pub(super) scopes: Option<Vec<String>>,
+    /// Channels deskhand's bot user is not a member of (`conversations.info`).
+    pub(super) outside: HashSet<String>,
     /// Told after every call the fake has answered.
     changed: Arc<tokio::sync::Notify>,
 }
@@ -218,6 +222,16 @@ impl FakeSlack {
     pub fn add_user(&self, user: Value) {
         let id = user["id"].as_str().expect("user id").to_owned();
         self.lock().users.insert(id, user);
+    }
+
+    /// The token has only these scopes.
+    pub fn set_scopes(&self, scopes: &[&str]) {
+        self.lock().scopes = Some(scopes.iter().map(|s| (*s).to_owned()).collect());
+    }
+
+    /// deskhand's bot user is not (or no longer) in `channel`.
+    pub fn remove_bot_from(&self, channel: &str) {
+        self.lock().outside.insert(channel.to_owned());
     }
 
     /// Make the next `times` calls of `method` fail.

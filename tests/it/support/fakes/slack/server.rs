@@ -229,10 +229,35 @@ pub(super) async fn serve(
         }
         None => {}
     }
-    let answered = answer(inner, method, &params);
+    let mut answered = answer(inner, method, &params);
+    if method == "auth.test" {
+        // The token's scopes, as Slack says them in a header of every Web API answer.
+        let scopes = inner.lock().unwrap_or_else(|p| p.into_inner()).scopes.clone();
+        let scopes = scopes.map_or_else(|| ALL_SCOPES.join(","), |s| s.join(","));
+        if let Ok(value) = scopes.parse() {
+            answered.headers_mut().insert("x-oauth-scopes", value);
+        }
+    }
     changed(inner);
     answered
 }
+
+/// Every bot scope deskhand's manifest asks for.
+const ALL_SCOPES: &[&str] = &[
+    "channels:history",
+    "groups:history",
+    "chat:write",
+    "users:read",
+    "users:read.email",
+    "reactions:read",
+    "reactions:write",
+    "app_mentions:read",
+    "im:history",
+    "im:write",
+    "commands",
+    "channels:read",
+    "groups:read",
+];
 
 /// Tell whoever waits on the fake (`FakeSlack::wait_until`) that it has changed.
 fn changed(inner: &Mutex<Inner>) {
