@@ -83,6 +83,8 @@ fn violations(files: &[(PathBuf, String)]) -> Vec<String> {
         for other in &named {
             let rule = if module == "desk" {
                 Some("desk knows no other module")
+            } else if module == "metrics" {
+                Some("metrics knows no other module: everyone counts into it")
             } else if module == "store" && !STORE_MAY_USE.contains(&other.as_str()) {
                 Some("store knows no edge, no worker and no use case")
             } else if EDGES.contains(&module.as_str()) && EDGES.contains(&other.as_str()) {
@@ -173,12 +175,14 @@ fn each_kind_of_break_is_named_with_its_file() {
         ("api/mod.rs", "let e = crate::slack::api::SlackError::Timeout;"),
         ("sync/worker.rs", "use crate::admin::parked;"),
         ("admin/mod.rs", "use crate::sync::effects::Effect;"),
+        ("metrics.rs", "use crate::store::Store;"),
     ]));
     let expect = [
         "desk/rules.rs: uses crate::store, but desk knows no other module",
         "store/requests.rs: uses crate::slack, but store knows no edge",
         "slack/admin.rs: uses crate::api, but an edge never imports another edge",
         "api/mod.rs: uses crate::slack, but an edge never imports another edge",
+        "metrics.rs: uses crate::store, but metrics knows no other module",
         "modules import each other in a circle: admin → sync → admin",
         "modules import each other in a circle: api → slack → api",
         "modules import each other in a circle: desk → store → desk",
