@@ -285,3 +285,27 @@ async fn logs_can_be_json_for_a_log_collector() {
     assert_eq!(code, 1);
     assert!(stderr.contains("DESKHAND_LOG_FORMAT is invalid"), "{stderr}");
 }
+
+/// The systemd unit in `docs/` is one systemd accepts (where `systemd-analyze` is
+/// installed), pointing at this build's binary.
+#[test]
+fn the_systemd_unit_is_valid() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/deskhand.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/deskhand --config /etc/deskhand/deskhand.toml serve"));
+    let Ok(found) = std::process::Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("systemd-analyze is not installed here: the unit is not verified");
+        return;
+    };
+    assert!(found.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deskhand.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/deskhand", process::BINARY)).unwrap();
+    let verified = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(verified.status.success(), "{said}");
+    assert!(!said.contains("deskhand.service"), "systemd has remarks: {said}");
+}
