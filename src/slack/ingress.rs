@@ -7,7 +7,6 @@
 //! Mode connection calls the same function with the envelope's payload and sends the
 //! [`Answer`] back under the envelope's id.
 
-use crate::metrics;
 use serde_json::{json, Value};
 
 use super::events::IngressEnvelope;
@@ -15,6 +14,7 @@ use super::interactions::{Payload, SlashCommand, REPLY_FIELD};
 use super::shapes;
 use super::views;
 use crate::desk::forms::{self, ProjectChoice};
+use crate::metrics;
 use crate::state::AppState;
 use crate::store::NewEvent;
 

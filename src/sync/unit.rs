@@ -111,6 +111,8 @@ pub(super) struct Draft<'a> {
     pub priority: Priority,
     /// The submitted form's modal, to show the filed request in.
     pub view_id: Option<String>,
+    /// The inbox row it comes from, for the log.
+    pub inbox_id: Option<i64>,
 }
 
 /// The actor of what deskhand does on its own.
@@ -369,7 +371,7 @@ impl<'a> Unit<'a> {
                 "ticket_created",
                 detail,
             );
-            tracing::info!(ticket.key = %ticket.key, source = %ticket.source, "filed a ticket");
+            tracing::info!(ticket.key = %ticket.key, source = %ticket.source, inbox.id = draft.inbox_id, "filed a ticket");
             crate::metrics::get()
                 .tickets_created
                 .get_or_create(&crate::metrics::kind(ticket.source.as_str()))
@@ -526,6 +528,7 @@ impl<'a> Draft<'a> {
             request_type: None,
             priority: Priority::Normal,
             view_id: None,
+            inbox_id: None,
         }
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 use crate::desk::effects::Effect;
 use crate::desk::identity::{self, Verification};
@@ -299,7 +300,13 @@ impl Worker {
         let mut unit = Unit::new(facts);
         for (event, command) in ready {
             match command {
-                Ok(command) => handlers::apply(&mut unit, &mut tx, event, command).await?,
+                // Every line logged while it is handled names the event.
+                Ok(command) => {
+                    let span = tracing::info_span!("event", inbox.id = event.id, event.key = %event.dedupe_key);
+                    handlers::apply(&mut unit, &mut tx, event, command)
+                        .instrument(span)
+                        .await?
+                }
                 Err(e) => {
                     tracing::warn!(inbox.id = event.id, error = %e, body = %clip(&event.body), "an event deskhand cannot read was set aside");
                     Store::settle_event(&mut tx, event.id, &Settle::Fail { error: e.to_string() }).await?;

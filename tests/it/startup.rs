@@ -267,6 +267,47 @@ async fn logs_can_be_json_for_a_log_collector() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("deskhand.log");
     let server = Server::start_logging_to(&env, &log_path);
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        ("/api/v1/projects/IT", serde_json::json!({ "name": "IT Help" })),
+        (
+            "/api/v1/channels/C0SUPPORT",
+            serde_json::json!({ "kind": "support", "project": "IT" }),
+        ),
+    ] {
+        let put = http
+            .put(format!("{}{path}", server.addr))
+            .bearer_auth(crate::support::ADMIN_TOKEN);
+        assert!(put.json(&body).send().await.unwrap().status().is_success());
+    }
+    slack.add_member("U0ANA", "Ana Lima", "ana@acme.example");
+    let body = crate::support::envelope(
+        "EvJ1",
+        crate::support::message("C0SUPPORT", "U0ANA", "1700000100.000100", "VPN is down"),
+    )
+    .to_string();
+    let timestamp = crate::support::now_secs();
+    let sent = http
+        .post(format!("{}/slack/events", server.addr))
+        .header("content-type", "application/json")
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header(
+            "x-slack-signature",
+            crate::support::sign(crate::support::SIGNING_SECRET, timestamp, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .contains("filed a ticket")
+    {
+        assert!(std::time::Instant::now() < deadline, "no ticket was filed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.kill_9();
     let logged = std::fs::read_to_string(&log_path).unwrap();
     let lines: Vec<serde_json::Value> = logged
@@ -280,6 +321,12 @@ async fn logs_can_be_json_for_a_log_collector() {
     assert_eq!(serving["level"], "INFO");
     assert!(serving["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert_eq!(serving["database"], "sqlite");
+    let filed = lines
+        .iter()
+        .find(|l| l["message"] == "filed a ticket")
+        .expect("the filing line");
+    assert_eq!(filed["ticket.key"], "IT-1");
+    assert!(filed["inbox.id"].is_number(), "the line names its event: {filed}");
 
     let (code, stderr) = process::run(&["migrate"], &[("DESKHAND_LOG_FORMAT", "xml")], dir.path());
     assert_eq!(code, 1);

@@ -113,6 +113,7 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
     if depends_on_drafts {
         unit.file_drafts(tx).await?;
     }
+    let drafted = unit.drafts.len();
     match command {
         Command::Posted(message) => message::handle_posted(unit, tx, event, message).await?,
         Command::Edited {
@@ -147,6 +148,9 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
         }
+    }
+    for draft in unit.drafts.iter_mut().skip(drafted) {
+        draft.inbox_id = Some(event.id);
     }
     unit.finished.push(event.id);
     Ok(())
