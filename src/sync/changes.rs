@@ -72,6 +72,42 @@ impl<'a> Unit<'a> {
         Ok(())
     }
 
+    /// Record what someone wrote in a modal (`view_id`) as a comment of a ticket, once per
+    /// modal, and audit it with `via`. Whether it was new.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn add_written_comment(
+        &mut self,
+        tx: &mut Tx,
+        ticket_id: i64,
+        author: &SlackUserRecord,
+        visibility: desk::Visibility,
+        view_id: &str,
+        body: &str,
+        via: &str,
+    ) -> Result<bool, StoreError> {
+        let origin = format!("view:{view_id}");
+        if Store::comment_by_message(tx, "", &origin).await?.is_some() {
+            return Ok(false);
+        }
+        let comment = NewComment {
+            ticket_id,
+            on_behalf_of: None,
+            visibility: visibility.as_str(),
+            body,
+            author_person_id: author.person_id,
+            author_slack_id: &author.slack_user_id,
+            author_name: &author.display_name,
+            channel_id: "",
+            message_ts: &origin,
+            permalink: "",
+            by_agent: self.facts.lookups.is_agent(&author.slack_user_id),
+        };
+        let comment = Store::insert_comment(tx, &comment).await?;
+        let detail = json!({ "comment": comment.id, "visibility": visibility.as_str(), "via": via });
+        self.audit_by(ticket_id, author, "comment_added", detail);
+        Ok(true)
+    }
+
     /// Keep a message whose author cannot be helped yet, and tell them why, once.
     pub(super) async fn park(
         &mut self,

@@ -10,7 +10,7 @@ use crate::desk::effects::Effect;
 use crate::desk::{Priority, Visibility};
 use crate::slack::actions::{CardChange, CardRequest, TicketText};
 use crate::slack::views;
-use crate::store::{NewComment, SlackUserRecord, Store, TicketRecord, Tx};
+use crate::store::{SlackUserRecord, Store, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
 use crate::sync::unit::Unit;
 
@@ -180,29 +180,14 @@ pub(super) async fn handle_note<'a>(unit: &mut Unit<'a>, tx: &mut Tx, note: &Tic
     if !facts.lookups.is_agent(&agent.slack_user_id) || note.text.trim().is_empty() {
         return Ok(());
     }
-    let origin = format!("view:{}", note.view_id);
-    if Store::comment_by_message(tx, "", &origin).await?.is_some() {
+    let (view, text) = (&note.view_id, &note.text);
+    let internal = Visibility::Internal;
+    if !unit
+        .add_written_comment(tx, ticket.id, agent, internal, view, text, "internal note")
+        .await?
+    {
         return Ok(());
     }
-    let comment = Store::insert_comment(
-        tx,
-        &NewComment {
-            ticket_id: ticket.id,
-            on_behalf_of: None,
-            visibility: Visibility::Internal.as_str(),
-            body: &note.text,
-            author_person_id: agent.person_id,
-            author_slack_id: &agent.slack_user_id,
-            author_name: &agent.display_name,
-            channel_id: "",
-            message_ts: &origin,
-            permalink: "",
-            by_agent: true,
-        },
-    )
-    .await?;
-    let detail = json!({ "comment": comment.id, "visibility": "internal", "via": "internal note" });
-    unit.audit_by(ticket.id, agent, "comment_added", detail);
     unit.effect(Effect::PostCardNote {
         ticket_id: ticket.id,
         text: format!(":memo: *{}* (internal note): {}", agent.display_name, note.text),

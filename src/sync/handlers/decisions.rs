@@ -10,7 +10,7 @@ use crate::desk::workflow::Category;
 use crate::desk::Visibility;
 use crate::slack::actions::{DecisionRequest, SurveyAnswer, SurveyRequest, TicketText};
 use crate::slack::views;
-use crate::store::{ApprovalRecord, NewComment, SlackUserRecord, Store, TicketRecord, Tx};
+use crate::store::{ApprovalRecord, SlackUserRecord, Store, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
 use crate::sync::unit::Unit;
 
@@ -130,21 +130,16 @@ pub(super) async fn handle_declined<'a>(unit: &mut Unit<'a>, tx: &mut Tx, reason
         json!({ "decision": "declined", "reason": why }),
     );
     let body = format!("Declined: {why}");
-    let origin = format!("view:{}", reason.view_id);
-    let comment = NewComment {
-        ticket_id: ticket.id,
-        on_behalf_of: None,
-        visibility: Visibility::Public.as_str(),
-        body: &body,
-        author_person_id: actor.person_id,
-        author_slack_id: &actor.slack_user_id,
-        author_name: &actor.display_name,
-        channel_id: "",
-        message_ts: &origin,
-        permalink: "",
-        by_agent: facts.lookups.is_agent(&actor.slack_user_id),
-    };
-    Store::insert_comment(tx, &comment).await?;
+    unit.add_written_comment(
+        tx,
+        ticket.id,
+        actor,
+        Visibility::Public,
+        &reason.view_id,
+        &body,
+        "declined",
+    )
+    .await?;
     unit.effect(Effect::PostReply {
         ticket_id: ticket.id,
         text: format!(":no_entry: *{}* declined this request: {why}", actor.display_name),

@@ -1,8 +1,6 @@
 //! What people do to a request from its messages: a requester's Close, an agent's
 //! "Reply to requester" (the modal, then the reply), and opening deskhand's Home tab.
 
-use serde_json::json;
-
 use super::Handled;
 use crate::desk::effects::Effect;
 use crate::desk::{requests, Visibility};
@@ -107,29 +105,14 @@ pub(super) async fn handle_public_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, re
     if !facts.lookups.is_agent(&agent.slack_user_id) {
         return Ok(());
     }
-    let origin = format!("view:{}", reply.view_id);
-    if Store::comment_by_message(tx, "", &origin).await?.is_some() {
+    let (view, text) = (&reply.view_id, &reply.text);
+    let public = Visibility::Public;
+    if !unit
+        .add_written_comment(tx, ticket.id, agent, public, view, text, "reply to requester")
+        .await?
+    {
         return Ok(());
     }
-    let comment = Store::insert_comment(
-        tx,
-        &crate::store::NewComment {
-            ticket_id: ticket.id,
-            on_behalf_of: None,
-            visibility: Visibility::Public.as_str(),
-            body: &reply.text,
-            author_person_id: agent.person_id,
-            author_slack_id: &agent.slack_user_id,
-            author_name: &agent.display_name,
-            channel_id: "",
-            message_ts: &origin,
-            permalink: "",
-            by_agent: true,
-        },
-    )
-    .await?;
-    let detail = json!({ "comment": comment.id, "visibility": "public", "via": "reply to requester" });
-    unit.audit_by(ticket.id, agent, "comment_added", detail);
     unit.effect(Effect::PostReply {
         ticket_id: ticket.id,
         text: format!("*{}* (help desk): {}", agent.display_name, reply.text),
