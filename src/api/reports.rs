@@ -59,8 +59,20 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/csv"))
 }
 
-fn csv(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response()
+/// A report as CSV when asked for it, else as JSON with its period.
+fn answer<T: serde::Serialize>(
+    headers: &HeaderMap,
+    (from, to): (i64, i64),
+    report: &T,
+    csv: fn(&T) -> String,
+) -> Response {
+    if wants_csv(headers) {
+        return ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv(report)).into_response();
+    }
+    let mut body = json!(report);
+    body["from"] = iso(from).into();
+    body["to"] = iso(to).into();
+    Json(body).into_response()
 }
 
 fn iso(ms: i64) -> String {
@@ -83,13 +95,7 @@ pub(super) async fn response_times(
         .map(Into::into)
         .collect();
     let report = reports::response_times(&tickets);
-    if wants_csv(&headers) {
-        return Ok(csv(reports::response_times_csv(&report)));
-    }
-    let mut body = json!(report);
-    body["from"] = iso(from).into();
-    body["to"] = iso(to).into();
-    Ok(Json(body).into_response())
+    Ok(answer(&headers, (from, to), &report, reports::response_times_csv))
 }
 
 pub(super) async fn satisfaction(
@@ -106,11 +112,5 @@ pub(super) async fn satisfaction(
         .map(Into::into)
         .collect();
     let report = reports::satisfaction(&rated);
-    if wants_csv(&headers) {
-        return Ok(csv(reports::satisfaction_csv(&report)));
-    }
-    let mut body = json!(report);
-    body["from"] = iso(from).into();
-    body["to"] = iso(to).into();
-    Ok(Json(body).into_response())
+    Ok(answer(&headers, (from, to), &report, reports::satisfaction_csv))
 }
