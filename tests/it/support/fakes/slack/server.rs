@@ -233,7 +233,15 @@ pub(super) async fn serve(
     if method == "auth.test" {
         // The token's scopes, as Slack says them in a header of every Web API answer.
         let scopes = inner.lock().unwrap_or_else(|p| p.into_inner()).scopes.clone();
-        let scopes = scopes.map_or_else(|| ALL_SCOPES.join(","), |s| s.join(","));
+        // By default, every bot scope deskhand's manifest asks for.
+        let all = || {
+            let every: Vec<&str> = deskhand::slack::manifest::BOT_SCOPES
+                .iter()
+                .flat_map(|(scopes, _)| scopes.iter().copied())
+                .collect();
+            every.join(",")
+        };
+        let scopes = scopes.map_or_else(all, |s| s.join(","));
         if let Ok(value) = scopes.parse() {
             answered.headers_mut().insert("x-oauth-scopes", value);
         }
@@ -241,23 +249,6 @@ pub(super) async fn serve(
     changed(inner);
     answered
 }
-
-/// Every bot scope deskhand's manifest asks for.
-const ALL_SCOPES: &[&str] = &[
-    "channels:history",
-    "groups:history",
-    "chat:write",
-    "users:read",
-    "users:read.email",
-    "reactions:read",
-    "reactions:write",
-    "app_mentions:read",
-    "im:history",
-    "im:write",
-    "commands",
-    "channels:read",
-    "groups:read",
-];
 
 /// Tell whoever waits on the fake (`FakeSlack::wait_until`) that it has changed.
 fn changed(inner: &Mutex<Inner>) {
