@@ -15,7 +15,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::http::{SignatureCheck, SlackHttp};
 use crate::state::AppState;
@@ -33,7 +33,8 @@ pub struct App {
     exclusive: ExclusiveUse,
     listener: TcpListener,
     state: AppState,
-    signature: SignatureCheck,
+    /// Checks requests over HTTP; `None` with Socket Mode alone (no Slack route then).
+    signature: Option<SignatureCheck>,
     slack: SlackApi,
     wake: Wakers,
     inbox_writer: tokio::task::JoinHandle<()>,
@@ -76,14 +77,18 @@ impl App {
             &config.slack_api_url,
             config.slack_bot_token.clone(),
             config.slack_timeout,
-        )?;
+        )?
+        .with_app_token(config.slack_app_token.clone());
         let wake = Wakers::default();
         let (inbox, inbox_writer) = GroupCommit::spawn(
             store.clone(),
             wake.inbox.clone(),
             |store: Store, events: Arc<[NewEvent]>| async move { store.insert_events(&events).await },
         );
-        let signature = SignatureCheck::new(config.slack_signing_secret.expose());
+        let signature = config
+            .slack_signing_secret
+            .as_ref()
+            .map(|s| SignatureCheck::new(s.expose()));
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -145,8 +150,11 @@ impl App {
             None => None,
         };
         let (dispatcher, completion_writer) =
-            Dispatcher::new(store.clone(), slack, pacer, wake.outbox, config.lease, mailer);
-        let dispatcher = tokio::spawn(dispatcher.run(stopped));
+            Dispatcher::new(store.clone(), slack.clone(), pacer, wake.outbox, config.lease, mailer);
+        let dispatcher = tokio::spawn(dispatcher.run(stopped.clone()));
+        let socket_mode = slack
+            .has_app_token()
+            .then(|| tokio::spawn(crate::slack::socket::run(self.state.clone(), slack.clone(), stopped)));
 
         tracing::info!(addr = %self.listener.local_addr()?, database = store.backend(), "deskhand is serving");
         axum::serve(self.listener, router(self.state, self.signature))
@@ -156,6 +164,9 @@ impl App {
 
         tracing::info!("shutting down: finishing work in hand");
         let _ = stop.send(true);
+        if let Some(socket_mode) = socket_mode {
+            let _ = socket_mode.await;
+        }
         let _ = self.inbox_writer.await;
         let _ = tokio::time::timeout(Duration::from_secs(15), async {
             let _ = worker.await;
@@ -170,16 +181,19 @@ impl App {
 }
 
 /// Every route deskhand serves.
-pub fn router(state: AppState, signature: SignatureCheck) -> Router {
-    Router::new()
+pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state.clone())
-        .merge(crate::slack::http::routes(SlackHttp {
+        .with_state(state.clone());
+    if let Some(signature) = signature {
+        router = router.merge(crate::slack::http::routes(SlackHttp {
             app: state.clone(),
             signature,
-        }))
+        }));
+    }
+    router
         .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -221,8 +235,13 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Say at once, in one line, whether deskhand can work with Slack: a placeholder token, a
 /// token Slack refuses, or an API URL that is not Slack's are named for what they are.
 async fn check_slack(slack: SlackApi, config: Arc<Config>) {
-    let token = config.slack_bot_token.expose();
-    if token.contains("change-me") || token.contains('…') || token.contains("...") || token.len() < 12 {
+    if config.slack_app_token.as_ref().is_some_and(Secret::is_placeholder) {
+        tracing::error!(
+            "SLACK_APP_TOKEN is a placeholder: no events arrive over Socket Mode until it is the app's app-level \
+             token (xapp-…, with connections:write)"
+        );
+    }
+    if config.slack_bot_token.is_placeholder() {
         tracing::error!(
             "SLACK_BOT_TOKEN is a placeholder: deskhand cannot reach Slack until it is the app's Bot User OAuth \
              Token (xoxb-…); events are kept in the inbox meanwhile"

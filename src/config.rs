@@ -26,6 +26,13 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Whether this is an example's stand-in (`xoxb-change-me`, `xapp-…`) rather than a
+    /// real value.
+    pub fn is_placeholder(&self) -> bool {
+        let v = &self.0;
+        v.contains("change-me") || v.contains('…') || v.contains("...") || v.len() < 12
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -46,8 +53,11 @@ pub enum ConfigError {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub slack_signing_secret: Secret,
+    /// Verifies requests over HTTP; with Socket Mode alone, no Slack route is served.
+    pub slack_signing_secret: Option<Secret>,
     pub slack_bot_token: Secret,
+    /// The app-level token (`xapp-…`): events come over Socket Mode connections.
+    pub slack_app_token: Option<Secret>,
     /// Base URL of the Slack Web API, without a trailing slash.
     pub slack_api_url: String,
     pub database_url: String,
@@ -165,6 +175,7 @@ fn listen_address(text: &str) -> Result<SocketAddr, ConfigError> {
 const SETTINGS: &[&str] = &[
     "SLACK_SIGNING_SECRET",
     "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
     "SLACK_API_URL",
     "DATABASE_URL",
     "DESKHAND_LISTEN",
@@ -229,7 +240,19 @@ fn url_setting(name: &'static str, value: String) -> Result<String, ConfigError>
 
 impl Config {
     pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
-        let slack_signing_secret = Secret::new(sources.required("SLACK_SIGNING_SECRET")?);
+        let slack_app_token = sources.get("SLACK_APP_TOKEN");
+        if slack_app_token.as_ref().is_some_and(|t| !t.starts_with("xapp-")) {
+            return Err(ConfigError::Invalid {
+                name: "SLACK_APP_TOKEN",
+                reason: "must be an app-level token (xapp-…) with the connections:write scope".into(),
+            });
+        }
+        // Over HTTP every request is verified by the signing secret; Socket Mode needs none.
+        let slack_signing_secret = match (sources.get("SLACK_SIGNING_SECRET"), &slack_app_token) {
+            (Some(secret), _) => Some(Secret::new(secret)),
+            (None, Some(_)) => None,
+            (None, None) => return Err(ConfigError::Missing("SLACK_SIGNING_SECRET")),
+        };
         let slack_bot_token = sources.required("SLACK_BOT_TOKEN")?;
         if !slack_bot_token.starts_with("xox") {
             return Err(ConfigError::Invalid {
@@ -303,6 +326,7 @@ impl Config {
             smtp_from,
             slack_signing_secret,
             slack_bot_token: Secret::new(slack_bot_token),
+            slack_app_token: slack_app_token.map(Secret::new),
             slack_api_url,
             database_url,
             listen,
@@ -339,6 +363,20 @@ mod tests {
     fn a_missing_secret_is_named() {
         let err = Config::load(&Sources::from_maps(env(&BASE[1..]), HashMap::new())).unwrap_err();
         assert_eq!(err.to_string(), "SLACK_SIGNING_SECRET is required but not set");
+    }
+
+    #[test]
+    fn socket_mode_needs_an_app_token_and_no_signing_secret() {
+        let vars = env(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_APP_TOKEN", "xapp-1-A1-1-abc")]);
+        let config = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap();
+        assert!(config.slack_signing_secret.is_none());
+        assert_eq!(
+            config.slack_app_token.as_ref().map(Secret::expose),
+            Some("xapp-1-A1-1-abc")
+        );
+        let vars = env(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_APP_TOKEN", "xoxb-2")]);
+        let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
+        assert!(err.to_string().starts_with("SLACK_APP_TOKEN is invalid"), "{err}");
     }
 
     #[test]

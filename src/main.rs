@@ -161,7 +161,7 @@ async fn doctor(config: Config) -> ExitCode {
         config.slack_bot_token.clone(),
         config.slack_timeout,
     ) {
-        Ok(slack) => slack,
+        Ok(slack) => slack.with_app_token(config.slack_app_token.clone()),
         Err(e) => {
             println!("FIX  slack: cannot make a client ({e})");
             return ExitCode::FAILURE;

@@ -69,6 +69,22 @@ pub async fn run(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
             return found;
         }
     };
+    match directory.socket_mode().await {
+        None => {}
+        Some(Ok(())) => found.push(finding(
+            "socket mode",
+            true,
+            "Slack opens Socket Mode connections for SLACK_APP_TOKEN",
+        )),
+        Some(Err(e)) => found.push(finding(
+            "socket mode",
+            false,
+            format!(
+                "Slack opens no Socket Mode connection for SLACK_APP_TOKEN ({e}): turn Socket Mode on for the app \
+                 and give the app-level token the connections:write scope"
+            ),
+        )),
+    }
     match directory.missing_scopes().await {
         Ok(missing) if missing.is_empty() => {
             found.push(finding("scopes", true, "the token has every scope deskhand uses"))

@@ -75,6 +75,8 @@ pub trait Directory: Send + Sync {
     fn missing_scopes(&self) -> BoxFuture<'_, Result<Vec<String>, DirectoryError>>;
     /// Whether deskhand itself is in `channel` (it hears only channels it was invited to).
     fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>>;
+    /// Whether Socket Mode connections can be opened; `None` when it is not configured.
+    fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>>;
 }
 
 /// Who made a configuration change: the admin API, or an admin in Slack.

@@ -53,4 +53,13 @@ impl Directory for SlackApi {
     fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>> {
         Box::pin(async move { self.bot_is_member(channel).await.map_err(directory_error) })
     }
+
+    fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>> {
+        Box::pin(async move {
+            if !self.has_app_token() {
+                return None;
+            }
+            Some(self.connections_open().await.map(|_| ()).map_err(directory_error))
+        })
+    }
 }

@@ -1,4 +1,5 @@
-//! The Slack edge: signed requests in, Web API calls out, Block Kit in between.
+//! The Slack edge: signed requests (or Socket Mode envelopes) in, Web API calls out, Block
+//! Kit in between.
 
 pub mod actions;
 pub mod admin;
@@ -11,6 +12,7 @@ pub mod ingress;
 pub mod interactions;
 pub mod manifest;
 pub mod shapes;
+pub mod socket;
 pub mod views;
 
 /// A payload as Slack sends it, from the fixtures kept with the tests (`tests/fixtures/slack/`).

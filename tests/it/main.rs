@@ -20,6 +20,7 @@ mod manifest;
 mod metrics;
 mod outbox;
 mod requests;
+mod socket_mode;
 mod startup;
 mod threads;
 mod tickets;

@@ -151,26 +151,32 @@ impl TestApp {
 
     /// Submit one modal deskhand opened.
     pub async fn submit_view(&self, user: &str, view: &View, values: &[(&str, &str)]) -> Value {
-        let mut state = serde_json::Map::new();
-        for (block, value) in values {
-            let input = if *block == "rating" {
-                json!({ "type": "radio_buttons", "selected_option": { "value": value } })
-            } else {
-                json!({ "type": "plain_text_input", "value": value })
-            };
-            state.insert((*block).to_owned(), json!({ "value": input }));
-        }
-        let payload = json!({
-            "type": "view_submission", "user": { "id": user }, "trigger_id": format!("sub-{}", view.id),
-            "view": {
-                "id": view.id, "callback_id": view.view["callback_id"], "private_metadata": view.view["private_metadata"],
-                "state": { "values": state },
-            },
-        });
+        let payload = view_submission(user, view, values);
         let answer = self.interact(payload).await;
         assert_eq!(answer.status(), 200);
         let text = answer.text().await.unwrap_or_default();
         self.drain().await;
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
+}
+
+/// The `view_submission` Slack sends when `user` submits `view` with these values (by
+/// block id; `rating` is a radio button, everything else a text input).
+pub fn view_submission(user: &str, view: &View, values: &[(&str, &str)]) -> Value {
+    let mut state = serde_json::Map::new();
+    for (block, value) in values {
+        let input = if *block == "rating" {
+            json!({ "type": "radio_buttons", "selected_option": { "value": value } })
+        } else {
+            json!({ "type": "plain_text_input", "value": value })
+        };
+        state.insert((*block).to_owned(), json!({ "value": input }));
+    }
+    json!({
+        "type": "view_submission", "user": { "id": user }, "trigger_id": format!("sub-{}", view.id),
+        "view": {
+            "id": view.id, "callback_id": view.view["callback_id"], "private_metadata": view.view["private_metadata"],
+            "state": { "values": state },
+        },
+    })
 }

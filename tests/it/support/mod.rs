@@ -30,6 +30,7 @@ pub use payloads::*;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const APP_TOKEN: &str = "xapp-1-A0APP-1-test-app-token";
 pub const SUPPORT: &str = "C0SUPPORT";
 pub const AGENTS: &str = "C0AGENTS";
 /// A full member of the workspace, who files most tests' requests.
@@ -146,8 +147,9 @@ impl Drop for TestDb {
 
 pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
     Config {
-        slack_signing_secret: Secret::new(SIGNING_SECRET),
+        slack_signing_secret: Some(Secret::new(SIGNING_SECRET)),
         slack_bot_token: Secret::new("xoxb-test-token"),
+        slack_app_token: None,
         slack_api_url: slack.api_url(),
         database_url: db_url.to_owned(),
         listen: "127.0.0.1:0".parse().expect("address"),
@@ -212,6 +214,13 @@ impl TestApp {
     /// The same, with its configuration adjusted first.
     pub async fn spawn_set_up(adjust: impl FnOnce(&mut Config)) -> Self {
         let app = Self::spawn_with(adjust).await;
+        app.set_up().await;
+        app
+    }
+
+    /// Project IT, its support channel and agent channel, and the three users.
+    async fn set_up(&self) {
+        let app = self;
         app.admin_ok("PUT", "/api/v1/projects/IT", json!({ "name": "IT Help" }))
             .await;
         app.admin_ok(
@@ -223,7 +232,6 @@ impl TestApp {
         app.slack.add_member(ANA, "Ana Lima", "ana@acme.example");
         app.slack.add_member(BO, "Bo Agent", "bo@acme.example");
         app.slack.add_guest(GIL, "Gil Guest", "gil@partner.example");
-        app
     }
 
     /// Replace the settings of the support channel `SUPPORT` (project IT).
@@ -240,8 +248,26 @@ impl TestApp {
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let db = TestDb::new().await;
+        Self::spawn_on(FakeSlack::start().await, adjust).await
+    }
+
+    /// deskhand set up as by [`TestApp::spawn`], over Socket Mode only (an app token, no
+    /// signing secret), with the fake Socket Mode server its connections go to.
+    pub async fn spawn_socket_mode() -> (Self, fakes::socket::FakeSocket) {
         let slack = FakeSlack::start().await;
+        let socket = fakes::socket::FakeSocket::start().await;
+        slack.serve_socket_mode(socket.url());
+        let app = Self::spawn_on(slack, |config| {
+            config.slack_signing_secret = None;
+            config.slack_app_token = Some(Secret::new(APP_TOKEN));
+        })
+        .await;
+        app.set_up().await;
+        (app, socket)
+    }
+
+    pub async fn spawn_on(slack: FakeSlack, adjust: impl FnOnce(&mut Config)) -> Self {
+        let db = TestDb::new().await;
         let mut config = config(db.url(), &slack);
         adjust(&mut config);
         let (addr, store, wake, stop, server) = Self::start(config).await;

@@ -2,3 +2,4 @@
 
 pub mod slack;
 pub mod smtp;
+pub mod socket;

@@ -15,6 +15,10 @@ pub(super) fn answer(inner: &Mutex<Inner>, method: &str, params: &Value) -> Resp
         "auth.test" => ok(
             json!({ "url": WORKSPACE_URL, "team": "Acme", "user": "deskhand", "team_id": TEAM, "user_id": BOT_USER, "bot_id": "B0BOT" }),
         ),
+        "apps.connections.open" => match &inner.socket_url {
+            Some(url) => ok(json!({ "url": url })),
+            None => slack_error("not_allowed_token_type"),
+        },
         "users.info" => match inner.users.get(&text("user")) {
             Some(user) => ok(json!({ "user": user })),
             None => slack_error("user_not_found"),

@@ -127,6 +127,8 @@ struct Inner {
     pub(super) scopes: Option<Vec<String>>,
     /// Channels deskhand's bot user is not a member of (`conversations.info`).
     pub(super) outside: HashSet<String>,
+    /// Where `apps.connections.open` sends deskhand (a fake Socket Mode server).
+    socket_url: Option<String>,
     /// Told after every call the fake has answered.
     changed: Arc<tokio::sync::Notify>,
 }
@@ -227,6 +229,11 @@ impl FakeSlack {
     /// The token has only these scopes.
     pub fn set_scopes(&self, scopes: &[&str]) {
         self.lock().scopes = Some(scopes.iter().map(|s| (*s).to_owned()).collect());
+    }
+
+    /// `apps.connections.open` hands out this websocket URL (a fake Socket Mode server's).
+    pub fn serve_socket_mode(&self, url: String) {
+        self.lock().socket_url = Some(url);
     }
 
     /// deskhand's bot user is not (or no longer) in `channel`.

@@ -15,11 +15,16 @@ use serde_json::Value;
 use crate::config::Secret;
 use crate::metrics;
 
+mod types;
+pub use types::*;
+
 #[derive(Clone)]
 pub struct SlackApi {
     http: reqwest::Client,
     base_url: String,
     token: Secret,
+    /// The app-level token (`xapp-…`) that opens Socket Mode connections, when configured.
+    app_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,119 +92,6 @@ fn request_error(e: reqwest::Error) -> SlackError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct AuthTest {
-    pub url: String,
-    pub team_id: String,
-    pub user_id: String,
-    #[serde(default)]
-    pub bot_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct User {
-    pub id: String,
-    #[serde(default)]
-    pub team_id: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub real_name: Option<String>,
-    #[serde(default)]
-    pub deleted: bool,
-    #[serde(default)]
-    pub is_bot: bool,
-    #[serde(default)]
-    pub is_restricted: bool,
-    #[serde(default)]
-    pub is_ultra_restricted: bool,
-    #[serde(default)]
-    pub is_admin: bool,
-    #[serde(default)]
-    pub is_owner: bool,
-    #[serde(default)]
-    pub profile: Profile,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Profile {
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub real_name: Option<String>,
-}
-
-impl User {
-    /// The name deskhand shows for this user: their real name where Slack has one (as
-    /// "Ana Lima"), else their display name, else their handle.
-    pub fn display_name(&self) -> String {
-        [&self.profile.real_name, &self.real_name, &self.profile.display_name]
-            .into_iter()
-            .flatten()
-            .map(|s| s.trim())
-            .find(|s| !s.is_empty())
-            .unwrap_or(&self.name)
-            .to_owned()
-    }
-}
-
-/// A message to post. `metadata` tags it with the effect that posts it, so a post whose
-/// answer was lost can be found again instead of sent twice.
-#[derive(Debug, Clone, Serialize)]
-pub struct PostMessage<'a> {
-    pub channel: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thread_ts: Option<&'a str>,
-    pub text: &'a str,
-    pub blocks: &'a Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
-    pub unfurl_links: bool,
-}
-
-/// One message of a history or replies page: just what finding our own posts needs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct HistoryMessage {
-    pub ts: String,
-    #[serde(default)]
-    pub metadata: Option<Value>,
-}
-
-#[derive(Debug, Deserialize)]
-struct HistoryPage {
-    #[serde(default)]
-    messages: Vec<HistoryMessage>,
-    #[serde(default)]
-    response_metadata: Option<ResponseMetadata>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ResponseMetadata {
-    #[serde(default)]
-    next_cursor: String,
-}
-
-/// A message read back from Slack (history or replies): what filing it needs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FetchedMessage {
-    pub ts: String,
-    #[serde(default)]
-    pub thread_ts: Option<String>,
-    #[serde(default)]
-    pub user: Option<String>,
-    #[serde(default)]
-    pub bot_id: Option<String>,
-    #[serde(default)]
-    pub text: String,
-    #[serde(default)]
-    pub files: Vec<crate::desk::SharedFile>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FetchedPage {
-    #[serde(default)]
-    messages: Vec<FetchedMessage>,
-}
-
 /// The metadata event type deskhand tags its posts with.
 pub const EFFECT_EVENT_TYPE: &str = "deskhand_effect";
 
@@ -228,7 +120,41 @@ impl SlackApi {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            app_token: None,
         })
+    }
+
+    /// The same client, also able to open Socket Mode connections with `app_token`.
+    pub fn with_app_token(self, app_token: Option<Secret>) -> Self {
+        Self { app_token, ..self }
+    }
+
+    pub fn has_app_token(&self) -> bool {
+        self.app_token.is_some()
+    }
+
+    /// A Socket Mode websocket URL (`apps.connections.open`, with the app-level token),
+    /// checked to be one: `wss://`, or `ws://` only when the Web API itself is plain HTTP
+    /// (a local fake).
+    pub async fn connections_open(&self) -> Result<String, SlackError> {
+        #[derive(Deserialize)]
+        struct Opened {
+            url: String,
+        }
+        let Some(app_token) = &self.app_token else {
+            return Err(SlackError::Invalid("SLACK_APP_TOKEN is not set".into()));
+        };
+        let method = "apps.connections.open";
+        let request = self.http.post(self.url(method)).bearer_auth(app_token.expose());
+        let opened: Opened = self.send(method, request).await?;
+        let plain_ok = self.base_url.starts_with("http://");
+        if opened.url.starts_with("wss://") || (plain_ok && opened.url.starts_with("ws://")) {
+            Ok(opened.url)
+        } else {
+            Err(SlackError::Invalid(
+                "apps.connections.open gave no websocket URL".into(),
+            ))
+        }
     }
 
     /// Make one Web API call, counted and timed by method and outcome.
@@ -257,11 +183,7 @@ impl SlackApi {
     }
 
     async fn send_unmeasured<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<T, SlackError> {
-        let response = request
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(request_error)?;
+        let response = request.send().await.map_err(request_error)?;
         let status = response.status();
         if status.as_u16() == 429 {
             let wait = response
@@ -308,11 +230,25 @@ impl SlackApi {
     }
 
     async fn post<T: DeserializeOwned>(&self, method: &str, body: &impl Serialize) -> Result<T, SlackError> {
-        self.send(method, self.http.post(self.url(method)).json(body)).await
+        self.send(
+            method,
+            self.http
+                .post(self.url(method))
+                .bearer_auth(self.token.expose())
+                .json(body),
+        )
+        .await
     }
 
     async fn get<T: DeserializeOwned>(&self, method: &str, query: &[(&str, &str)]) -> Result<T, SlackError> {
-        self.send(method, self.http.get(self.url(method)).query(query)).await
+        self.send(
+            method,
+            self.http
+                .get(self.url(method))
+                .bearer_auth(self.token.expose())
+                .query(query),
+        )
+        .await
     }
 
     pub async fn auth_test(&self) -> Result<AuthTest, SlackError> {
