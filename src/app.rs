@@ -70,6 +70,8 @@ impl App {
                 "took back the work the last process had claimed when it stopped"
             );
         }
+        // On PostgreSQL, known to the other replicas before it claims anything.
+        store.heartbeat().await.context("cannot join the other replicas")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {} (DESKHAND_LISTEN)", config.listen))?;
@@ -135,6 +137,7 @@ impl App {
         let (stop, stopped) = watch::channel(false);
 
         tokio::spawn(check_slack(slack.clone(), config.clone()));
+        let heartbeat = tokio::spawn(keep_beating(store.clone(), wake.clone(), stopped.clone()));
         let worker = Worker::new(
             store.clone(),
             slack.clone(),
@@ -174,6 +177,10 @@ impl App {
         })
         .await;
         let _ = tokio::time::timeout(Duration::from_secs(5), completion_writer).await;
+        let _ = heartbeat.await;
+        if let Err(e) = store.leave().await {
+            tracing::warn!(error = %e, "could not tell the other replicas that this one stopped");
+        }
         store.close().await;
         drop(self.exclusive);
         Ok(())
@@ -196,6 +203,33 @@ pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
     router
         .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Tell the other replicas (PostgreSQL) this one is alive, and take over the work of any
+/// that went silent, until `stop`.
+async fn keep_beating(store: Store, wake: Wakers, mut stop: watch::Receiver<bool>) {
+    if store.backend() != "postgres" {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(crate::store::BEAT_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+        match store.heartbeat().await {
+            Ok((0, 0)) => {}
+            Ok((events, effects)) => {
+                tracing::warn!(
+                    events,
+                    effects,
+                    "took over the work of a replica that stopped answering"
+                );
+                wake.inbox.notify_one();
+                wake.outbox.notify_one();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not tell the other replicas this one is alive"),
+        }
+    }
 }
 
 /// Prometheus's text format, with the queues as they are now.

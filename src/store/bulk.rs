@@ -278,6 +278,7 @@ impl Store {
     }
 
     async fn finish_rows(tx: &mut Tx, table: &str, ids: &[i64]) -> Result<()> {
+        tx.settles_claims();
         let now = tx.now_ms();
         if ids.is_empty() {
             return Ok(());

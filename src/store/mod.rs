@@ -16,6 +16,7 @@ mod bulk;
 mod config;
 mod group_commit;
 mod queue;
+mod replicas;
 mod requests;
 mod tickets;
 
@@ -36,6 +37,7 @@ pub use group_commit::GroupCommit;
 pub use queue::{
     ClaimedEffect, ClaimedEvent, InboxRecord, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle,
 };
+pub use replicas::{Replica, BEAT_EVERY};
 pub use requests::{ChannelMessage, UserPrefs, WaitingParked, CHANNEL_MESSAGE_RETENTION_MS, REFILE_KEY_PREFIX};
 pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
@@ -193,6 +195,8 @@ pub struct Store {
     clock: Clock,
     /// Told after every commit: whoever waits for the queues to move wakes then.
     commits: Arc<Notify>,
+    /// This process, as the rows it claims name it.
+    replica: Arc<Replica>,
 }
 
 pub(crate) enum TxInner {
@@ -205,6 +209,10 @@ pub struct Tx {
     pub(crate) inner: TxInner,
     clock: Clock,
     commits: Arc<Notify>,
+    replica: Arc<Replica>,
+    /// Whether it settles claimed queue rows: then it commits only while this replica's
+    /// claims are still its own.
+    settles_claims: bool,
 }
 
 impl Tx {
@@ -214,6 +222,13 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
+        if self.settles_claims && matches!(self.inner, TxInner::Postgres(_)) && !self.replica.claims_are_ours() {
+            // Silent for so long that the other replicas may have taken its work over:
+            // rolled back, so nothing is done twice.
+            return Err(StoreError::Other(
+                "this replica missed its heartbeats; its claims may have been taken over".into(),
+            ));
+        }
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
@@ -250,6 +265,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_facilitation.sql"),
     ),
     ("0004_agents", include_str!("../../migrations/sqlite/0004_agents.sql")),
+    (
+        "0005_replicas",
+        include_str!("../../migrations/sqlite/0005_replicas.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -262,6 +281,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/postgres/0003_facilitation.sql"),
     ),
     ("0004_agents", include_str!("../../migrations/postgres/0004_agents.sql")),
+    (
+        "0005_replicas",
+        include_str!("../../migrations/postgres/0005_replicas.sql"),
+    ),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never
@@ -342,6 +365,7 @@ impl Store {
             db,
             clock: Clock::default(),
             commits: Arc::new(Notify::new()),
+            replica: Arc::new(Replica::new()),
         })
     }
 
@@ -387,6 +411,8 @@ impl Store {
             inner,
             clock: self.clock.clone(),
             commits: self.commits.clone(),
+            replica: self.replica.clone(),
+            settles_claims: false,
         })
     }
 

@@ -220,7 +220,7 @@ fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict:
            where not exists (
              select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
            order by q.urgent desc, q.id limit $3)
-         update {table} set lease_until = $1, attempts = attempts + 1{set}
+         update {table} set lease_until = $1, attempts = attempts + 1, claimed_by = $4{set}
          where {claimable} and id in (select id from picked)
          returning {returning}",
         lock = if skip_locked { " for update skip locked" } else { "" }
@@ -344,6 +344,7 @@ impl Store {
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
+                .bind(&self.replica.id)
                 .fetch_all(conn)
                 .await
         })?;
@@ -477,6 +478,7 @@ impl Store {
 }
 
 async fn settle_row(tx: &mut Tx, table: &str, id: i64, settle: &Settle) -> Result<()> {
+    tx.settles_claims();
     let now = tx.now_ms();
     let ambiguous = if table == "outbox" {
         ", ambiguous = (ambiguous or $4)"

@@ -255,3 +255,68 @@ async fn two_replicas_on_one_postgresql_never_handle_an_event_twice() {
     );
     store.close().await;
 }
+
+/// Two replicas share the work; one is killed while it holds claims, and the other takes
+/// them over and finishes everything within 10 s, although their lease is a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_under_load_has_its_work_finished_by_the_survivor_within_10_s() {
+    use sqlx::Connection;
+    const N: usize = 200;
+    let test = "a_replica_killed_under_load_has_its_work_finished_by_the_survivor_within_10_s";
+    let Some(db) = TestDb::postgres_or_skip(test).await else {
+        return;
+    };
+    let slack = FakeSlack::start().await;
+    slack.add_member(ANA, "Ana Lima", "ana@acme.example");
+    // Slow posts, so that both replicas have calls under way until the kill.
+    slack.fail("chat.postMessage", 100_000, Failure::Slow(Duration::from_millis(500)));
+    let mut env = process::env(db.url(), &slack);
+    env.retain(|(k, _)| *k != "DESKHAND_LEASE_MS");
+    env.push(("DESKHAND_LEASE_MS", "60000".into()));
+    let http = reqwest::Client::new();
+    let (a, b) = (Server::start(&env), Server::start(&env));
+    configure(&http, &a.addr).await;
+    for (i, (id, body)) in events(N).iter().enumerate() {
+        let addr = if i % 2 == 0 { &a.addr } else { &b.addr };
+        assert_eq!(send(&http, addr, body, 0).await, Some(200), "{id}");
+    }
+
+    // Kill the first replica while it holds claims.
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    let held_by_a = format!(
+        "select (select count(*) from inbox where claimed_by like '{pid}-%' and state = 'pending' and lease_until is not null)
+              + (select count(*) from outbox where claimed_by like '{pid}-%' and state = 'pending' and lease_until is not null)",
+        pid = a.child.id()
+    );
+    let waited = Instant::now();
+    loop {
+        let held: i64 = sqlx::query_scalar(&held_by_a).fetch_one(&mut conn).await.unwrap();
+        if held > 0 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the first replica never held work"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.kill_9();
+    let killed = Instant::now();
+    slack.heal();
+
+    let store = Store::connect(db.url()).await.unwrap();
+    wait_for_tickets(&store, N, Duration::from_secs(10)).await;
+    let finished = killed.elapsed();
+    assert!(
+        finished < Duration::from_secs(10),
+        "the survivor finished in {finished:?}"
+    );
+    assert_each_filed_and_answered_once(&store, &slack, N).await;
+    let workers: i64 = sqlx::query_scalar("select count(distinct claimed_by) from outbox where state = 'done'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(workers >= 2, "both replicas did work");
+    b.kill_9();
+    store.close().await;
+}

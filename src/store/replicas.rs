@@ -1,0 +1,157 @@
+//! Replicas on one PostgreSQL database, and how the work of one that dies is taken over in
+//! seconds rather than after the lease.
+//!
+//! Every replica stamps its row in `replicas` every [`BEAT_EVERY`] with the database's
+//! own clock (so the hosts' clocks need not agree), and every claim it makes names it
+//! (`claimed_by`). A replica whose stamp is older than [`DEAD_AFTER`] is gone: any live
+//! replica, at its next beat, hands back that replica's claims at once (effects marked
+//! ambiguous, as after a lease), and forgets it. A replica that has not managed to beat for
+//! [`FENCE`] stops settling claims (its transactions roll back), so that it never finishes
+//! work that another has taken over: [`FENCE`] is well inside [`DEAD_AFTER`].
+//!
+//! SQLite needs none of this: one process has the file (`ExclusiveUse`), and it takes its
+//! claims back when it starts.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{execute, on_tx, Db, Result, Store, Tx};
+
+/// How often a replica says it is alive.
+pub const BEAT_EVERY: Duration = Duration::from_secs(1);
+/// How long a replica may be silent before the others take over its claims.
+const DEAD_AFTER: Duration = Duration::from_secs(5);
+/// How long a replica may go without a beat and still settle what it claimed.
+const FENCE: Duration = Duration::from_secs(3);
+
+/// The database's clock, in unix milliseconds.
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+/// This process as a claimant of queue rows.
+pub struct Replica {
+    pub id: String,
+    started: Instant,
+    /// Milliseconds after `started` of the last successful beat; `u64::MAX` before the first.
+    last_beat: AtomicU64,
+}
+
+impl Default for Replica {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Replica {
+    pub fn new() -> Self {
+        Self {
+            id: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            started: Instant::now(),
+            last_beat: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    fn beaten(&self) {
+        let at = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_beat.store(at, Ordering::Relaxed);
+    }
+
+    /// Whether what this replica claimed is still its own: it has beaten recently, or it
+    /// has never beaten (it is not one of the replicas that watch each other, so its claims
+    /// come back only when their lease runs out).
+    pub fn claims_are_ours(&self) -> bool {
+        let last = self.last_beat.load(Ordering::Relaxed);
+        last == u64::MAX || self.started.elapsed().as_millis().saturating_sub(u128::from(last)) < FENCE.as_millis()
+    }
+}
+
+impl Tx {
+    /// This transaction settles claimed rows (see [`Replica::claims_are_ours`]).
+    pub(crate) fn settles_claims(&mut self) {
+        self.settles_claims = true;
+    }
+}
+
+impl Store {
+    /// The id this process's claims carry.
+    pub fn replica_id(&self) -> &str {
+        &self.replica.id
+    }
+
+    /// Say this replica is alive, and take back the claims of replicas that have been
+    /// silent too long. How many events and effects came back. Nothing on SQLite.
+    pub async fn heartbeat(&self) -> Result<(u64, u64)> {
+        if !matches!(self.db, Db::Postgres(_)) {
+            return Ok((0, 0));
+        }
+        let mut tx = self.begin().await?;
+        execute!(
+            tx,
+            &format!(
+                "insert into replicas (id, seen_at) values ($1, {DB_NOW_MS})
+                 on conflict (id) do update set seen_at = excluded.seen_at"
+            ),
+            &self.replica.id
+        )?;
+        let dead: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&format!(
+            "select id from replicas where seen_at < {DB_NOW_MS} - $1"
+        ))
+        .bind(DEAD_AFTER.as_millis() as i64)
+        .fetch_all(conn)
+        .await)?;
+        let (mut events, mut effects) = (0, 0);
+        for id in &dead {
+            events += execute!(
+                tx,
+                "update inbox set lease_until = null
+                 where claimed_by = $1 and state = 'pending' and lease_until is not null",
+                id
+            )?;
+            effects += execute!(
+                tx,
+                "update outbox set lease_until = null, ambiguous = true
+                 where claimed_by = $1 and state = 'pending' and lease_until is not null",
+                id
+            )?;
+            execute!(tx, "delete from replicas where id = $1", id)?;
+        }
+        tx.commit().await?;
+        self.replica.beaten();
+        Ok((events, effects))
+    }
+
+    /// This replica is stopping: the others may take over at once whatever it still holds.
+    pub async fn leave(&self) -> Result<()> {
+        if !matches!(self.db, Db::Postgres(_)) {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        execute!(tx, "update replicas set seen_at = 0 where id = $1", &self.replica.id)?;
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replica_that_never_beat_keeps_its_claims_and_one_that_went_quiet_does_not() {
+        let replica = Replica::new();
+        assert!(
+            replica.claims_are_ours(),
+            "not watched: its claims wait for their lease"
+        );
+        replica.beaten();
+        assert!(replica.claims_are_ours());
+        replica.last_beat.store(0, Ordering::Relaxed);
+        let quiet = Replica {
+            started: Instant::now() - FENCE - Duration::from_millis(1),
+            ..replica
+        };
+        assert!(!quiet.claims_are_ours(), "silent past the fence");
+        assert!(
+            FENCE + BEAT_EVERY < DEAD_AFTER,
+            "a replica stops before it is declared dead"
+        );
+    }
+}
