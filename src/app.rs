@@ -147,7 +147,8 @@ impl App {
             config.smtp_url.is_some(),
         );
         let worker = tokio::spawn(worker.run(stopped.clone()));
-        let pacer = ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst);
+        let pacer =
+            ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst).shared_through(store.clone());
         let mailer = match &config.smtp_url {
             Some(url) => Some(Mailer::new(url.expose(), &config.smtp_from).context("DESKHAND_SMTP_URL")?),
             None => None,

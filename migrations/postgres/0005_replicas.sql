@@ -6,3 +6,10 @@ create table replicas (
 );
 alter table inbox add column claimed_by text;
 alter table outbox add column claimed_by text;
+
+-- The posting pace per Slack channel, shared by every replica (PostgreSQL): the time at
+-- which the channel's budget is next whole again (GCRA's theoretical arrival time).
+create table channel_pace (
+    channel_id text primary key,
+    tat_us bigint not null
+);

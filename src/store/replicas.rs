@@ -119,6 +119,44 @@ impl Store {
         Ok((events, effects))
     }
 
+    /// Take one post for `channel` from the budget all replicas share (PostgreSQL): posts
+    /// `interval` apart on average, `tolerance` early at most (the burst). `Ok(Err(wait))`:
+    /// none is free for `wait`. On SQLite, always free (one process paces alone).
+    pub async fn take_channel_post(
+        &self,
+        channel: &str,
+        interval: Duration,
+        tolerance: Duration,
+    ) -> Result<std::result::Result<(), Duration>> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(Ok(()));
+        };
+        let (interval, tolerance) = (interval.as_micros() as i64, tolerance.as_micros() as i64);
+        let now = "(extract(epoch from now()) * 1000000)::bigint";
+        let taken: Option<i32> = sqlx::query_scalar(&format!(
+            "insert into channel_pace (channel_id, tat_us) values ($1, {now} + $2)
+             on conflict (channel_id) do update set tat_us = greatest(channel_pace.tat_us, {now}) + $2
+             where greatest(channel_pace.tat_us, {now}) - {now} <= $3
+             returning 1"
+        ))
+        .bind(channel)
+        .bind(interval)
+        .bind(tolerance)
+        .fetch_optional(pool)
+        .await?;
+        if taken.is_some() {
+            return Ok(Ok(()));
+        }
+        let wait: Option<i64> = sqlx::query_scalar(&format!(
+            "select greatest(tat_us - {now} - $2, 0) from channel_pace where channel_id = $1"
+        ))
+        .bind(channel)
+        .bind(tolerance)
+        .fetch_optional(pool)
+        .await?;
+        Ok(Err(Duration::from_micros(wait.unwrap_or(0).max(1000) as u64)))
+    }
+
     /// This replica is stopping: the others may take over at once whatever it still holds.
     pub async fn leave(&self) -> Result<()> {
         if !matches!(self.db, Db::Postgres(_)) {

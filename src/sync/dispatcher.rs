@@ -326,7 +326,7 @@ impl Dispatcher {
             Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
             Effect::Email { .. } => return self.send_mail(claimed, effect).await,
             Effect::AddReaction { channel, ts, name } => {
-                if let Err(wait) = self.pacer.try_take(channel) {
+                if let Err(wait) = self.pacer.take(channel).await {
                     return self.paced(claimed, wait);
                 }
                 match self.slack.reactions_add(channel, ts, name).await {
@@ -428,7 +428,7 @@ impl Dispatcher {
         thread_ts: Option<&str>,
         text: &str,
     ) -> Result<Outcome, SlackError> {
-        if let Err(wait) = self.pacer.try_take(channel) {
+        if let Err(wait) = self.pacer.take(channel).await {
             return Ok(Outcome::Paced(wait));
         }
         let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": text } }]);
@@ -507,7 +507,7 @@ impl Dispatcher {
                 return Ok(posted(ts));
             }
         }
-        if let Err(wait) = self.pacer.try_take(channel) {
+        if let Err(wait) = self.pacer.take(channel).await {
             return Ok(Outcome::Paced(wait));
         }
         let blocks = self.render(ticket, role).await;

@@ -55,7 +55,7 @@ impl Dispatcher {
         blocks: &serde_json::Value,
     ) -> Result<Outcome, SlackError> {
         let channel = self.dm_channel(user).await?;
-        if let Err(wait) = self.pacer.try_take(&channel) {
+        if let Err(wait) = self.pacer.take(&channel).await {
             return Ok(Outcome::Paced(wait));
         }
         let message = PostMessage {

@@ -1,15 +1,22 @@
 //! Per-channel pacing of posts. Slack allows about one message per second per channel,
 //! with short bursts (<https://api.slack.com/methods/chat.postMessage#rate_limiting>);
 //! a token bucket per channel keeps deskhand inside that instead of running into 429s.
+//! With several replicas (PostgreSQL) the budget is shared: a post also takes its turn
+//! from the database ([`Store::take_channel_post`]), so N replicas together keep one
+//! channel's pace, not N times it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::store::Store;
+
 pub struct ChannelPacer {
     rate: f64,
     burst: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Where the replicas' shared budget is kept, when there are replicas.
+    shared: Option<Store>,
 }
 
 struct Bucket {
@@ -23,12 +30,35 @@ impl ChannelPacer {
             rate: per_second,
             burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    /// Take a post for `channel` now, or say how long until one is free.
-    pub fn try_take(&self, channel: &str) -> Result<(), Duration> {
-        self.try_take_at(channel, Instant::now())
+    /// Share the budget with every replica on `store` (nothing changes on SQLite).
+    pub fn shared_through(self, store: Store) -> Self {
+        Self {
+            shared: (store.backend() == "postgres").then_some(store),
+            ..self
+        }
+    }
+
+    /// Take a post for `channel` now, or say how long until one is free: from this
+    /// process's bucket, then from the shared budget. When the database cannot be asked,
+    /// this process's own pace applies.
+    pub async fn take(&self, channel: &str) -> Result<(), Duration> {
+        self.try_take_at(channel, Instant::now())?;
+        let Some(store) = &self.shared else {
+            return Ok(());
+        };
+        let interval = Duration::from_secs_f64(1.0 / self.rate);
+        let tolerance = interval.mul_f64(self.burst - 1.0);
+        match store.take_channel_post(channel, interval, tolerance).await {
+            Ok(turn) => turn,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the shared posting pace; this replica paces alone");
+                Ok(())
+            }
+        }
     }
 
     fn try_take_at(&self, channel: &str, now: Instant) -> Result<(), Duration> {

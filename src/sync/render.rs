@@ -77,7 +77,7 @@ impl Dispatcher {
         let Some(message) = messages.iter().find(|m| m.role == role) else {
             return Ok(Outcome::Done(None));
         };
-        if let Err(wait) = self.pacer.try_take(&message.channel_id) {
+        if let Err(wait) = self.pacer.take(&message.channel_id).await {
             return Ok(Outcome::Paced(wait));
         }
         let blocks = self.render(&ticket, role).await;

@@ -320,3 +320,34 @@ async fn a_replica_killed_under_load_has_its_work_finished_by_the_survivor_withi
     b.kill_9();
     store.close().await;
 }
+
+/// Replicas keep one channel's posting pace between them: what one replica took from a
+/// channel's budget, another cannot take again (on SQLite one process paces alone).
+#[tokio::test]
+async fn replicas_share_one_channel_s_posting_budget() {
+    use deskhand::sync::ratelimit::ChannelPacer;
+    let Some(db) = TestDb::postgres_or_skip("replicas_share_one_channel_s_posting_budget").await else {
+        return;
+    };
+    let first = Store::connect(db.url()).await.unwrap();
+    first.migrate().await.unwrap();
+    let second = Store::connect(db.url()).await.unwrap();
+    // One post a second, two at once.
+    let (a, b) = (
+        ChannelPacer::new(1.0, 2).shared_through(first.clone()),
+        ChannelPacer::new(1.0, 2).shared_through(second.clone()),
+    );
+    assert_eq!(a.take(SUPPORT).await, Ok(()));
+    assert_eq!(a.take(SUPPORT).await, Ok(()));
+    let wait = b
+        .take(SUPPORT)
+        .await
+        .expect_err("the burst is spent, whichever replica asks");
+    assert!(
+        wait > Duration::from_millis(800) && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    assert_eq!(b.take(AGENTS).await, Ok(()), "another channel has its own budget");
+    first.close().await;
+    second.close().await;
+}
