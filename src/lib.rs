@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: typed settings from the environment and `deskhand.toml`.
 //! - [`metrics`]: what deskhand counts and times, for `/metrics`. It imports nothing else.
+//! - [`vault`]: secrets sealed at rest under `DESKHAND_SECRET_KEY`.
 //! - [`app`]: building and running the server; the route table. Nothing imports it.
 //! - [`state`]: what every edge shares (config, store, inbox writer, directory).
 //! - [`desk`]: the domain and its rules, plain data and functions. It imports nothing else.
@@ -28,3 +29,4 @@ pub mod slack;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod vault;
