@@ -10,6 +10,7 @@
 //! implements.
 
 pub mod channels;
+pub mod customers;
 pub mod doctor;
 pub mod facilitators;
 pub mod parked;
@@ -75,6 +76,8 @@ pub trait Directory: Send + Sync {
     fn missing_scopes(&self) -> BoxFuture<'_, Result<Vec<String>, DirectoryError>>;
     /// Whether deskhand itself is in `channel` (it hears only channels it was invited to).
     fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>>;
+    /// The member with this address; `None` when the directory knows none.
+    fn person_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>>;
     /// Whether Socket Mode connections can be opened; `None` when it is not configured.
     fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>>;
 }

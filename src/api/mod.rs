@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use crate::state::AppState;
 use crate::store::StoreError;
 
 mod config;
+mod customers;
 mod records;
 mod reports;
 
@@ -195,6 +196,31 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/projects/{key}/departments/{slug}",
             put(config::put_department).delete(config::delete_department),
+        )
+        .route(
+            "/projects/{key}/followers",
+            get(customers::get_followers).put(customers::put_followers),
+        )
+        .route("/projects/{key}/messages", post(customers::post_message))
+        .route(
+            "/customers",
+            get(customers::list_customers).post(customers::add_customer),
+        )
+        .route(
+            "/customers/{id}",
+            get(customers::get_customer).delete(customers::delete_customer),
+        )
+        .route(
+            "/organizations",
+            get(customers::list_organizations).post(customers::add_organization),
+        )
+        .route(
+            "/organizations/{id}",
+            get(customers::get_organization).delete(customers::delete_organization),
+        )
+        .route(
+            "/organizations/{id}/members/{customer}",
+            put(customers::put_member).delete(customers::delete_member),
         )
         .route("/channels", get(config::list_channels))
         .route(

@@ -17,6 +17,11 @@ pub enum DeskCommand {
     Queue,
     /// How the team did in the last 7 days (agents).
     Report,
+    /// Add a customer known by email, perhaps with a name (agents).
+    AddCustomer {
+        email: String,
+        name: Option<String>,
+    },
     Help,
     /// Words `/desk` does not know: answered with help.
     Unknown(String),
@@ -35,6 +40,12 @@ impl DeskCommand {
             (Some("queue"), []) => DeskCommand::Queue,
             (Some("report"), []) => DeskCommand::Report,
             (Some("status"), [key]) => DeskCommand::Status(key.to_uppercase()),
+            (Some("customer"), [add, email, name @ ..]) if add.eq_ignore_ascii_case("add") => {
+                DeskCommand::AddCustomer {
+                    email: (*email).to_owned(),
+                    name: Some(name.join(" ")).filter(|n| !n.is_empty()),
+                }
+            }
             (Some("notifications"), [setting]) => match setting.to_lowercase().as_str() {
                 "on" => DeskCommand::Notifications(true),
                 "off" => DeskCommand::Notifications(false),
@@ -46,7 +57,8 @@ impl DeskCommand {
 }
 
 /// Every `/desk` word, as Slack shows them while one types (the manifest's usage hint).
-pub const USAGE: &str = "new | mine | status KEY | queue | report | notifications on|off | admin | help";
+pub const USAGE: &str =
+    "new | mine | status KEY | queue | report | customer add EMAIL [Name] | notifications on|off | admin | help";
 
 /// What `/desk help` says.
 pub const HELP: &str = "*How to ask the help desk for something*\n\
@@ -62,6 +74,7 @@ pub const HELP: &str = "*How to ask the help desk for something*\n\
 • `/desk notifications off` (or `on`): a direct message when an agent changes the status of one of your requests\n\
 • `/desk queue`: the open requests of your departments, to take one (agents)\n\
 • `/desk report`: the last 7 days' response times and ratings (agents)\n\
+• `/desk customer add ana@example.com Ana Lima`: add a customer known by email (agents)\n\
 • `/desk admin`: this channel's preferences (help-desk admins)\n\
 • `/desk help`: this message";
 
@@ -77,6 +90,13 @@ mod tests {
         assert_eq!(DeskCommand::parse("Admin"), DeskCommand::Admin);
         assert_eq!(DeskCommand::parse("queue"), DeskCommand::Queue);
         assert_eq!(DeskCommand::parse("report"), DeskCommand::Report);
+        assert_eq!(
+            DeskCommand::parse("customer ADD ana@example.edu Ana  Lima"),
+            DeskCommand::AddCustomer {
+                email: "ana@example.edu".into(),
+                name: Some("Ana Lima".into())
+            }
+        );
         assert_eq!(DeskCommand::parse("status it-42"), DeskCommand::Status("IT-42".into()));
         assert_eq!(
             DeskCommand::parse("notifications Off"),

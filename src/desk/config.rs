@@ -65,6 +65,12 @@ pub enum Field {
     Approvals,
     MessageFields,
     Intro,
+    Email,
+    Organization,
+    ManagedDomains,
+    Customers,
+    Organizations,
+    Text,
 }
 
 impl Field {
@@ -94,6 +100,12 @@ impl Field {
             Field::Approvals => "approvals",
             Field::MessageFields => "message_fields",
             Field::Intro => "intro",
+            Field::Email => "email",
+            Field::Organization => "organization",
+            Field::ManagedDomains => "managed_domains",
+            Field::Customers => "customers",
+            Field::Organizations => "organizations",
+            Field::Text => "text",
         }
     }
 }

@@ -98,6 +98,24 @@ pub enum Effect {
         subject: String,
         body: String,
     },
+    /// Mail an address directly (a customer outside Slack).
+    MailTo {
+        address: String,
+        subject: String,
+        body: String,
+    },
+    /// Add a customer as `by` asked in Slack (`admin`: they may add managed domains), and
+    /// answer them through `response_url`.
+    AddCustomer {
+        email: String,
+        name: Option<String>,
+        by: String,
+        by_name: String,
+        admin: bool,
+        response_url: String,
+    },
+    /// A message in `user`'s DM with deskhand, about no ticket (an announcement).
+    DirectMessage { user: String, text: String },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
     /// `channel` waited past the retention and were not filed.
     ReportParked {
@@ -135,6 +153,9 @@ impl Effect {
             Effect::AskApproval { .. } => "ask_approval",
             Effect::AskSatisfaction { .. } => "ask_satisfaction",
             Effect::Email { .. } => "email",
+            Effect::MailTo { .. } => "mail_to",
+            Effect::DirectMessage { .. } => "direct_message",
+            Effect::AddCustomer { .. } => "add_customer",
             Effect::RespondReport { .. } => "respond_report",
         }
     }
@@ -144,14 +165,18 @@ impl Effect {
     pub fn urgent(&self) -> bool {
         matches!(
             self,
-            Effect::OpenView { .. } | Effect::UpdateView { .. } | Effect::ShowFiled { .. } | Effect::Respond { .. }
+            Effect::OpenView { .. }
+                | Effect::UpdateView { .. }
+                | Effect::ShowFiled { .. }
+                | Effect::Respond { .. }
+                | Effect::AddCustomer { .. }
         )
     }
 
     /// The outside system that carries it out.
     pub fn target(&self) -> Target {
         match self {
-            Effect::Email { .. } => Target::Email,
+            Effect::Email { .. } | Effect::MailTo { .. } => Target::Email,
             _ => Target::Slack,
         }
     }
@@ -174,7 +199,7 @@ impl Effect {
             Effect::ShowFiled { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),
             Effect::UpdateView { view_id, .. } => format!("view:{view_id}"),
             Effect::PublishHome { user, .. } => format!("home:{user}"),
-            Effect::Notify { user, .. } => format!("dm:{user}"),
+            Effect::Notify { user, .. } | Effect::DirectMessage { user, .. } => format!("dm:{user}"),
             Effect::PostText { channel, .. }
             | Effect::ReportParked {
                 agent_channel: channel, ..
@@ -189,6 +214,8 @@ impl Effect {
             | Effect::Respond { .. }
             | Effect::AddReaction { .. }
             | Effect::Email { .. }
+            | Effect::MailTo { .. }
+            | Effect::AddCustomer { .. }
             | Effect::RespondReport { .. } => format!("once:{effect_id}"),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod customers;
 pub mod effects;
 pub mod forms;
 pub mod identity;

@@ -37,6 +37,8 @@ pub struct Settings {
     pub admins: Vec<String>,
     /// Agents besides the members of agent channels.
     pub agents: Vec<String>,
+    /// Mail domains whose people only admins may add as customers.
+    pub managed_domains: Vec<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             parked_retention_days: DEFAULT_RETENTION_DAYS,
             admins: Vec::new(),
             agents: Vec::new(),
+            managed_domains: Vec::new(),
         }
     }
 }
@@ -60,6 +63,7 @@ pub mod keys {
     pub const AGENTS: &str = "agents";
     pub const AGENTS_SET_PRIORITY: &str = "agents_set_priority";
     pub const FACILITATOR: &str = "facilitator";
+    pub const MANAGED_DOMAINS: &str = "managed_domains";
 }
 
 impl Settings {
@@ -79,6 +83,7 @@ impl Settings {
                 keys::AGENTS => settings.agents = serde_json::from_str(value).unwrap_or_default(),
                 keys::AGENTS_SET_PRIORITY => settings.agents_set_priority = value.trim() == "true",
                 keys::FACILITATOR => settings.facilitator = serde_json::from_str(value).ok(),
+                keys::MANAGED_DOMAINS => settings.managed_domains = serde_json::from_str(value).unwrap_or_default(),
                 _ => {}
             }
         }
@@ -98,6 +103,7 @@ impl Settings {
             (keys::AGENTS, json(&self.agents)),
             (keys::AGENTS_SET_PRIORITY, Some(self.agents_set_priority.to_string())),
             (keys::FACILITATOR, self.facilitator.as_ref().and_then(json)),
+            (keys::MANAGED_DOMAINS, json(&self.managed_domains)),
         ]
     }
 
@@ -146,6 +152,7 @@ pub struct SettingsChange {
     pub admins: Option<Vec<String>>,
     pub agents: Option<Vec<String>>,
     pub agents_set_priority: Option<bool>,
+    pub managed_domains: Option<Vec<String>>,
 }
 
 impl SettingsChange {
@@ -187,6 +194,9 @@ impl SettingsChange {
         }
         if let Some(allowed) = self.agents_set_priority {
             next.agents_set_priority = allowed;
+        }
+        if let Some(domains) = self.managed_domains {
+            next.managed_domains = super::customers::normalize_domains(domains)?;
         }
         Ok(next)
     }

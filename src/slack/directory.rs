@@ -1,7 +1,7 @@
 //! Slack as the admin use cases' [`Directory`]: who the workspace is (`auth.test`) and who
 //! a person is (`users.info`).
 
-use super::api::{SlackApi, SlackError};
+use super::api::{SlackApi, SlackError, User};
 use super::manifest::BOT_SCOPES;
 use crate::admin::{BoxFuture, Directory, DirectoryError, Person};
 
@@ -13,6 +13,20 @@ fn directory_error(e: SlackError) -> DirectoryError {
     }
 }
 
+fn person(found: User) -> Person {
+    Person {
+        name: found.display_name(),
+        id: found.id,
+        team_id: found.team_id,
+        email: found.profile.email,
+        is_bot: found.is_bot,
+        is_restricted: found.is_restricted,
+        is_ultra_restricted: found.is_ultra_restricted,
+        deleted: found.deleted,
+        is_admin: found.is_admin || found.is_owner,
+    }
+}
+
 impl Directory for SlackApi {
     fn workspace_team(&self) -> BoxFuture<'_, Result<String, DirectoryError>> {
         Box::pin(async move { self.auth_test().await.map(|auth| auth.team_id).map_err(directory_error) })
@@ -21,18 +35,17 @@ impl Directory for SlackApi {
     fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
         Box::pin(async move {
             match self.users_info(user).await {
-                Ok(found) => Ok(Some(Person {
-                    name: found.display_name(),
-                    id: found.id,
-                    team_id: found.team_id,
-                    email: found.profile.email,
-                    is_bot: found.is_bot,
-                    is_restricted: found.is_restricted,
-                    is_ultra_restricted: found.is_ultra_restricted,
-                    deleted: found.deleted,
-                    is_admin: found.is_admin || found.is_owner,
-                })),
+                Ok(found) => Ok(Some(person(found))),
                 Err(SlackError::Api(e)) if e == "user_not_found" => Ok(None),
+                Err(e) => Err(directory_error(e)),
+            }
+        })
+    }
+
+    fn person_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
+        Box::pin(async move {
+            match self.user_by_email(email).await {
+                Ok(found) => Ok(found.map(person)),
                 Err(e) => Err(directory_error(e)),
             }
         })

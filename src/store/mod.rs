@@ -14,6 +14,7 @@
 mod agents;
 mod bulk;
 mod config;
+mod customers;
 mod group_commit;
 mod queue;
 mod replicas;
@@ -33,6 +34,7 @@ use tokio::sync::Notify;
 pub use agents::{ApprovalRecord, RatingRow, ResponseRow, SurveyRecord};
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
+pub use customers::{CustomerRecord, OrganizationRecord};
 pub use group_commit::GroupCommit;
 pub use queue::{
     ClaimedEffect, ClaimedEvent, InboxRecord, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle,
@@ -269,6 +271,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0005_replicas",
         include_str!("../../migrations/sqlite/0005_replicas.sql"),
     ),
+    (
+        "0006_customers",
+        include_str!("../../migrations/sqlite/0006_customers.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -284,6 +290,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_replicas",
         include_str!("../../migrations/postgres/0005_replicas.sql"),
+    ),
+    (
+        "0006_customers",
+        include_str!("../../migrations/postgres/0006_customers.sql"),
     ),
 ];
 

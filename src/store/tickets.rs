@@ -223,7 +223,7 @@ pub struct SlackUserRecord {
     pub is_admin: bool,
 }
 
-const SLACK_USER_COLUMNS: &str = "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
+pub(super) const SLACK_USER_COLUMNS: &str = "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
     is_ultra_restricted, deleted, person_id, fetched_at, is_admin";
 
 /// Whether to link a Slack user to a desk person by their email.

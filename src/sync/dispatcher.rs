@@ -324,7 +324,12 @@ impl Dispatcher {
             Effect::AskApproval { user, ticket_id } => self.ask_approval(user, *ticket_id).await,
             Effect::AskSatisfaction { ticket_id, resolution } => self.ask_satisfaction(*ticket_id, *resolution).await,
             Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
-            Effect::Email { .. } => return self.send_mail(claimed, effect).await,
+            Effect::Email { .. } | Effect::MailTo { .. } => return self.send_mail(claimed, effect).await,
+            Effect::AddCustomer { .. } => self.add_customer(effect).await,
+            Effect::DirectMessage { user, text } => match self.dm_channel(user).await {
+                Ok(channel) => self.post_text(&channel, None, text).await,
+                Err(e) => Err(e),
+            },
             Effect::AddReaction { channel, ts, name } => {
                 if let Err(wait) = self.pacer.take(channel).await {
                     return self.paced(claimed, wait);

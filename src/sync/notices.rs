@@ -3,6 +3,8 @@
 //! mail.
 
 use super::dispatcher::{Completion, Dispatcher, Outcome};
+use crate::admin::customers::{self, Added, CustomerRequest, Existing};
+use crate::admin::{Actor, AdminError};
 use crate::desk::effects::{Effect, AGENT_CARD};
 use crate::desk::reports::{self, Rated, TicketTimes};
 use crate::slack::api::{PostMessage, SlackError};
@@ -113,39 +115,94 @@ impl Dispatcher {
         Ok(Outcome::Done(None))
     }
 
-    /// The mail sender: the address is the person's as Slack knows it.
-    pub(super) async fn send_mail(&self, claimed: &ClaimedEffect, effect: &Effect) -> Completion {
-        let Effect::Email {
-            slack_user_id,
-            subject,
-            body,
+    /// `/desk customer add`: add the customer, then say privately what came of it.
+    pub(super) async fn add_customer(&self, effect: &Effect) -> Result<Outcome, SlackError> {
+        let Effect::AddCustomer {
+            email,
+            name,
+            by,
+            by_name,
+            admin,
+            response_url,
         } = effect
         else {
-            return self.failed(claimed, "not an email".into());
+            return Ok(Outcome::Done(None));
+        };
+        let actor = Actor {
+            slack_id: Some(by),
+            name: by_name,
+            source: "slack",
+        };
+        let request = CustomerRequest {
+            email: email.clone(),
+            name: name.clone(),
+            organization: None,
+        };
+        let text = match customers::add(&self.store, &self.slack, actor, request, *admin).await {
+            Ok(Added::Created(customer)) => format!(
+                "Added {} <{}> as a customer (customer {}).",
+                customer.shown_name(),
+                customer.email,
+                customer.id
+            ),
+            Ok(Added::Exists(Existing::Customer(customer))) => format!(
+                "{} is already a customer: {} (customer {}). Nothing was added.",
+                customer.email,
+                customer.shown_name(),
+                customer.id
+            ),
+            Ok(Added::Exists(Existing::SlackMember { slack_user_id, .. })) => format!(
+                "{email} is <@{slack_user_id}>, already in this Slack: they need no customer record. Nothing was added."
+            ),
+            Err(AdminError::Refused(refusal)) => refusal.message,
+            Err(AdminError::Store(e)) => return Ok(Outcome::Store(e)),
+            Err(e) => return Err(SlackError::NoAnswer(e.to_string())),
+        };
+        let body = serde_json::json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
+        self.slack.respond(response_url, &body).await?;
+        Ok(Outcome::Done(None))
+    }
+
+    /// The mail sender: the address is the person's as Slack knows it.
+    pub(super) async fn send_mail(&self, claimed: &ClaimedEffect, effect: &Effect) -> Completion {
+        let (slack_user_id, address, subject, body) = match effect {
+            Effect::Email {
+                slack_user_id,
+                subject,
+                body,
+            } => (Some(slack_user_id), None, subject, body),
+            Effect::MailTo { address, subject, body } => (None, Some(address.clone()), subject, body),
+            _ => return self.failed(claimed, "not an email".into()),
         };
         let Some(mailer) = &self.mailer else {
             tracing::info!("mail was asked for but DESKHAND_SMTP_URL is not set; dropped");
             return self.done(claimed);
         };
-        let known = self
-            .store
-            .slack_user(slack_user_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|u| u.email);
-        let address = match known {
-            Some(address) => address,
-            None => match self.slack.users_info(slack_user_id).await {
-                Ok(user) => match user.profile.email {
+        let address = match (address, slack_user_id) {
+            (Some(address), _) => address,
+            (None, Some(slack_user_id)) => {
+                let known = self
+                    .store
+                    .slack_user(slack_user_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|u| u.email);
+                match known {
                     Some(address) => address,
-                    None => {
-                        tracing::info!(slack.user = %slack_user_id, "no email address for a manager; mail dropped");
-                        return self.done(claimed);
-                    }
-                },
-                Err(e) => return self.slack_failed(claimed, e),
-            },
+                    None => match self.slack.users_info(slack_user_id).await {
+                        Ok(user) => match user.profile.email {
+                            Some(address) => address,
+                            None => {
+                                tracing::info!(slack.user = %slack_user_id, "no email address for a manager; mail dropped");
+                                return self.done(claimed);
+                            }
+                        },
+                        Err(e) => return self.slack_failed(claimed, e),
+                    },
+                }
+            }
+            (None, None) => return self.failed(claimed, "mail to nobody".into()),
         };
         match mailer.send(&address, subject, body).await {
             Ok(()) => self.done(claimed),

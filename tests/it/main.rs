@@ -7,6 +7,7 @@ mod admin_api;
 mod admin_slack;
 mod agents;
 mod contracts;
+mod customers;
 mod decisions;
 mod doctor;
 mod durability;

@@ -290,6 +290,19 @@ impl SlackApi {
         Ok(answer.user)
     }
 
+    /// The member with this address (`users.lookupByEmail`); `None` when there is none.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, SlackError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            user: User,
+        }
+        match self.get::<Answer>("users.lookupByEmail", &[("email", email)]).await {
+            Ok(answer) => Ok(Some(answer.user)),
+            Err(SlackError::Api(e)) if e == "users_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Post a message; its `ts`.
     pub async fn post_message(&self, message: &PostMessage<'_>) -> Result<String, SlackError> {
         #[derive(Deserialize)]

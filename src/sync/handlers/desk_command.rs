@@ -1,5 +1,5 @@
 //! `/desk …` other than `new`: `mine`, `status`, `notifications`, `help`, `admin`, and
-//! for agents `queue` and `report`.
+//! for agents `queue`, `report` and `customer add`.
 
 use super::Handled;
 use crate::desk::commands::{DeskCommand, HELP};
@@ -91,6 +91,19 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
                 view,
             });
         }
+        (DeskCommand::AddCustomer { .. }, None)
+            if !facts.lookups.is_agent(&user.slack_user_id) && !facts.lookups.is_admin(user) =>
+        {
+            respond("Only agents and help-desk admins add customers.".into(), None)
+        }
+        (DeskCommand::AddCustomer { email, name }, None) => unit.effect(Effect::AddCustomer {
+            email: email.clone(),
+            name: name.clone(),
+            by: user.slack_user_id.clone(),
+            by_name: user.display_name.clone(),
+            admin: facts.lookups.is_admin(user),
+            response_url: request.response_url.clone(),
+        }),
         (DeskCommand::Queue | DeskCommand::Report, None) if !facts.lookups.is_agent(&user.slack_user_id) => respond(
             "Only agents (members of an agent channel, or managers) have a queue and reports.".into(),
             None,

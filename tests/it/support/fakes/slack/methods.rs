@@ -19,6 +19,19 @@ pub(super) fn answer(inner: &Mutex<Inner>, method: &str, params: &Value) -> Resp
             Some(url) => ok(json!({ "url": url })),
             None => slack_error("not_allowed_token_type"),
         },
+        "users.lookupByEmail" => {
+            let email = text("email").to_lowercase();
+            let found = inner.users.values().find(|u| {
+                u["profile"]["email"]
+                    .as_str()
+                    .is_some_and(|e| e.to_lowercase() == email)
+                    && u["deleted"] != true
+            });
+            match found {
+                Some(user) => ok(json!({ "user": user })),
+                None => slack_error("users_not_found"),
+            }
+        }
         "users.info" => match inner.users.get(&text("user")) {
             Some(user) => ok(json!({ "user": user })),
             None => slack_error("user_not_found"),
