@@ -224,6 +224,13 @@ async fn the_openapi_description_is_served_and_names_every_route() {
         "/outbox",
         "/inbox",
         "/parked",
+        "/customers",
+        "/customers/{customer}",
+        "/organizations",
+        "/organizations/{id}",
+        "/organizations/{id}/members/{customer}",
+        "/projects/{key}/followers",
+        "/projects/{key}/messages",
     ] {
         assert!(spec["paths"][path].is_object(), "openapi.json documents {path}");
     }
