@@ -202,6 +202,7 @@ pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
         }));
     }
     router
+        .merge(crate::api::inbound_routes(state.clone()))
         .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

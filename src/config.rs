@@ -79,6 +79,9 @@ pub struct Config {
     /// whom it is from; no mail when unset.
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
+    /// The bearer token the mail relay sends with `POST /mail/inbound`; the route
+    /// answers 404 when unset.
+    pub mail_inbound_token: Option<Secret>,
 }
 
 /// Where settings come from: the environment first, then the file's keys.
@@ -187,6 +190,7 @@ const SETTINGS: &[&str] = &[
     "DESKHAND_LEASE_MS",
     "DESKHAND_SMTP_URL",
     "DESKHAND_SMTP_FROM",
+    "DESKHAND_MAIL_INBOUND_TOKEN",
 ];
 
 /// A setting's key in `deskhand.toml`: its variable in lower case, without `DESKHAND_`.
@@ -324,6 +328,7 @@ impl Config {
         Ok(Self {
             smtp_url: smtp_url.map(Secret::new),
             smtp_from,
+            mail_inbound_token: sources.get("DESKHAND_MAIL_INBOUND_TOKEN").map(Secret::new),
             slack_signing_secret,
             slack_bot_token: Secret::new(slack_bot_token),
             slack_app_token: slack_app_token.map(Secret::new),

@@ -299,6 +299,7 @@ pub async fn announce(store: &Store, actor: Actor<'_>, project: &str, text: &str
                     address: customer.email.clone(),
                     subject: format!("{}: an announcement", record.name),
                     body: format!("{text}\n\n-- {} help desk", record.name),
+                    reply_token: None,
                 }));
             }
             None => unreachable.push(customer.email.clone()),

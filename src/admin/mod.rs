@@ -14,6 +14,7 @@ pub mod customers;
 pub mod doctor;
 pub mod facilitators;
 pub mod parked;
+pub mod participants;
 pub mod settings;
 
 use std::future::Future;

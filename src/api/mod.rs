@@ -18,6 +18,7 @@ use crate::store::StoreError;
 
 mod config;
 mod customers;
+mod participants;
 mod records;
 mod reports;
 
@@ -188,6 +189,8 @@ fn not_found(message: String) -> impl FnOnce(StoreError) -> ApiError {
     }
 }
 
+pub use participants::inbound_routes;
+
 pub fn routes(state: AppState) -> Router {
     let protected = Router::new()
         .route("/projects", get(config::list_projects))
@@ -240,6 +243,14 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/tickets", get(records::list_tickets))
         .route("/tickets/{key}", get(records::get_ticket))
+        .route(
+            "/tickets/{key}/participants",
+            get(participants::list).post(participants::add),
+        )
+        .route(
+            "/tickets/{key}/participants/{person}",
+            axum::routing::delete(participants::remove),
+        )
         .route("/outbox", get(records::list_outbox))
         .route("/inbox", get(records::list_inbox))
         .route("/parked", get(records::list_parked))

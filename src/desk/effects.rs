@@ -98,11 +98,14 @@ pub enum Effect {
         subject: String,
         body: String,
     },
-    /// Mail an address directly (a customer outside Slack).
+    /// Mail an address directly (a customer outside Slack); with a participant's reply
+    /// token, answering the mail answers the ticket.
     MailTo {
         address: String,
         subject: String,
         body: String,
+        #[serde(default)]
+        reply_token: Option<String>,
     },
     /// Add a customer as `by` asked in Slack (`admin`: they may add managed domains), and
     /// answer them through `response_url`.

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod effects;
 pub mod forms;
 pub mod identity;
+pub mod participants;
 pub mod project;
 pub mod reports;
 pub mod requests;

@@ -16,6 +16,7 @@ mod bulk;
 mod config;
 mod customers;
 mod group_commit;
+mod participants;
 mod queue;
 mod replicas;
 mod requests;
@@ -36,6 +37,7 @@ pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use customers::{CustomerRecord, OrganizationRecord};
 pub use group_commit::GroupCommit;
+pub use participants::ParticipantRecord;
 pub use queue::{
     ClaimedEffect, ClaimedEvent, InboxRecord, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle,
 };
@@ -275,6 +277,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0006_customers",
         include_str!("../../migrations/sqlite/0006_customers.sql"),
     ),
+    (
+        "0007_participants",
+        include_str!("../../migrations/sqlite/0007_participants.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -294,6 +300,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_customers",
         include_str!("../../migrations/postgres/0006_customers.sql"),
+    ),
+    (
+        "0007_participants",
+        include_str!("../../migrations/postgres/0007_participants.sql"),
     ),
 ];
 

@@ -7,11 +7,14 @@ use serde_json::json;
 use crate::desk;
 use crate::desk::effects::Effect;
 use crate::desk::identity::Unverified;
+use crate::desk::participants::{reply_notices, About, Recipient};
 use crate::desk::requests::status_news;
 use crate::desk::rules::DEFAULT_EMOJI;
 use crate::desk::workflow::{Category, Status, Workflow};
 use crate::slack::events::PostedMessage;
-use crate::store::{ClaimedEvent, NewComment, NewParked, SlackUserRecord, Store, StoreError, TicketRecord, Tx};
+use crate::store::{
+    ClaimedEvent, NewComment, NewParked, ParticipantRecord, SlackUserRecord, Store, StoreError, TicketRecord, Tx,
+};
 use crate::sync::unit::{attach_files, Unit};
 
 impl<'a> Unit<'a> {
@@ -67,7 +70,31 @@ impl<'a> Unit<'a> {
                 if ticket.requester_slack_id == author.slack_user_id {
                     self.requester_replied(tx, &ticket, author, &message.text).await?;
                 }
+                let author = (author.slack_user_id.as_str(), author.display_name.as_str());
+                self.tell_participants(tx, &ticket, author, &message.text).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// A public reply reaches the ticket's participants (not its author): by DM, or by a
+    /// mail they can answer.
+    pub(crate) async fn tell_participants(
+        &mut self,
+        tx: &mut Tx,
+        ticket: &TicketRecord,
+        author: (&str, &str),
+        text: &str,
+    ) -> Result<(), StoreError> {
+        let participants = Store::participants_in(tx, ticket.id).await?;
+        let recipients: Vec<Recipient> = participants.iter().map(ParticipantRecord::recipient).collect();
+        let about = About {
+            ticket_id: ticket.id,
+            key: &ticket.key,
+            summary: &ticket.summary,
+        };
+        for effect in reply_notices(about, author, text, &recipients) {
+            self.effect(effect);
         }
         Ok(())
     }
@@ -105,6 +132,12 @@ impl<'a> Unit<'a> {
         let comment = Store::insert_comment(tx, &comment).await?;
         let detail = json!({ "comment": comment.id, "visibility": visibility.as_str(), "via": via });
         self.audit_by(ticket_id, author, "comment_added", detail);
+        if visibility == desk::Visibility::Public {
+            if let Some(ticket) = Store::ticket_in(tx, ticket_id).await? {
+                let author = (author.slack_user_id.as_str(), author.display_name.as_str());
+                self.tell_participants(tx, &ticket, author, body).await?;
+            }
+        }
         Ok(true)
     }
 

@@ -34,12 +34,21 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+    /// Send one message. With `reply_token`, its `Reply-To` is deskhand's own address
+    /// plus-addressed with it (`desk::participants::reply_address`), so a reply comes back to the ticket.
+    pub async fn send(&self, to: &str, subject: &str, body: &str, reply_token: Option<&str>) -> Result<(), MailError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| MailError::Permanent(format!("address {to:?}: {e}")))?;
-        let message = Message::builder()
-            .from(self.from.clone())
+        let mut message = Message::builder().from(self.from.clone());
+        if let Some(token) = reply_token {
+            let address = crate::desk::participants::reply_address(self.from.email.as_ref(), token);
+            let reply_to: Mailbox = address
+                .parse()
+                .map_err(|e| MailError::Permanent(format!("reply address {address:?}: {e}")))?;
+            message = message.reply_to(reply_to);
+        }
+        let message = message
             .to(to)
             .subject(subject)
             .body(body.to_owned())

@@ -165,13 +165,18 @@ impl Dispatcher {
 
     /// The mail sender: the address is the person's as Slack knows it.
     pub(super) async fn send_mail(&self, claimed: &ClaimedEffect, effect: &Effect) -> Completion {
-        let (slack_user_id, address, subject, body) = match effect {
+        let (slack_user_id, address, subject, body, reply_token) = match effect {
             Effect::Email {
                 slack_user_id,
                 subject,
                 body,
-            } => (Some(slack_user_id), None, subject, body),
-            Effect::MailTo { address, subject, body } => (None, Some(address.clone()), subject, body),
+            } => (Some(slack_user_id), None, subject, body, None),
+            Effect::MailTo {
+                address,
+                subject,
+                body,
+                reply_token,
+            } => (None, Some(address.clone()), subject, body, reply_token.as_deref()),
             _ => return self.failed(claimed, "not an email".into()),
         };
         let Some(mailer) = &self.mailer else {
@@ -204,7 +209,7 @@ impl Dispatcher {
             }
             (None, None) => return self.failed(claimed, "mail to nobody".into()),
         };
-        match mailer.send(&address, subject, body).await {
+        match mailer.send(&address, subject, body, reply_token).await {
             Ok(()) => self.done(claimed),
             Err(MailError::Permanent(e)) => self.failed(claimed, e),
             Err(e @ MailError::Transient(_)) => self.retry_store(claimed, StoreError::Other(e.to_string())),

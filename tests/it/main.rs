@@ -20,6 +20,7 @@ mod layers;
 mod manifest;
 mod metrics;
 mod outbox;
+mod participants;
 mod requests;
 mod socket_mode;
 mod startup;

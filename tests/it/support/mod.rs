@@ -30,6 +30,7 @@ pub use payloads::*;
 
 pub const SIGNING_SECRET: &str = "test-signing-secret";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const MAIL_TOKEN: &str = "test-mail-inbound-token";
 pub const APP_TOKEN: &str = "xapp-1-A0APP-1-test-app-token";
 pub const SUPPORT: &str = "C0SUPPORT";
 pub const AGENTS: &str = "C0AGENTS";
@@ -161,6 +162,7 @@ pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
         lease: Duration::from_millis(5000),
         smtp_url: None,
         smtp_from: "Help desk <help@acme.example>".into(),
+        mail_inbound_token: Some(Secret::new(MAIL_TOKEN)),
     }
 }
 
