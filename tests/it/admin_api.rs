@@ -231,6 +231,8 @@ async fn the_openapi_description_is_served_and_names_every_route() {
         "/organizations/{id}/members/{customer}",
         "/projects/{key}/followers",
         "/projects/{key}/messages",
+        "/tickets/{key}/participants",
+        "/tickets/{key}/participants/{person}",
     ] {
         assert!(spec["paths"][path].is_object(), "openapi.json documents {path}");
     }
