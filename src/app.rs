@@ -145,6 +145,7 @@ impl App {
             wake.outbox.clone(),
             config.lease,
             config.smtp_url.is_some(),
+            config.public_url.clone(),
         );
         let worker = tokio::spawn(worker.run(stopped.clone()));
         let pacer =
@@ -203,6 +204,7 @@ pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
     }
     router
         .merge(crate::api::inbound_routes(state.clone()))
+        .merge(crate::portal::routes(state.clone()))
         .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

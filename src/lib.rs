@@ -25,6 +25,7 @@ pub mod app;
 pub mod config;
 pub mod desk;
 pub mod metrics;
+pub mod portal;
 pub mod slack;
 pub mod state;
 pub mod store;

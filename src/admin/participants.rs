@@ -170,27 +170,52 @@ pub async fn mail_reply(store: &Store, reply: MailedReply) -> Result<Received> {
         .await
         .map_err(|_| AdminError::NotFound("the ticket is gone".into()))?;
     let origin = format!("mail:{:x}", Sha256::digest(reply.message_id.as_bytes()));
+    let author = Author {
+        slack_user_id: None,
+        address: Some(address),
+        name: &participant.shown_name(),
+    };
+    record_reply(store, &ticket, author, &reply.text, &origin, "mail").await
+}
+
+/// Who wrote a reply from outside Slack: a Slack member (in the portal) or a customer.
+#[derive(Debug, Clone, Copy)]
+pub struct Author<'a> {
+    pub slack_user_id: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub name: &'a str,
+}
+
+/// Record a public reply written outside Slack (`via` mail or the portal), once per
+/// `origin`: it appears in the ticket's Slack thread and reaches the participants.
+pub async fn record_reply(
+    store: &Store,
+    ticket: &TicketRecord,
+    author: Author<'_>,
+    text: &str,
+    origin: &str,
+    via: &'static str,
+) -> Result<Received> {
     let mut tx = store.begin().await?;
-    if Store::comment_by_message(&mut tx, "", &origin).await?.is_some() {
+    if Store::comment_by_message(&mut tx, "", origin).await?.is_some() {
         return Ok(Received {
-            ticket: ticket.key,
+            ticket: ticket.key.clone(),
             comment: None,
             duplicate: true,
         });
     }
-    let name = participant.shown_name();
     let comment = Store::insert_comment(
         &mut tx,
         &NewComment {
             ticket_id: ticket.id,
             on_behalf_of: None,
             visibility: "public",
-            body: &reply.text,
+            body: text,
             author_person_id: None,
-            author_slack_id: "",
-            author_name: &name,
+            author_slack_id: author.slack_user_id.unwrap_or(""),
+            author_name: author.name,
             channel_id: "",
-            message_ts: &origin,
+            message_ts: origin,
             permalink: "",
             by_agent: false,
         },
@@ -198,30 +223,32 @@ pub async fn mail_reply(store: &Store, reply: MailedReply) -> Result<Received> {
     .await?;
     let participants = Store::participants_in(&mut tx, ticket.id).await?;
     let recipients: Vec<Recipient> = participants.iter().map(ParticipantRecord::recipient).collect();
+    let how = if via == "mail" { "by email" } else { "in the portal" };
     let mut effects = vec![NewEffect::of(&Effect::PostReply {
         ticket_id: ticket.id,
-        text: format!("*{name}* replied by email:\n{}", quote(&reply.text)),
+        text: format!("*{}* replied {how}:\n{}", author.name, quote(text)),
     })];
+    let author_id = author.slack_user_id.or(author.address).unwrap_or_default();
     effects.extend(
-        reply_notices(about(&ticket), (address, &name), &reply.text, &recipients)
+        reply_notices(about(ticket), (author_id, author.name), text, &recipients)
             .iter()
             .map(NewEffect::of),
     );
     Store::enqueue_effects(&mut tx, &effects).await?;
     let actor = Actor {
-        slack_id: None,
-        name: address,
-        source: "mail",
+        slack_id: author.slack_user_id,
+        name: author.address.unwrap_or(author.name),
+        source: via,
     };
     let mut audit = actor.audit(
         "comment_added",
-        json!({ "comment": comment.id, "visibility": "public", "via": "mail" }),
+        json!({ "comment": comment.id, "visibility": "public", "via": via }),
     );
     audit.ticket_id = Some(ticket.id);
     Store::insert_audits(&mut tx, &[audit]).await?;
     tx.commit().await?;
     Ok(Received {
-        ticket: ticket.key,
+        ticket: ticket.key.clone(),
         comment: Some(comment.id),
         duplicate: false,
     })

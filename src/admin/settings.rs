@@ -61,6 +61,9 @@ pub struct ProjectRequest {
     pub message_fields: Option<Vec<MessageField>>,
     #[serde(default)]
     pub intro: Option<String>,
+    /// Left out, the portal stays as it is.
+    #[serde(default)]
+    pub portal: Option<crate::desk::portal::PortalSettings>,
 }
 
 /// Create or change a project.
@@ -119,10 +122,15 @@ pub async fn save_project(
         message_fields: request.message_fields.as_deref(),
         intro,
     };
-    let saved = Store::save_project(&mut tx, &project).await?;
+    let mut saved = Store::save_project(&mut tx, &project).await?;
+    if let Some(portal) = &request.portal {
+        Store::set_portal(&mut tx, &saved.key, portal).await?;
+        saved.portal = Some(json!(portal).to_string());
+    }
     let detail = json!({ "project": saved.key, "name": saved.name, "departments": departments,
                          "request_types": request_types, "workflow": request.workflow, "approvals": approvals,
-                         "message_fields": request.message_fields, "intro": intro });
+                         "message_fields": request.message_fields, "intro": intro,
+                         "portal": request.portal });
     Store::insert_audits(&mut tx, &[actor.audit("project_updated", detail)]).await?;
     tx.commit().await?;
     Ok(saved)

@@ -17,6 +17,8 @@ pub enum DeskCommand {
     Queue,
     /// How the team did in the last 7 days (agents).
     Report,
+    /// A one-time link to the portal.
+    Portal,
     /// Add a customer known by email, perhaps with a name (agents).
     AddCustomer {
         email: String,
@@ -39,6 +41,7 @@ impl DeskCommand {
             (Some("admin"), []) => DeskCommand::Admin,
             (Some("queue"), []) => DeskCommand::Queue,
             (Some("report"), []) => DeskCommand::Report,
+            (Some("portal"), []) => DeskCommand::Portal,
             (Some("status"), [key]) => DeskCommand::Status(key.to_uppercase()),
             (Some("customer"), [add, email, name @ ..]) if add.eq_ignore_ascii_case("add") => {
                 DeskCommand::AddCustomer {
@@ -58,7 +61,7 @@ impl DeskCommand {
 
 /// Every `/desk` word, as Slack shows them while one types (the manifest's usage hint).
 pub const USAGE: &str =
-    "new | mine | status KEY | queue | report | customer add EMAIL [Name] | notifications on|off | admin | help";
+    "new | mine | status KEY | portal | queue | report | customer add EMAIL [Name] | notifications on|off | admin | help";
 
 /// What `/desk help` says.
 pub const HELP: &str = "*How to ask the help desk for something*\n\
@@ -71,6 +74,7 @@ pub const HELP: &str = "*How to ask the help desk for something*\n\
 • `/desk new`: open the request form\n\
 • `/desk mine`: your open requests\n\
 • `/desk status IT-42`: where one request stands\n\
+• `/desk portal`: a private link to the help desk's web portal, where your requests are\n\
 • `/desk notifications off` (or `on`): a direct message when an agent changes the status of one of your requests\n\
 • `/desk queue`: the open requests of your departments, to take one (agents)\n\
 • `/desk report`: the last 7 days' response times and ratings (agents)\n\

@@ -9,6 +9,7 @@ pub mod effects;
 pub mod forms;
 pub mod identity;
 pub mod participants;
+pub mod portal;
 pub mod project;
 pub mod reports;
 pub mod requests;

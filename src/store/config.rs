@@ -36,9 +36,16 @@ pub struct ProjectRecord {
     pub department_records: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// JSON portal settings; `None`: no portal.
+    #[serde(serialize_with = "raw_json")]
+    pub portal: Option<String>,
 }
 
 impl ProjectRecord {
+    pub fn portal(&self) -> crate::desk::portal::PortalSettings {
+        crate::desk::portal::PortalSettings::from_stored(self.portal.as_deref())
+    }
+
     pub fn departments(&self) -> Vec<String> {
         serde_json::from_str(&self.departments).unwrap_or_default()
     }
@@ -125,7 +132,7 @@ pub struct NewProject<'a> {
 }
 
 const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, approvals, message_fields,
-    intro, department_records, created_at, updated_at";
+    intro, department_records, created_at, updated_at, portal";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelRecord {
@@ -234,6 +241,13 @@ impl Store {
                 .fetch_one(conn)
                 .await
         })?)
+    }
+
+    /// Set a project's portal.
+    pub async fn set_portal(tx: &mut Tx, key: &str, portal: &crate::desk::portal::PortalSettings) -> Result<()> {
+        let json = serde_json::json!(portal).to_string();
+        execute!(tx, "update projects set portal = $2 where key = $1", key, json)?;
+        Ok(())
     }
 
     /// Replace a project's departments (the names list follows).

@@ -17,6 +17,7 @@ mod config;
 mod customers;
 mod group_commit;
 mod participants;
+mod portal;
 mod queue;
 mod replicas;
 mod requests;
@@ -38,6 +39,7 @@ pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use customers::{CustomerRecord, OrganizationRecord};
 pub use group_commit::GroupCommit;
 pub use participants::ParticipantRecord;
+pub use portal::{PortalPerson, PortalSession, PortalTicket};
 pub use queue::{
     ClaimedEffect, ClaimedEvent, InboxRecord, NewEffect, NewEvent, OutboxRecord, QueueState, Queues, Settle,
 };
@@ -281,6 +283,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0007_participants",
         include_str!("../../migrations/sqlite/0007_participants.sql"),
     ),
+    ("0008_portal", include_str!("../../migrations/sqlite/0008_portal.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -305,6 +308,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0007_participants",
         include_str!("../../migrations/postgres/0007_participants.sql"),
     ),
+    ("0008_portal", include_str!("../../migrations/postgres/0008_portal.sql")),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

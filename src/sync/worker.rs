@@ -83,10 +83,13 @@ pub struct Workspace {
     pub url: String,
     /// Whether managers are mailed too (`DESKHAND_SMTP_URL` is set).
     pub email: bool,
+    /// How links to deskhand are written (`DESKHAND_PUBLIC_URL`).
+    pub public_url: String,
 }
 
 pub struct Worker {
     email: bool,
+    public_url: String,
     store: Store,
     slack: SlackApi,
     inbox_ready: Arc<Notify>,
@@ -106,9 +109,11 @@ impl Worker {
         outbox_ready: Arc<Notify>,
         lease: Duration,
         email: bool,
+        public_url: String,
     ) -> Self {
         Self {
             email,
+            public_url,
             lease,
             store,
             slack,
@@ -407,6 +412,7 @@ impl Worker {
             bot_user_id: auth.user_id,
             url: auth.url,
             email: self.email,
+            public_url: self.public_url.clone(),
         };
         tracing::info!(team = %workspace.team_id, bot = %workspace.bot_user_id, "connected to the Slack workspace");
         self.workspace = Some(workspace.clone());

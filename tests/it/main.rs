@@ -21,6 +21,7 @@ mod manifest;
 mod metrics;
 mod outbox;
 mod participants;
+mod portal;
 mod requests;
 mod socket_mode;
 mod startup;

@@ -91,6 +91,16 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
                 view,
             });
         }
+        (DeskCommand::Portal, None) => {
+            let token = Store::create_portal_link(tx, Some(&user.slack_user_id), None, "/portal").await?;
+            let link = format!("{}/portal/sign-in/{token}", facts.workspace.public_url);
+            respond(
+                format!(
+                    "<{link}|Open the help desk portal>: this link is yours alone, works once, and for 15 minutes."
+                ),
+                None,
+            )
+        }
         (DeskCommand::AddCustomer { .. }, None)
             if !facts.lookups.is_agent(&user.slack_user_id) && !facts.lookups.is_admin(user) =>
         {
