@@ -103,6 +103,10 @@ impl PortalSettings {
     }
 }
 
+/// The inbox key prefix of a requester's "Close" on the portal (the worker closes it as
+/// it closes one from Slack).
+pub const CLOSE_KEY_PREFIX: &str = "portal:close:";
+
 /// How long a sign-in link works, in milliseconds.
 pub const LINK_LIFETIME_MS: i64 = 15 * 60 * 1000;
 /// How long a session lasts without a visit, in milliseconds.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::admin::participants::{record_reply, Author};
 use crate::desk::customers::normalize_email;
 use crate::desk::effects::Effect;
-use crate::desk::portal::{safe_next, PortalField, PortalVisibility, LINKS_PER_HOUR};
+use crate::desk::portal::{safe_next, PortalField, PortalVisibility, CLOSE_KEY_PREFIX, LINKS_PER_HOUR};
 use crate::desk::ProjectKey;
 use crate::state::AppState;
 use crate::store::{NewEffect, PortalPerson, PortalSession, Store, StoreError};
@@ -35,6 +35,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/portal/sign-out", post(sign_out))
         .route("/portal/tickets/{key}", get(ticket_page))
         .route("/portal/tickets/{key}/reply", post(reply))
+        .route("/portal/tickets/{key}/close", post(close))
         .with_state(state)
 }
 
@@ -386,8 +387,67 @@ async fn sign_out(State(state): State<AppState>, headers: HeaderMap, Form(form):
     ([(header::SET_COOKIE, cleared)], Redirect::to("/portal/sign-in")).into_response()
 }
 
-async fn ticket_page(State(state): State<AppState>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    show_ticket(&state, &headers, &key, None, StatusCode::OK).await
+#[derive(Deserialize)]
+struct TicketQuery {
+    #[serde(default)]
+    closing: Option<u8>,
+}
+
+async fn ticket_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(query): Query<TicketQuery>,
+) -> Response {
+    let said = query
+        .closing
+        .map(|_| "Your request is being closed: the help desk hears of it in Slack.");
+    show_ticket(&state, &headers, &key, said, StatusCode::OK).await
+}
+
+/// The requester closes their request: handled by the worker as a Close from Slack is,
+/// audited as coming from the portal.
+async fn close(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let visitor = match visitor(&state, &headers, &format!("/portal/tickets/{key}")).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    if !form_is_ours(&state, &headers, form.csrf.as_deref(), Some(&visitor.session)) {
+        return refused_form();
+    }
+    let ticket = match portal_projects(&state.store).await {
+        Ok(projects) => state.store.portal_ticket(&visitor.person, &projects, &key).await,
+        Err(e) => Err(e),
+    };
+    let ticket = match ticket {
+        Ok(Some(ticket)) => ticket,
+        Ok(None) => return not_found(Some(&visitor.signed_in())),
+        Err(e) => return unavailable(e),
+    };
+    let Some(user) = visitor
+        .person
+        .slack_user_id
+        .as_deref()
+        .filter(|u| *u == ticket.requester_slack_id)
+    else {
+        let said = "Only the person who asked can close a request.";
+        return show_ticket(&state, &headers, &key, Some(said), StatusCode::FORBIDDEN).await;
+    };
+    let event = crate::store::NewEvent {
+        dedupe_key: format!("{CLOSE_KEY_PREFIX}{:032x}", rand::random::<u128>()),
+        order_key: format!("user:{user}"),
+        body: serde_json::json!({ "user": user, "ticket": ticket.key }).to_string(),
+        urgent: true,
+    };
+    match state.inbox.submit(event).await {
+        Ok(_) => Redirect::to(&format!("/portal/tickets/{key}?closing=1")).into_response(),
+        Err(e) => unavailable(StoreError::Other(e.to_string())),
+    }
 }
 
 async fn show_ticket(
@@ -424,6 +484,9 @@ async fn show_ticket(
         Err(e) => return unavailable(e),
     };
     let portal = project.portal();
+    let can_close = visitor.person.slack_user_id.as_deref() == Some(ticket.requester_slack_id.as_str())
+        && project.workflow().self_close().is_some()
+        && !ticket.is_done();
     let value = |field: PortalField| -> String {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
         match field {
@@ -460,6 +523,7 @@ async fn show_ticket(
         fields,
         comments: &comments,
         attachments: &attachments,
+        can_close,
         said,
     };
     html(status, pages::ticket(&visitor.signed_in(), &page))

@@ -145,12 +145,16 @@ pub fn list(person: &SignedIn<'_>, tickets: &[PortalTicket], page: i64, more: bo
     )
 }
 
-/// One request: its fields, the public conversation, its attachments and a reply box.
+/// One request: its fields, the public conversation, its attachments, a reply box and,
+/// for its requester, a Close button.
 pub struct TicketPage<'a> {
     pub ticket: &'a TicketRecord,
     pub fields: Vec<(PortalField, String)>,
     pub comments: &'a [CommentRecord],
     pub attachments: &'a [AttachmentRecord],
+    /// The requester may close it themselves (the project has a self-close status, and
+    /// it is not done).
+    pub can_close: bool,
     pub said: Option<&'a str>,
 }
 
@@ -195,6 +199,12 @@ pub fn ticket(person: &SignedIn<'_>, page: &TicketPage<'_>) -> Markup {
                 }
                 input type="hidden" name="csrf" value=(person.csrf);
                 button type="submit" { "Send reply" }
+            }
+            @if page.can_close {
+                form method="post" action={ "/portal/tickets/" (t.key) "/close" } {
+                    input type="hidden" name="csrf" value=(person.csrf);
+                    p { button.quiet type="submit" { "Close this request" } }
+                }
             }
         },
     )

@@ -304,6 +304,8 @@ pub struct CloseRequest {
     pub ticket_key: String,
     pub channel: Option<String>,
     pub response_url: Option<String>,
+    /// Asked on the portal, not in Slack (audited as such).
+    pub via_portal: bool,
 }
 
 /// The value a form input holds, whatever kind of input it is.
@@ -411,6 +413,7 @@ pub fn decode_interaction(body: &str) -> Result<Command, DecodeError> {
                     .container
                     .and_then(|c| c.channel_id.filter(|_| c.message_ts.is_some())),
                 response_url: payload.response_url,
+                via_portal: false,
             }))
         }
         (kind, callback) => ignored(format!("{kind}/{}", callback.unwrap_or("-"))),

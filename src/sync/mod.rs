@@ -5,6 +5,7 @@
 mod changes;
 pub mod dispatcher;
 mod handlers;
+mod inbox;
 pub mod lookup;
 pub mod mail;
 mod notices;

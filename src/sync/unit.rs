@@ -163,6 +163,8 @@ pub struct Unit<'a> {
     agent_channels: HashMap<String, Option<String>>,
     /// Parked messages handed back to the worker.
     pub(super) refiled: Vec<Refiled>,
+    /// Where the changes being made were asked for, as the audit says it.
+    source: &'static str,
 }
 
 impl<'a> Unit<'a> {
@@ -176,6 +178,7 @@ impl<'a> Unit<'a> {
             kept: Vec::new(),
             agent_channels: HashMap::new(),
             refiled: Vec::new(),
+            source: "slack",
         }
     }
 
@@ -219,10 +222,15 @@ impl<'a> Unit<'a> {
             actor_slack_id: Some(actor.0.to_owned()),
             actor_name: Some(actor.1.to_owned()),
             on_behalf_of: on_behalf_of.map(str::to_owned),
-            source: "slack",
+            source: self.source,
             action,
             detail: detail.to_string(),
         });
+    }
+
+    /// Audit what follows as asked for from `source` (`slack`, `portal`); the one before.
+    pub(super) fn set_source(&mut self, source: &'static str) -> &'static str {
+        std::mem::replace(&mut self.source, source)
     }
 
     /// Parked messages handed back: those now filed (as a ticket or a comment) leave the

@@ -45,35 +45,7 @@ const USER_DB_TTL_MS: i64 = 3_600_000;
 /// How long the agent channels' members are trusted.
 const AGENTS_TTL: Duration = Duration::from_secs(300);
 
-/// Log lines show at most this much of an event's body.
-const LOGGED_BODY_CHARS: usize = 300;
-
-/// The start of `text`, for a log line: one bad event must not write megabytes of log.
-fn clip(text: &str) -> String {
-    match text.char_indices().nth(LOGGED_BODY_CHARS) {
-        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
-        None => text.to_owned(),
-    }
-}
-
-/// What the agents of a person's message's support channel are told when it is set aside.
-fn set_aside_report<'c>(
-    command: &Command,
-    channel_of: impl Fn(&str) -> Option<&'c ChannelRecord>,
-    error: &str,
-) -> Option<Effect> {
-    let (Command::Posted(m) | Command::Mentioned(m)) = command else {
-        return None;
-    };
-    let support = channel_of(&m.channel).filter(|c| c.is_support())?;
-    Some(Effect::ReportSetAside {
-        agent_channel: support.agent_channel.clone()?,
-        channel: m.channel.clone(),
-        user: m.user.clone().filter(|_| !m.from_bot)?,
-        text: m.text.clone(),
-        error: error.to_owned(),
-    })
-}
+use super::inbox::{clip, set_aside_report};
 
 /// What `auth.test` says about the workspace and deskhand's own bot user.
 #[derive(Debug, Clone)]
@@ -225,7 +197,10 @@ impl Worker {
                 return Ok(0);
             }
         };
-        let decoded: Vec<_> = claimed.iter().map(|c| events::decode(&c.dedupe_key, &c.body)).collect();
+        let decoded: Vec<_> = claimed
+            .iter()
+            .map(|c| super::inbox::decode(&c.dedupe_key, &c.body))
+            .collect();
         let channels = self.load_channels(&decoded).await?;
         let needs: Vec<Needs> = decoded
             .iter()

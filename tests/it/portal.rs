@@ -203,6 +203,32 @@ async fn a_slack_member_signs_in_from_slack_and_works_on_their_own_requests_only
         "audited with source portal: {audit}"
     );
 
+    // The requester closes it from the portal.
+    let page = browser.get("/portal/tickets/IT-1").await;
+    assert!(page.body.contains("Close this request"), "{}", page.body);
+    let close = "/portal/tickets/IT-1/close";
+    assert_eq!(browser.post(close, ORIGIN, &[]).await.status, 403, "no form token");
+    let closed = browser.post(close, ORIGIN, &[("csrf", &csrf(&page))]).await;
+    assert_eq!(
+        (closed.status, closed.location.as_deref()),
+        (303, Some("/portal/tickets/IT-1?closing=1"))
+    );
+    app.drain().await;
+    assert_eq!(app.ticket("IT-1").await["status"], "Closed");
+    let page = browser.get("/portal/tickets/IT-1").await;
+    assert!(
+        !page.body.contains("Close this request"),
+        "a closed request has no Close button"
+    );
+    let (_, audit) = app.get("/api/v1/audit?ticket=IT-1").await;
+    let entries = audit["audit"].as_array().cloned().unwrap_or_default();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["source"] == "portal" && e.to_string().contains("Closed")),
+        "the close is audited as from the portal: {audit}"
+    );
+
     let token = csrf(&browser.get("/portal").await);
     let out = browser.post("/portal/sign-out", ORIGIN, &[("csrf", &token)]).await;
     assert_eq!((out.status, out.location.as_deref()), (303, Some("/portal/sign-in")));

@@ -34,6 +34,13 @@ pub(super) async fn handle_home_opened(unit: &mut Unit<'_>, tx: &mut Tx, user: &
 
 /// A requester's "Close" on their request.
 pub(super) async fn handle_close<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &CloseRequest) -> Handled {
+    let before = unit.set_source(if request.via_portal { "portal" } else { "slack" });
+    let closed = close(unit, tx, request).await;
+    unit.set_source(before);
+    closed
+}
+
+async fn close<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &CloseRequest) -> Handled {
     let facts = unit.facts;
     let Some((user, ticket)) = actor_and_ticket(facts, tx, &request.user, &request.ticket_key).await? else {
         return Ok(());
