@@ -6,6 +6,7 @@ mod support;
 mod admin_api;
 mod admin_slack;
 mod agents;
+mod browser;
 mod contracts;
 mod customers;
 mod decisions;
