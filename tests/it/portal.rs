@@ -344,3 +344,50 @@ async fn a_customer_signs_in_by_email_and_sees_what_the_project_s_visibility_all
     assert_eq!(later.get(&late).await.status, 410);
     assert_eq!(later.post(&late, ORIGIN, &[]).await.status, 410);
 }
+
+#[tokio::test]
+async fn with_organization_visibility_a_customer_sees_what_their_organization_takes_part_in() {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::spawn_set_up(|config| config.smtp_url = Some(deskhand::config::Secret::new(url))).await;
+    private_portal(&app, "organization").await;
+    app.say("EvS1", ANA, "1700000900.000100", "Wifi drops in hall B").await;
+    app.say("EvS2", BO, "1700000901.000100", "New hire needs a laptop")
+        .await;
+    for email in ["carla@client.example", "dan@client.example", "eve@other.example"] {
+        let (status, _) = app
+            .admin("POST", "/api/v1/customers", Some(json!({ "email": email })))
+            .await;
+        assert_eq!(status, 201);
+    }
+    app.admin_ok(
+        "POST",
+        "/api/v1/organizations",
+        json!({ "name": "Client Co", "members": ["carla@client.example", "dan@client.example"] }),
+    )
+    .await;
+    // Dan takes part in IT-2; Eve, of no organization of Carla's, in IT-1.
+    for (key, person) in [("IT-2", "dan@client.example"), ("IT-1", "eve@other.example")] {
+        app.admin_ok(
+            "POST",
+            &format!("/api/v1/tickets/{key}/participants"),
+            json!({ "person": person }),
+        )
+        .await;
+    }
+    let mut browser = Browser::new(&app);
+    browser
+        .post("/portal/sign-in", ORIGIN, &[("email", "carla@client.example")])
+        .await;
+    app.drain().await;
+    let link = link_in(&sink.wait_for(1).await[0].data);
+    assert_eq!(browser.post(&link, ORIGIN, &[]).await.status, 303);
+    let list = browser.get("/portal").await;
+    assert!(
+        list.body.contains("IT-2"),
+        "her organization takes part in IT-2: {}",
+        list.body
+    );
+    assert!(!list.body.contains("IT-1"), "IT-1 is nobody's of hers");
+    assert_eq!(browser.get("/portal/tickets/IT-1").await.status, 404);
+}
