@@ -136,6 +136,24 @@ pub async fn save_project(
     Ok(saved)
 }
 
+/// Open or close a project's portal, or change whose requests it shows.
+pub async fn set_portal(
+    store: &Store,
+    actor: Actor<'_>,
+    key: &str,
+    portal: &crate::desk::portal::PortalSettings,
+) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if Store::project_in(&mut tx, key).await?.is_none() {
+        return Err(AdminError::NotFound(format!("no project {key}")));
+    }
+    Store::set_portal(&mut tx, key, portal).await?;
+    let detail = json!({ "project": key, "portal": portal });
+    Store::insert_audits(&mut tx, &[actor.audit("project_updated", detail)]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A department as an admin sets it.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

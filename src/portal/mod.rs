@@ -5,6 +5,7 @@
 //! the portal's own origin; a ticket the person may not see is the same 404 as one that
 //! does not exist.
 
+mod admin;
 mod pages;
 
 use axum::extract::{Form, Path, Query, State};
@@ -36,6 +37,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/portal/tickets/{key}", get(ticket_page))
         .route("/portal/tickets/{key}/reply", post(reply))
         .route("/portal/tickets/{key}/close", post(close))
+        .merge(admin::routes())
         .with_state(state)
 }
 
@@ -289,17 +291,32 @@ async fn ask_for_link(State(state): State<AppState>, headers: HeaderMap, Form(fo
     html(StatusCode::OK, pages::sign_in(&next, Some(said)))
 }
 
-/// Mail a sign-in link to a customer (nobody else has one by mail).
+/// Mail a sign-in link to a customer, or to an admin at their Slack address (nobody else
+/// has one by mail).
 async fn send_link(state: &AppState, email: &str, next: &str) -> Result<(), StoreError> {
-    let Some(customer) = state.store.customer_by_email(email).await? else {
+    let customer = state.store.customer_by_email(email).await?;
+    // An admin's own address signs in the admin (to reach the admin pages).
+    let admin = match &customer {
+        Some(_) => None,
+        None => match state.store.slack_user_by_email(email).await? {
+            Some(member) => {
+                let is_admin = crate::admin::is_admin(&state.store, state.directory.as_ref(), &member.slack_user_id)
+                    .await
+                    .unwrap_or(false);
+                is_admin.then_some(member.slack_user_id)
+            }
+            None => None,
+        },
+    };
+    if customer.is_none() && admin.is_none() {
         tracing::info!("a portal link was asked for an address the help desk does not know");
         return Ok(());
-    };
+    }
     let mut tx = state.store.begin().await?;
-    let token = Store::create_portal_link(&mut tx, None, Some(customer.id), next).await?;
+    let token = Store::create_portal_link(&mut tx, admin.as_deref(), customer.map(|c| c.id), next).await?;
     let link = format!("{}/portal/sign-in/{token}", state.config.public_url);
     let effect = Effect::MailTo {
-        address: customer.email.clone(),
+        address: email.to_owned(),
         subject: "Your sign-in link to the help desk".into(),
         body: format!("Sign in to the help desk portal:\n\n{link}\n\nThe link works once, for 15 minutes. If you did not ask for it, ignore this message."),
         reply_token: None,

@@ -23,6 +23,7 @@ mod metrics;
 mod outbox;
 mod participants;
 mod portal;
+mod portal_admin;
 mod requests;
 mod socket_mode;
 mod startup;

@@ -11,23 +11,23 @@ use crate::support::fakes::smtp::SmtpSink;
 use crate::support::*;
 
 /// The portal's own origin in the tests' configuration (`DESKHAND_PUBLIC_URL`).
-const ORIGIN: &str = "http://localhost:3000";
+pub const ORIGIN: &str = "http://localhost:3000";
 
-struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     base: String,
-    cookie: Option<String>,
+    pub cookie: Option<String>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    set_cookie: Option<String>,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub set_cookie: Option<String>,
+    pub body: String,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub fn new(app: &TestApp) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -59,12 +59,12 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
     }
 
-    async fn post(&mut self, path: &str, origin: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, origin: &str, form: &[(&str, &str)]) -> Page {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -76,7 +76,7 @@ impl Browser {
 
 /// The link's path in a text (`…/portal/sign-in/<token>`); a mail's quoted-printable
 /// soft line breaks are joined first.
-fn link_in(text: &str) -> String {
+pub fn link_in(text: &str) -> String {
     let text = text.replace("=\r\n", "").replace("=\n", "");
     let at = text.find("/portal/sign-in/").expect("a sign-in link");
     text[at..]
@@ -86,7 +86,7 @@ fn link_in(text: &str) -> String {
 }
 
 /// The CSRF token in a page's forms.
-fn csrf(page: &Page) -> String {
+pub fn csrf(page: &Page) -> String {
     let at = page.body.find("name=\"csrf\" value=\"").expect("a form token") + 19;
     page.body[at..].chars().take_while(|c| *c != '"').collect()
 }

@@ -93,13 +93,17 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
         }
         (DeskCommand::Portal, None) => {
             let token = Store::create_portal_link(tx, Some(&user.slack_user_id), None, "/portal").await?;
-            let link = format!("{}/portal/sign-in/{token}", facts.workspace.public_url);
-            respond(
-                format!(
-                    "<{link}|Open the help desk portal>: this link is yours alone, works once, and for 15 minutes."
-                ),
-                None,
-            )
+            let public = &facts.workspace.public_url;
+            let link = format!("{public}/portal/sign-in/{token}");
+            let mut text = format!(
+                "<{link}|Open the help desk portal>: this link is yours alone, works once, and for 15 minutes."
+            );
+            if facts.lookups.is_admin(user) {
+                text.push_str(&format!(
+                    "\nOnce signed in, the admin pages are at {public}/portal/admin."
+                ));
+            }
+            respond(text, None)
         }
         (DeskCommand::AddCustomer { .. }, None)
             if !facts.lookups.is_agent(&user.slack_user_id) && !facts.lookups.is_admin(user) =>
