@@ -58,6 +58,44 @@ async fn chromedriver() -> Option<(Driver, String)> {
     panic!("chromedriver did not answer on {url}");
 }
 
+/// A headless Chromium session.
+async fn session(webdriver: &str) -> fantoccini::Client {
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("an object")
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(webdriver)
+        .await
+        .expect("a browser session")
+}
+
+/// deskhand on a port chosen first, so that its public URL is where the browser goes.
+async fn app_on_own_port() -> (TestApp, u16) {
+    let port = free_port();
+    let app = TestApp::spawn_set_up(|config| {
+        config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+        config.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await;
+    (app, port)
+}
+
+/// The sign-in link `/desk portal` gives `user`.
+async fn link_for(app: &TestApp, user: &str, trigger: &str) -> String {
+    assert_eq!(app.slash(user, SUPPORT, "portal", trigger).await, 200);
+    app.drain().await;
+    let answer = app.answer_to(trigger);
+    let at = answer.find("http://127.0.0.1").expect("a link");
+    answer[at..].chars().take_while(|c| !"|> \"".contains(*c)).collect()
+}
+
 fn screenshot(name: &str, png: &[u8]) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
     std::fs::create_dir_all(dir).unwrap();
@@ -70,12 +108,7 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
         return;
     };
     // The browser's origin must be deskhand's public URL: both are this address.
-    let port = free_port();
-    let app = TestApp::spawn_set_up(|config| {
-        config.listen = format!("127.0.0.1:{port}").parse().unwrap();
-        config.public_url = format!("http://127.0.0.1:{port}");
-    })
-    .await;
+    let (app, port) = app_on_own_port().await;
     app.admin_ok(
         "PUT",
         "/api/v1/projects/IT",
@@ -89,11 +122,7 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
         "The badge reader at the door beeps red",
     )
     .await;
-    assert_eq!(app.slash(ANA, SUPPORT, "portal", "t-browser").await, 200);
-    app.drain().await;
-    let answer = app.answer_to("t-browser");
-    let at = answer.find("http://127.0.0.1").expect("a link");
-    let link: String = answer[at..].chars().take_while(|c| !"|> \"".contains(*c)).collect();
+    let link = link_for(&app, ANA, "t-browser").await;
 
     let capabilities = json!({
         "goog:chromeOptions": {
@@ -207,5 +236,57 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
     browser.goto(&format!("http://127.0.0.1:{port}/portal")).await.unwrap();
     let url = browser.current_url().await.unwrap();
     assert!(url.path().starts_with("/portal/sign-in"), "signed out: {url}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_authorizes_a_facilitator_on_the_admin_pages_in_a_real_browser() {
+    let Some((_driver, webdriver)) = chromedriver().await else {
+        return;
+    };
+    let (app, _port) = app_on_own_port().await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [BO] })).await;
+    app.slack
+        .add_member("U0FIONA", "Fiona Facilitator", "fiona@acme.example");
+    let link = link_for(&app, BO, "t-admin").await;
+    let browser = session(&webdriver).await;
+    browser.goto(&link).await.unwrap();
+    browser
+        .find(Locator::Css("main form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::XPath("//h1[text()='Your requests']"))
+        .await
+        .unwrap();
+    browser.goto(&format!("{}/portal/admin", app.addr)).await.unwrap();
+    browser
+        .wait()
+        .for_element(Locator::XPath("//h1[text()='Channels']"))
+        .await
+        .unwrap();
+    let input = browser.find(Locator::Id(&format!("f-{SUPPORT}"))).await.unwrap();
+    input.send_keys("U0FIONA").await.unwrap();
+    browser
+        .find(Locator::XPath(&format!(
+            "//form[@action='/portal/admin/channels/{SUPPORT}/facilitator']/button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .for_element(Locator::XPath("//p[contains(text(), 'now files for guests')]"))
+        .await
+        .unwrap();
+    screenshot("admin-channels-desktop.png", &browser.screenshot().await.unwrap());
+    let channel = app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1;
+    assert_eq!(channel["facilitator"]["slack_user_id"], "U0FIONA", "{channel}");
     browser.close().await.unwrap();
 }

@@ -156,3 +156,30 @@ async fn agents_and_requesters_get_the_same_404_as_a_missing_page() {
         "signed out: to the sign-in page"
     );
 }
+
+#[tokio::test]
+async fn an_admin_signs_in_by_email_at_their_slack_address() {
+    let sink = crate::support::fakes::smtp::SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::spawn_set_up(|config| config.smtp_url = Some(deskhand::config::Secret::new(url))).await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [BO] })).await;
+    // deskhand meets Bo (and Ana, who is no admin) when they write.
+    app.say("EvT1", BO, "1700001000.000100", "Test from Bo").await;
+    app.say("EvT2", ANA, "1700001001.000100", "Test from Ana").await;
+    let mut browser = Browser::new(&app);
+    for email in ["ana@acme.example", "bo@acme.example"] {
+        assert_eq!(
+            browser
+                .post("/portal/sign-in", ORIGIN, &[("email", email)])
+                .await
+                .status,
+            200
+        );
+    }
+    app.drain().await;
+    let mail = sink.wait_for(1).await;
+    assert_eq!(mail.len(), 1, "only the admin's address gets a link");
+    assert_eq!(mail[0].to, ["bo@acme.example"]);
+    assert_eq!(browser.post(&link_in(&mail[0].data), ORIGIN, &[]).await.status, 303);
+    assert_eq!(browser.get("/portal/admin/channels").await.status, 200);
+}
