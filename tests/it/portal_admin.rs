@@ -183,3 +183,20 @@ async fn an_admin_signs_in_by_email_at_their_slack_address() {
     assert_eq!(browser.post(&link_in(&mail[0].data), ORIGIN, &[]).await.status, 303);
     assert_eq!(browser.get("/portal/admin/channels").await.status, 200);
 }
+
+#[tokio::test]
+async fn desk_admin_links_to_the_admin_pages() {
+    let app = TestApp::spawn().await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [BO] })).await;
+    assert_eq!(app.slash(BO, SUPPORT, "admin", "t-admin-modal").await, 200);
+    app.drain().await;
+    let modal = app.slack.last_view().view.to_string();
+    let link = link_in(&modal);
+    let mut browser = Browser::new(&app);
+    let signed = browser.post(&link, ORIGIN, &[]).await;
+    assert_eq!(
+        (signed.status, signed.location.as_deref()),
+        (303, Some("/portal/admin"))
+    );
+    assert_eq!(browser.get("/portal/admin/channels").await.status, 200);
+}

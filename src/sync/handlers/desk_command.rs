@@ -85,7 +85,14 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
         (DeskCommand::Admin, None) => {
             let mut projects: Vec<&ProjectRecord> = facts.lookups.projects.values().collect();
             projects.sort_by(|a, b| a.key.cmp(&b.key));
-            let view = admin::channel_prefs(&request.channel, facts.channel(&request.channel), &projects);
+            let mut view = admin::channel_prefs(&request.channel, facts.channel(&request.channel), &projects);
+            // Everything else is on the admin pages: a one-time link that signs them in there.
+            let token = Store::create_portal_link(tx, Some(&user.slack_user_id), None, "/portal/admin").await?;
+            let link = format!("{}/portal/sign-in/{token}", facts.workspace.public_url);
+            if let Some(blocks) = view["blocks"].as_array_mut() {
+                blocks.push(serde_json::json!({ "type": "context", "elements": [{ "type": "mrkdwn",
+                    "text": format!("Projects, customers and every channel: <{link}|the admin pages> (a one-time link, for 15 minutes).") }] }));
+            }
             unit.effect(Effect::OpenView {
                 trigger_id: request.trigger_id.clone(),
                 view,
