@@ -422,6 +422,29 @@ async fn ticket_page(
     show_ticket(&state, &headers, &key, said, StatusCode::OK).await
 }
 
+/// A form sent from ticket `key`'s page: its visitor and the ticket, when the form is
+/// theirs and the ticket one they may see; otherwise the answer.
+async fn ticket_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    csrf: Option<&str>,
+) -> Result<(Visitor, crate::store::TicketRecord), Response> {
+    let visitor = visitor(state, headers, &format!("/portal/tickets/{key}")).await?;
+    if !form_is_ours(state, headers, csrf, Some(&visitor.session)) {
+        return Err(refused_form());
+    }
+    let found = match portal_projects(&state.store).await {
+        Ok(projects) => state.store.portal_ticket(&visitor.person, &projects, key).await,
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(Some(ticket)) => Ok((visitor, ticket)),
+        Ok(None) => Err(not_found(Some(&visitor.signed_in()))),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 /// The requester closes their request: handled by the worker as a Close from Slack is,
 /// audited as coming from the portal.
 async fn close(
@@ -430,21 +453,9 @@ async fn close(
     Path(key): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let visitor = match visitor(&state, &headers, &format!("/portal/tickets/{key}")).await {
-        Ok(visitor) => visitor,
+    let (visitor, ticket) = match ticket_form(&state, &headers, &key, form.csrf.as_deref()).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    if !form_is_ours(&state, &headers, form.csrf.as_deref(), Some(&visitor.session)) {
-        return refused_form();
-    }
-    let ticket = match portal_projects(&state.store).await {
-        Ok(projects) => state.store.portal_ticket(&visitor.person, &projects, &key).await,
-        Err(e) => Err(e),
-    };
-    let ticket = match ticket {
-        Ok(Some(ticket)) => ticket,
-        Ok(None) => return not_found(Some(&visitor.signed_in())),
-        Err(e) => return unavailable(e),
     };
     let Some(user) = visitor
         .person
@@ -561,21 +572,9 @@ async fn reply(
     Path(key): Path<String>,
     Form(form): Form<ReplyForm>,
 ) -> Response {
-    let visitor = match visitor(&state, &headers, &format!("/portal/tickets/{key}")).await {
-        Ok(visitor) => visitor,
+    let (visitor, ticket) = match ticket_form(&state, &headers, &key, form.csrf.as_deref()).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    if !form_is_ours(&state, &headers, form.csrf.as_deref(), Some(&visitor.session)) {
-        return refused_form();
-    }
-    let ticket = match portal_projects(&state.store).await {
-        Ok(projects) => state.store.portal_ticket(&visitor.person, &projects, &key).await,
-        Err(e) => Err(e),
-    };
-    let ticket = match ticket {
-        Ok(Some(ticket)) => ticket,
-        Ok(None) => return not_found(Some(&visitor.signed_in())),
-        Err(e) => return unavailable(e),
     };
     let text = form.text.trim();
     if text.is_empty() || text.chars().count() > 10_000 || text.contains('\0') {
