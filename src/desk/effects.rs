@@ -117,6 +117,15 @@ pub enum Effect {
         admin: bool,
         response_url: String,
     },
+    /// Add a participant to a ticket as agent `by` asked on its card; the card's thread
+    /// hears of it, or the agent why not.
+    AddParticipant {
+        ticket_key: String,
+        person: String,
+        confirm: bool,
+        by: String,
+        by_name: String,
+    },
     /// A message in `user`'s DM with deskhand, about no ticket (an announcement).
     DirectMessage { user: String, text: String },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
@@ -159,6 +168,7 @@ impl Effect {
             Effect::MailTo { .. } => "mail_to",
             Effect::DirectMessage { .. } => "direct_message",
             Effect::AddCustomer { .. } => "add_customer",
+            Effect::AddParticipant { .. } => "add_participant",
             Effect::RespondReport { .. } => "respond_report",
         }
     }
@@ -219,6 +229,7 @@ impl Effect {
             | Effect::Email { .. }
             | Effect::MailTo { .. }
             | Effect::AddCustomer { .. }
+            | Effect::AddParticipant { .. }
             | Effect::RespondReport { .. } => format!("once:{effect_id}"),
         }
     }

@@ -17,6 +17,11 @@ pub const SET_PRIORITY: &str = "set_priority";
 pub const SET_DEPARTMENT: &str = "set_department";
 /// The card's "Internal note" button, and the modal it opens.
 pub const ADD_NOTE: &str = "add_note";
+pub const ADD_PARTICIPANT: &str = "add_participant";
+/// The modal that adds a participant, and its two ways to name them.
+pub const PARTICIPANT_FORM: &str = "participant_form";
+pub const PARTICIPANT_USER: &str = "participant_user";
+pub const PARTICIPANT_EMAIL: &str = "participant_email";
 pub const INTERNAL_NOTE: &str = "internal_note";
 /// An approver's buttons (their value is the ticket's key), and the modal asking why.
 pub const APPROVE: &str = "approve";
@@ -40,6 +45,43 @@ pub enum CardChange {
     Department(String),
     /// Open the internal note modal.
     OpenNote,
+    /// Open the modal that adds a participant.
+    OpenParticipant,
+}
+
+/// Someone to add to a ticket, as the participant modal named them (a Slack user id or a
+/// customer's address); `confirm`: the agent saw that they will receive the earlier
+/// public replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantSubmission {
+    pub user: String,
+    pub ticket_key: String,
+    pub person: String,
+    pub confirm: bool,
+}
+
+/// The participant modal's metadata: the ticket, and once the agent was asked to confirm,
+/// the person (`KEY` or `KEY|confirm|PERSON`).
+pub fn participant_metadata(key: &str, confirmed: Option<&str>) -> String {
+    match confirmed {
+        Some(person) => format!("{key}|confirm|{person}"),
+        None => key.to_owned(),
+    }
+}
+
+/// The person a submitted participant modal names: the one confirmed, else the user
+/// chosen, else the address written.
+pub fn submitted_participant(payload: &Payload) -> Option<(String, Option<String>, bool)> {
+    let view = payload.view.as_ref().filter(|v| v.callback_id == PARTICIPANT_FORM)?;
+    let mut parts = view.private_metadata.splitn(3, '|');
+    let key = parts.next()?.to_owned();
+    if let (Some("confirm"), Some(person)) = (parts.next(), parts.next()) {
+        return Some((key, Some(person.to_owned()), true));
+    }
+    let person = payload
+        .field(PARTICIPANT_USER)
+        .or_else(|| payload.field(PARTICIPANT_EMAIL));
+    Some((key, person, false))
 }
 
 /// A card's action, or the queue's "Take".
@@ -138,6 +180,7 @@ pub fn decode_action(payload: &Payload) -> Option<Command> {
         SET_PRIORITY => card(card_key, CardChange::Priority(selected)),
         SET_DEPARTMENT => card(card_key, CardChange::Department(selected)),
         ADD_NOTE => card(value, CardChange::OpenNote),
+        ADD_PARTICIPANT => card(value, CardChange::OpenParticipant),
         APPROVE | DECLINE => Some(Command::Decide(DecisionRequest {
             user,
             ticket_key: value,
@@ -172,6 +215,15 @@ pub fn decode_submission(payload: &Payload) -> Option<Command> {
     };
     match view.callback_id.as_str() {
         INTERNAL_NOTE => Some(Command::Note(text(view.private_metadata.clone()))),
+        PARTICIPANT_FORM => {
+            let (ticket_key, person, confirm) = submitted_participant(payload)?;
+            Some(Command::AddParticipant(ParticipantSubmission {
+                user,
+                ticket_key,
+                person: person?,
+                confirm,
+            }))
+        }
         DECLINE_REASON => Some(Command::Declined(text(view.private_metadata.clone()))),
         SURVEY => {
             let (ticket_key, resolution) = read_survey_ref(&view.private_metadata)?;

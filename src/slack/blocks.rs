@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 
 use super::actions::{
-    survey_ref, ADD_NOTE, APPROVE, ASSIGN_TO, ASSIGN_TO_ME, DECLINE, RATE, SET_DEPARTMENT, SET_PRIORITY, SET_STATUS,
+    survey_ref, ADD_NOTE, ADD_PARTICIPANT, APPROVE, ASSIGN_TO, ASSIGN_TO_ME, DECLINE, RATE, SET_DEPARTMENT,
+    SET_PRIORITY, SET_STATUS,
 };
 use super::interactions::{CLOSE_REQUEST, REPLY_PUBLICLY, TICKET_ACTIONS};
 use crate::desk::effects::ParkedLine;
@@ -351,6 +352,7 @@ fn card_actions(ticket: &TicketRecord, view: &CardView) -> Value {
     }
     elements.push(button(REPLY_PUBLICLY, "Reply to requester"));
     elements.push(button(ADD_NOTE, "Internal note"));
+    elements.push(button(ADD_PARTICIPANT, "Add participant"));
     json!({ "type": "actions", "block_id": format!("{TICKET_ACTIONS}{}", ticket.key), "elements": elements })
 }
 

@@ -156,6 +156,8 @@ pub enum Command {
     Card(super::actions::CardRequest),
     /// An internal note, written in its modal.
     Note(super::actions::TicketText),
+    /// An agent adds a participant from the card.
+    AddParticipant(super::actions::ParticipantSubmission),
     /// An approver's Approve or Decline.
     Decide(super::actions::DecisionRequest),
     /// Why an approver declines, written in its modal.
@@ -271,6 +273,7 @@ fn checked(command: Command) -> Result<Command, DecodeError> {
         Command::Decide(request) => id("user", &request.user)?,
         Command::OpenSurvey(request) => id("user", &request.user)?,
         Command::Note(text) | Command::Declined(text) => id("user", &text.user)?,
+        Command::AddParticipant(added) => id("user", &added.user)?,
         Command::Rated(answer) => id("user", &answer.user)?,
         Command::Ignored { .. } => {}
     }

@@ -156,6 +156,29 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         }
         answer = Answer::Json(json!({ "response_action": "update", "view": views::filing() }));
     }
+    if let Some((key, person, confirmed)) = super::actions::submitted_participant(&payload) {
+        let Some(person) = person else {
+            return field_errors([(
+                super::actions::PARTICIPANT_EMAIL,
+                "Choose someone in Slack, or write a customer's email.",
+            )]);
+        };
+        if !confirmed {
+            // Someone joining a conversation under way receives it: the agent confirms
+            // first, in the same modal; nothing is stored until then.
+            match public_replies(state, &key).await {
+                Ok(Some((ticket, replies))) if replies > 0 => {
+                    let view = views::add_participant(&ticket, Some((&person, replies)));
+                    return Answer::Json(json!({ "response_action": "update", "view": view }));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "could not read a ticket's replies to check a participant");
+                    return Answer::Unavailable;
+                }
+            }
+        }
+    }
     let event = NewEvent {
         dedupe_key,
         order_key: format!("user:{}", payload.user_id()),
@@ -163,6 +186,21 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         urgent: true,
     };
     store(state, event, answer).await
+}
+
+/// A ticket and how many public replies it has.
+async fn public_replies(
+    state: &AppState,
+    key: &str,
+) -> Result<Option<(crate::store::TicketRecord, usize)>, crate::store::StoreError> {
+    let ticket = match state.store.ticket_by_key(key).await {
+        Ok(ticket) => ticket,
+        Err(crate::store::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let comments = state.store.comments(ticket.id).await?;
+    let replies = comments.iter().filter(|c| c.visibility == "public").count();
+    Ok(Some((ticket, replies)))
 }
 
 /// A modal's fields' errors, shown under each field.

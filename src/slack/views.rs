@@ -230,6 +230,33 @@ pub fn internal_note(ticket: &TicketRecord) -> Value {
     )
 }
 
+/// Add a participant: a Slack member, or a customer by address. With `confirm` (the
+/// person, and how many public replies they will receive), the agent is asked to confirm.
+pub fn add_participant(ticket: &TicketRecord, confirm: Option<(&str, usize)>) -> Value {
+    let about = format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary));
+    let (blocks, metadata) = match confirm {
+        None => (
+            json!([
+                { "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{about} · they hear every public reply") }] },
+                { "type": "input", "block_id": actions::PARTICIPANT_USER, "optional": true, "label": plain("Someone in Slack"),
+                  "element": { "type": "users_select", "action_id": "value" } },
+                { "type": "input", "block_id": actions::PARTICIPANT_EMAIL, "optional": true, "label": plain("Or a customer's email"),
+                  "element": { "type": "plain_text_input", "action_id": "value", "max_length": 254 } },
+            ]),
+            actions::participant_metadata(&ticket.key, None),
+        ),
+        Some((person, replies)) => (
+            json!([{ "type": "section", "text": { "type": "mrkdwn", "text": format!(
+                "{about}\n*{}* will receive the {replies} earlier public replies of this request. Add them?", escape(person)) } }]),
+            actions::participant_metadata(&ticket.key, Some(person)),
+        ),
+    };
+    json!({
+        "type": "modal", "callback_id": actions::PARTICIPANT_FORM, "private_metadata": metadata,
+        "title": plain("Add participant"), "submit": plain("Add"), "close": plain("Cancel"), "blocks": blocks,
+    })
+}
+
 /// An approver's reason to decline: shown to the requester.
 pub fn decline_reason(ticket: &TicketRecord) -> Value {
     ticket_text_modal(

@@ -326,6 +326,7 @@ impl Dispatcher {
             Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
             Effect::Email { .. } | Effect::MailTo { .. } => return self.send_mail(claimed, effect).await,
             Effect::AddCustomer { .. } => self.add_customer(effect).await,
+            Effect::AddParticipant { .. } => self.add_participant(effect).await,
             Effect::DirectMessage { user, text } => match self.dm_channel(user).await {
                 Ok(channel) => self.post_text(&channel, None, text).await,
                 Err(e) => Err(e),

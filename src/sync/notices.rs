@@ -4,6 +4,7 @@
 
 use super::dispatcher::{Completion, Dispatcher, Outcome};
 use crate::admin::customers::{self, Added, CustomerRequest, Existing};
+use crate::admin::participants;
 use crate::admin::{Actor, AdminError};
 use crate::desk::effects::{Effect, AGENT_CARD};
 use crate::desk::reports::{self, Rated, TicketTimes};
@@ -161,6 +162,47 @@ impl Dispatcher {
         let body = serde_json::json!({ "response_type": "ephemeral", "replace_original": false, "text": text });
         self.slack.respond(response_url, &body).await?;
         Ok(Outcome::Done(None))
+    }
+
+    /// A participant from the card: added, said in the card's thread; refused, said to
+    /// the agent.
+    pub(super) async fn add_participant(&self, effect: &Effect) -> Result<Outcome, SlackError> {
+        let Effect::AddParticipant {
+            ticket_key,
+            person,
+            confirm,
+            by,
+            by_name,
+        } = effect
+        else {
+            return Ok(Outcome::Done(None));
+        };
+        let actor = Actor {
+            slack_id: Some(by),
+            name: by_name,
+            source: "slack",
+        };
+        match participants::add(&self.store, &self.slack, actor, ticket_key, person, *confirm).await {
+            Ok(_) => match self.store.ticket_by_key(ticket_key).await {
+                Ok(ticket) => {
+                    let who = if person.contains('@') {
+                        person.clone()
+                    } else {
+                        format!("<@{person}>")
+                    };
+                    let text = format!(":busts_in_silhouette: *{by_name}* added {who}: they hear every public reply.");
+                    self.post_card_note(ticket.id, &text).await
+                }
+                Err(e) => Ok(Outcome::Store(e)),
+            },
+            Err(AdminError::Store(e)) => Ok(Outcome::Store(e)),
+            Err(AdminError::Refused(refusal)) => {
+                let channel = self.dm_channel(by).await?;
+                let text = format!("{person} was not added to {ticket_key}: {}", refusal.message);
+                self.post_text(&channel, None, &text).await
+            }
+            Err(e) => Err(SlackError::NoAnswer(e.to_string())),
+        }
     }
 
     /// The mail sender: the address is the person's as Slack knows it.

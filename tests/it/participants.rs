@@ -198,3 +198,75 @@ async fn someone_added_after_public_replies_is_caught_up_once_the_agent_confirms
     let (status, _) = app.get("/api/v1/tickets/IT-9/participants").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn an_agent_adds_participants_from_the_card_and_confirms_when_replies_exist() {
+    let (app, sink) = app().await;
+    let card = app.card("IT-1");
+    app.press(BO, &card, "add_participant", None, "t-add-1").await;
+    let form = app.slack.last_view();
+    assert_eq!(form.view["callback_id"], "participant_form");
+    let answer = app.submit_view(BO, &form, &[]).await;
+    assert_eq!(answer["response_action"], "errors", "someone must be named: {answer}");
+    app.submit_view(BO, &form, &[("participant_email", "carla@client.example")])
+        .await;
+    let (_, listed) = app.get("/api/v1/tickets/IT-1/participants").await;
+    assert_eq!(listed["participants"][0]["email"], "carla@client.example", "{listed}");
+    assert!(app
+        .card_thread("IT-1")
+        .iter()
+        .any(|t| t.contains("added carla@client.example")));
+
+    app.answer("EvP9", BO, "1700000509.000100", ASKED, "Is the tray empty?")
+        .await;
+    assert_eq!(sink.wait_for(1).await[0].to, ["carla@client.example"]);
+
+    // Now there is a public reply: adding Dee asks first, and stores nothing.
+    app.press(BO, &card, "add_participant", None, "t-add-2").await;
+    let form = app.slack.last_view();
+    let answer = app.submit_view(BO, &form, &[("participant_user", DEE)]).await;
+    assert_eq!(answer["response_action"], "update", "{answer}");
+    assert!(
+        answer["view"].to_string().contains("1 earlier public replies"),
+        "{answer}"
+    );
+    assert_eq!(
+        app.get("/api/v1/tickets/IT-1/participants").await.1["participants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let confirming = fake_slack::View {
+        view: answer["view"].clone(),
+        ..form.clone()
+    };
+    app.submit_view(BO, &confirming, &[]).await;
+    let (_, listed) = app.get("/api/v1/tickets/IT-1/participants").await;
+    assert_eq!(listed["participants"][1]["slack_user_id"], DEE, "{listed}");
+    assert!(
+        app.dms(DEE)
+            .iter()
+            .any(|m| m.text.contains("The conversation so far") && m.text.contains("Is the tray empty?")),
+        "Dee is caught up"
+    );
+
+    // Someone deskhand cannot add: the agent hears why.
+    app.press(BO, &card, "add_participant", None, "t-add-3").await;
+    let form = app.slack.last_view();
+    let answer = app
+        .submit_view(BO, &form, &[("participant_email", "zed@nowhere.example")])
+        .await;
+    let confirming = fake_slack::View {
+        view: answer["view"].clone(),
+        ..form.clone()
+    };
+    app.submit_view(BO, &confirming, &[]).await;
+    assert!(
+        app.dms(BO)
+            .iter()
+            .any(|m| m.text.contains("zed@nowhere.example was not added") && m.text.contains("not a customer")),
+        "{:?}",
+        app.dms(BO)
+    );
+}

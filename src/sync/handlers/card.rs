@@ -8,7 +8,7 @@ use super::ticket_action::actor_and_ticket;
 use super::Handled;
 use crate::desk::effects::Effect;
 use crate::desk::{Priority, Visibility};
-use crate::slack::actions::{CardChange, CardRequest, TicketText};
+use crate::slack::actions::{CardChange, CardRequest, ParticipantSubmission, TicketText};
 use crate::slack::views;
 use crate::store::{SlackUserRecord, Store, TicketRecord, Tx};
 use crate::sync::lookup::Needs;
@@ -75,6 +75,10 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &CardR
         CardChange::OpenNote => unit.effect(Effect::OpenView {
             trigger_id: request.trigger_id.clone(),
             view: views::internal_note(&ticket),
+        }),
+        CardChange::OpenParticipant => unit.effect(Effect::OpenView {
+            trigger_id: request.trigger_id.clone(),
+            view: views::add_participant(&ticket, None),
         }),
     }
     Ok(())
@@ -191,6 +195,26 @@ pub(super) async fn handle_note<'a>(unit: &mut Unit<'a>, tx: &mut Tx, note: &Tic
     unit.effect(Effect::PostCardNote {
         ticket_id: ticket.id,
         text: format!(":memo: *{}* (internal note): {}", agent.display_name, note.text),
+    });
+    Ok(())
+}
+
+/// An agent adds a participant from the card: added by the dispatcher, through the same
+/// use case as the admin API (it asks Slack who they are).
+pub(super) async fn handle_participant<'a>(unit: &mut Unit<'a>, tx: &mut Tx, added: &ParticipantSubmission) -> Handled {
+    let facts = unit.facts;
+    let Some((agent, ticket)) = actor_and_ticket(facts, tx, &added.user, &added.ticket_key).await? else {
+        return Ok(());
+    };
+    if !facts.lookups.is_agent(&agent.slack_user_id) {
+        return Ok(());
+    }
+    unit.effect(Effect::AddParticipant {
+        ticket_key: ticket.key,
+        person: added.person.clone(),
+        confirm: added.confirm,
+        by: agent.slack_user_id.clone(),
+        by_name: agent.display_name.clone(),
     });
     Ok(())
 }
