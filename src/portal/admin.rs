@@ -16,7 +16,7 @@ use super::pages::{self, SignedIn};
 use super::{form_is_ours, html, not_found, refused_form, unavailable, visitor, Visitor};
 use crate::admin::customers::{self, CustomerRequest, FollowersRequest, Ref};
 use crate::admin::{facilitators, settings, Actor, AdminError};
-use crate::desk::portal::{PortalMode, PortalSettings, PortalVisibility};
+use crate::desk::portal::{PortalField, PortalMode, PortalSettings, PortalVisibility};
 use crate::desk::settings::SettingsChange;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -32,6 +32,12 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/admin/customers", get(customers_page).post(add_customer))
         .route("/portal/admin/customers/{id}/remove", post(remove_customer))
         .route("/portal/admin/organizations", post(add_organization))
+        .route("/portal/admin/organizations/{id}/remove", post(remove_organization))
+        .route("/portal/admin/organizations/{id}/members", post(add_member))
+        .route(
+            "/portal/admin/organizations/{id}/members/{customer}/remove",
+            post(remove_member),
+        )
         .route("/portal/admin/domains", post(save_domains))
 }
 
@@ -254,6 +260,16 @@ async fn projects(
                             }
                         }
                     }
+                    fieldset {
+                        legend { "Shown on a request's page, besides its status" }
+                        @for field in FIELDS {
+                            label {
+                                input type="checkbox" name={ "show_" (field_name(field)) } value="on" checked[portal.shows(field)];
+                                " " (field.label())
+                            }
+                            " "
+                        }
+                    }
                     p {
                         label for={ "share-" (p.key) } { "Shared with (customers' addresses and organizations, comma-separated)" }
                         input id={ "share-" (p.key) } name="shared" value=(shared.join(", "));
@@ -267,6 +283,22 @@ async fn projects(
     html(StatusCode::OK, admin_page("Projects", &person, q.said.as_deref(), body))
 }
 
+/// The fields an admin may show or hide (the status always shows).
+const FIELDS: [PortalField; 5] = [
+    PortalField::Priority,
+    PortalField::Assignee,
+    PortalField::Department,
+    PortalField::RequestType,
+    PortalField::Participants,
+];
+
+fn field_name(field: PortalField) -> String {
+    serde_json::to_value(field)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 #[derive(Deserialize)]
 struct ProjectForm {
     #[serde(default)]
@@ -275,6 +307,34 @@ struct ProjectForm {
     visibility: PortalVisibility,
     #[serde(default)]
     shared: String,
+    #[serde(default)]
+    show_priority: Option<String>,
+    #[serde(default)]
+    show_assignee: Option<String>,
+    #[serde(default)]
+    show_department: Option<String>,
+    #[serde(default)]
+    show_request_type: Option<String>,
+    #[serde(default)]
+    show_participants: Option<String>,
+}
+
+impl ProjectForm {
+    fn fields(&self) -> Vec<PortalField> {
+        let ticked = [
+            &self.show_priority,
+            &self.show_assignee,
+            &self.show_department,
+            &self.show_request_type,
+            &self.show_participants,
+        ];
+        FIELDS
+            .into_iter()
+            .zip(ticked)
+            .filter(|(_, on)| on.is_some())
+            .map(|(field, _)| field)
+            .collect()
+    }
 }
 
 async fn save_project(
@@ -287,11 +347,11 @@ async fn save_project(
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    let current = match state.store.project(&key).await {
-        Ok(project) => project.portal(),
+    match state.store.project(&key).await {
+        Ok(_) => {}
         Err(StoreError::NotFound) => return not_found(Some(&visitor.signed_in())),
         Err(e) => return unavailable(e),
-    };
+    }
     // Addresses are customers, anything else an organization's name.
     let (mut shared_customers, mut shared_organizations) = (Vec::new(), Vec::new());
     for name in form.shared.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -304,7 +364,7 @@ async fn save_project(
     let portal = PortalSettings {
         mode: form.mode,
         visibility: form.visibility,
-        ..current
+        fields: form.fields(),
     };
     let result = async {
         settings::set_portal(&state.store, actor(&visitor), &key, &portal).await?;
@@ -326,12 +386,20 @@ async fn customers_page(
         Ok(visitor) => visitor,
         Err(response) => return response,
     };
-    let found = tokio::try_join!(
-        state.store.customers(None),
-        state.store.organizations(),
-        state.store.settings()
-    );
-    let (all, organizations, settings) = match found {
+    let found = async {
+        let (all, organizations, settings) = tokio::try_join!(
+            state.store.customers(None),
+            state.store.organizations(),
+            state.store.settings()
+        )?;
+        let mut with_members = Vec::new();
+        for org in organizations {
+            let members = state.store.customers(Some(org.id)).await?;
+            with_members.push((org, members));
+        }
+        Ok::<_, StoreError>((all, with_members, settings))
+    };
+    let (all, organizations, settings) = match found.await {
         Ok(found) => found,
         Err(e) => return unavailable(e),
     };
@@ -365,7 +433,32 @@ async fn customers_page(
             button type="submit" { "Add customer" }
         }
         h2 { "Organizations" }
-        ul { @for o in &organizations { li { (o.name) } } }
+        @for (o, members) in &organizations {
+            section {
+                h3 { (o.name) }
+                ul {
+                    @for m in members {
+                        li {
+                            (m.email) " "
+                            form method="post" action={ "/portal/admin/organizations/" (o.id) "/members/" (m.id) "/remove" } {
+                                input type="hidden" name="csrf" value=(person.csrf);
+                                button.quiet type="submit" aria-label={ "Take " (m.email) " out of " (o.name) } { "Take out" }
+                            }
+                        }
+                    }
+                }
+                form method="post" action={ "/portal/admin/organizations/" (o.id) "/members" } {
+                    label for={ "m-" (o.id) } { "Add a member (a customer's address)" }
+                    input id={ "m-" (o.id) } name="email" type="email" required;
+                    input type="hidden" name="csrf" value=(person.csrf);
+                    button type="submit" { "Add member" }
+                }
+                form method="post" action={ "/portal/admin/organizations/" (o.id) "/remove" } {
+                    input type="hidden" name="csrf" value=(person.csrf);
+                    button.quiet type="submit" { "Remove " (o.name) }
+                }
+            }
+        }
         form method="post" action="/portal/admin/organizations" {
             p { label for="o-name" { "New organization" } input id="o-name" name="name" required; }
             input type="hidden" name="csrf" value=(person.csrf);
@@ -478,4 +571,47 @@ async fn save_domains(State(state): State<AppState>, headers: HeaderMap, Form(fo
     };
     let saved = settings::update(&state.store, actor(&visitor), change).await;
     outcome(CUSTOMERS, saved, "Managed domains saved.")
+}
+
+async fn remove_organization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CustomerForm>,
+) -> Response {
+    let visitor = match checked(&state, &headers, CUSTOMERS, form.csrf.as_deref()).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let removed = customers::delete_organization(&state.store, actor(&visitor), id).await;
+    outcome(CUSTOMERS, removed, "Organization removed; its members stay customers.")
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<CustomerForm>,
+) -> Response {
+    let visitor = match checked(&state, &headers, CUSTOMERS, form.csrf.as_deref()).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let who = Ref::Name(form.email.trim().to_owned());
+    let added = customers::set_member(&state.store, actor(&visitor), id, &who, true).await;
+    outcome(CUSTOMERS, added, &format!("{} is a member now.", form.email.trim()))
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, customer)): Path<(i64, i64)>,
+    Form(form): Form<CustomerForm>,
+) -> Response {
+    let visitor = match checked(&state, &headers, CUSTOMERS, form.csrf.as_deref()).await {
+        Ok(visitor) => visitor,
+        Err(response) => return response,
+    };
+    let removed = customers::set_member(&state.store, actor(&visitor), id, &Ref::Id(customer), false).await;
+    outcome(CUSTOMERS, removed, "Taken out.")
 }

@@ -391,3 +391,40 @@ async fn with_organization_visibility_a_customer_sees_what_their_organization_ta
     assert!(!list.body.contains("IT-1"), "IT-1 is nobody's of hers");
     assert_eq!(browser.get("/portal/tickets/IT-1").await.status, 404);
 }
+
+#[tokio::test]
+async fn the_list_is_paged_newest_first_and_attachments_are_listed_by_name_and_size() {
+    let app = TestApp::spawn().await;
+    private_portal(&app, "own").await;
+    let mut shared: serde_json::Value = serde_json::from_str(&fixture("message-file-share.json")).unwrap();
+    shared["event"]["channel"] = SUPPORT.into();
+    shared["event"]["user"] = ANA.into();
+    app.deliver("Ev03EGJQAVMM", shared["event"].take()).await;
+    for n in 2..=26 {
+        app.say(
+            &format!("EvU{n}"),
+            ANA,
+            &format!("1700001100.{n:06}"),
+            &format!("Request number {n}"),
+        )
+        .await;
+    }
+    assert_eq!(app.slash(ANA, SUPPORT, "portal", "t-pages").await, 200);
+    app.drain().await;
+    let mut browser = Browser::new(&app);
+    browser.post(&link_in(&app.answer_to("t-pages")), ORIGIN, &[]).await;
+    let first = browser.get("/portal").await.body;
+    assert_eq!(first.matches("href=\"/portal/tickets/").count(), 25);
+    assert!(first.contains("IT-26") && !first.contains(">IT-1<"), "newest first");
+    assert!(first.contains("href=\"/portal?page=2\""), "a link to the older ones");
+    let second = browser.get("/portal?page=2").await.body;
+    assert!(
+        second.contains(">IT-1<") && second.contains("href=\"/portal?page=1\""),
+        "{second}"
+    );
+    let with_file = browser.get("/portal/tickets/IT-1").await.body;
+    assert!(
+        with_file.contains("file.png (90 KB)") && with_file.contains("open in Slack"),
+        "{with_file}"
+    );
+}

@@ -94,6 +94,30 @@ async fn an_admin_sets_up_channels_projects_and_customers_from_the_admin_pages()
     .await;
     let customers = bo.get("/portal/admin/customers").await;
     assert!(customers.body.contains("carla@client.example") && customers.body.contains("Client Co"));
+    let org = app.get("/api/v1/organizations").await.1["organizations"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let member = bo
+        .post(
+            &format!("/portal/admin/organizations/{org}/members"),
+            ORIGIN,
+            &[("email", "carla@client.example"), ("csrf", &token)],
+        )
+        .await;
+    assert_eq!(member.status, 303);
+    let members = app.get(&format!("/api/v1/organizations/{org}")).await.1["members"].clone();
+    assert_eq!(members[0]["email"], "carla@client.example");
+    let carla = members[0]["id"].as_i64().unwrap();
+    bo.post(
+        &format!("/portal/admin/organizations/{org}/members/{carla}/remove"),
+        ORIGIN,
+        &[("csrf", &token)],
+    )
+    .await;
+    assert!(app.get(&format!("/api/v1/organizations/{org}")).await.1["members"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert_eq!(
         app.get("/api/v1/settings").await.1["managed_domains"],
         json!(["example.edu", "acme.io"])
@@ -108,6 +132,7 @@ async fn an_admin_sets_up_channels_projects_and_customers_from_the_admin_pages()
             &[
                 ("mode", "private"),
                 ("visibility", "followed"),
+                ("show_department", "on"),
                 ("shared", "carla@client.example, Client Co"),
                 ("csrf", &token),
             ],
@@ -117,11 +142,28 @@ async fn an_admin_sets_up_channels_projects_and_customers_from_the_admin_pages()
     let project = app.get("/api/v1/projects/IT").await.1;
     assert_eq!(project["portal"]["mode"], "private", "{project}");
     assert_eq!(project["portal"]["visibility"], "followed");
+    assert_eq!(
+        project["portal"]["fields"],
+        json!(["department"]),
+        "only the ticked fields"
+    );
     let followers = app.get("/api/v1/projects/IT/followers").await.1;
     assert_eq!(followers["customers"][0]["email"], "carla@client.example");
     assert_eq!(followers["organizations"][0]["name"], "Client Co");
     let (_, audit) = app.get("/api/v1/audit").await;
     assert!(audit.to_string().contains("\"portal\""), "audited as from the portal");
+    let removed = bo
+        .post(
+            &format!("/portal/admin/organizations/{org}/remove"),
+            ORIGIN,
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(removed.status, 303);
+    assert!(app.get("/api/v1/organizations").await.1["organizations"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -182,6 +224,25 @@ async fn an_admin_signs_in_by_email_at_their_slack_address() {
     assert_eq!(mail[0].to, ["bo@acme.example"]);
     assert_eq!(browser.post(&link_in(&mail[0].data), ORIGIN, &[]).await.status, 303);
     assert_eq!(browser.get("/portal/admin/channels").await.status, 200);
+
+    // A customer who signs in reaches no admin page.
+    let (status, _) = app
+        .admin(
+            "POST",
+            "/api/v1/customers",
+            Some(json!({ "email": "carla@client.example" })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut carla = Browser::new(&app);
+    carla
+        .post("/portal/sign-in", ORIGIN, &[("email", "carla@client.example")])
+        .await;
+    app.drain().await;
+    let mail = sink.wait_for(2).await;
+    assert_eq!(carla.post(&link_in(&mail[1].data), ORIGIN, &[]).await.status, 303);
+    assert_eq!(carla.get("/portal").await.status, 200);
+    assert_eq!(carla.get("/portal/admin/customers").await.status, 404);
 }
 
 #[tokio::test]
