@@ -106,6 +106,9 @@ impl PortalSettings {
 /// The inbox key prefix of a requester's "Close" on the portal (the worker closes it as
 /// it closes one from Slack).
 pub const CLOSE_KEY_PREFIX: &str = "portal:close:";
+/// The inbox key prefix of a requester's reply on the portal (recorded already; the
+/// worker tells the card and resumes a request that waited for them).
+pub const REPLY_KEY_PREFIX: &str = "portal:reply:";
 
 /// How long a sign-in link works, in milliseconds.
 pub const LINK_LIFETIME_MS: i64 = 15 * 60 * 1000;

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use crate::admin::participants::{record_reply, Author};
 use crate::desk::customers::normalize_email;
 use crate::desk::effects::Effect;
-use crate::desk::portal::{safe_next, PortalField, PortalVisibility, CLOSE_KEY_PREFIX, LINKS_PER_HOUR};
+use crate::desk::portal::{
+    safe_next, PortalField, PortalVisibility, CLOSE_KEY_PREFIX, LINKS_PER_HOUR, REPLY_KEY_PREFIX,
+};
 use crate::desk::ProjectKey;
 use crate::state::AppState;
 use crate::store::{NewEffect, PortalPerson, PortalSession, Store, StoreError};
@@ -422,6 +424,36 @@ async fn ticket_page(
     show_ticket(&state, &headers, &key, said, StatusCode::OK).await
 }
 
+/// When the requester replied, the worker hears of it too: the card tells the agents, and
+/// a request waiting for them moves on, as after a reply in Slack.
+async fn requester_replied(
+    state: &AppState,
+    visitor: &Visitor,
+    ticket: &crate::store::TicketRecord,
+    text: &str,
+) -> Result<(), StoreError> {
+    let Some(user) = visitor
+        .person
+        .slack_user_id
+        .as_deref()
+        .filter(|u| *u == ticket.requester_slack_id)
+    else {
+        return Ok(());
+    };
+    let event = crate::store::NewEvent {
+        dedupe_key: format!("{REPLY_KEY_PREFIX}{:032x}", rand::random::<u128>()),
+        order_key: format!("user:{user}"),
+        body: serde_json::json!({ "user": user, "ticket": ticket.key, "text": text }).to_string(),
+        urgent: false,
+    };
+    state
+        .inbox
+        .submit(event)
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::Other(e.to_string()))
+}
+
 /// A form sent from ticket `key`'s page: its visitor and the ticket, when the form is
 /// theirs and the ticket one they may see; otherwise the answer.
 async fn ticket_form(
@@ -592,7 +624,10 @@ async fn reply(
     };
     let origin = format!("portal:{:032x}", rand::random::<u128>());
     match record_reply(&state.store, &ticket, author, text, &origin, "portal").await {
-        Ok(_) => Redirect::to(&format!("/portal/tickets/{key}")).into_response(),
+        Ok(_) => match requester_replied(&state, &visitor, &ticket, text).await {
+            Ok(()) => Redirect::to(&format!("/portal/tickets/{key}")).into_response(),
+            Err(e) => unavailable(e),
+        },
         Err(crate::admin::AdminError::Store(e)) => unavailable(e),
         Err(e) => {
             tracing::warn!(error = %e, "a portal reply was refused");

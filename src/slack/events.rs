@@ -156,6 +156,9 @@ pub enum Command {
     Card(super::actions::CardRequest),
     /// An internal note, written in its modal.
     Note(super::actions::TicketText),
+    /// A requester answered on the portal (already a comment): as a reply in Slack does,
+    /// it tells the card and resumes a request that waited for them.
+    PortalReply(super::actions::TicketText),
     /// An agent adds a participant from the card.
     AddParticipant(super::actions::ParticipantSubmission),
     /// An approver's Approve or Decline.
@@ -272,7 +275,7 @@ fn checked(command: Command) -> Result<Command, DecodeError> {
         }
         Command::Decide(request) => id("user", &request.user)?,
         Command::OpenSurvey(request) => id("user", &request.user)?,
-        Command::Note(text) | Command::Declined(text) => id("user", &text.user)?,
+        Command::Note(text) | Command::Declined(text) | Command::PortalReply(text) => id("user", &text.user)?,
         Command::AddParticipant(added) => id("user", &added.user)?,
         Command::Rated(answer) => id("user", &answer.user)?,
         Command::Ignored { .. } => {}

@@ -177,7 +177,7 @@ impl<'a> Unit<'a> {
 
     /// A requester's reply: the agents hear it in the card's thread, and a request that
     /// waited for it moves on.
-    async fn requester_replied(
+    pub(super) async fn requester_replied(
         &mut self,
         tx: &mut Tx,
         ticket: &TicketRecord,

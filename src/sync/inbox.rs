@@ -1,5 +1,5 @@
 //! What an inbox row says: Slack's payloads (decoded by the Slack edge), what the portal
-//! stores there for the worker (a requester's Close), and how a row is told of when it is
+//! stores there for the worker (a requester's Close, or reply), and how a row is told of when it is
 //! set aside.
 
 use crate::desk::effects::Effect;
@@ -8,25 +8,38 @@ use crate::store::ChannelRecord;
 
 /// An inbox row as a command: Slack's payloads, and a requester's Close on the portal.
 pub(super) fn decode(dedupe_key: &str, body: &str) -> Result<Command, DecodeError> {
-    if !dedupe_key.starts_with(crate::desk::portal::CLOSE_KEY_PREFIX) {
+    use crate::desk::portal::{CLOSE_KEY_PREFIX, REPLY_KEY_PREFIX};
+    let close = dedupe_key.starts_with(CLOSE_KEY_PREFIX);
+    if !close && !dedupe_key.starts_with(REPLY_KEY_PREFIX) {
         return crate::slack::events::decode(dedupe_key, body);
     }
     #[derive(serde::Deserialize)]
-    struct PortalClose {
+    struct FromPortal {
         user: String,
         ticket: String,
+        #[serde(default)]
+        text: String,
     }
-    let close: PortalClose = serde_json::from_str(body)?;
-    if !crate::slack::shapes::is_id(&close.user) {
+    let asked: FromPortal = serde_json::from_str(body)?;
+    if !crate::slack::shapes::is_id(&asked.user) {
         return Err(DecodeError::Shape("user"));
     }
-    Ok(Command::Close(crate::slack::interactions::CloseRequest {
-        user: close.user,
-        ticket_key: close.ticket,
-        channel: None,
-        response_url: None,
-        via_portal: true,
-    }))
+    Ok(if close {
+        Command::Close(crate::slack::interactions::CloseRequest {
+            user: asked.user,
+            ticket_key: asked.ticket,
+            channel: None,
+            response_url: None,
+            via_portal: true,
+        })
+    } else {
+        Command::PortalReply(crate::slack::actions::TicketText {
+            view_id: dedupe_key.to_owned(),
+            user: asked.user,
+            ticket_key: asked.ticket,
+            text: asked.text,
+        })
+    })
 }
 
 /// Log lines show at most this much of an event's body.

@@ -428,3 +428,37 @@ async fn the_list_is_paged_newest_first_and_attachments_are_listed_by_name_and_s
         "{with_file}"
     );
 }
+
+#[tokio::test]
+async fn a_requester_s_reply_on_the_portal_brings_a_waiting_request_back() {
+    let app = TestApp::spawn().await;
+    app.slack.set_members(AGENTS, &[BO]);
+    private_portal(&app, "own").await;
+    app.say("EvW1", ANA, "1700001200.000100", "VPN is down").await;
+    app.press(BO, &app.card("IT-1"), "set_status", Some("In Progress"), "w1")
+        .await;
+    app.press(BO, &app.card("IT-1"), "set_status", Some("Waiting for customer"), "w2")
+        .await;
+    assert_eq!(app.slash(ANA, SUPPORT, "portal", "t-wait").await, 200);
+    app.drain().await;
+    let mut browser = Browser::new(&app);
+    browser.post(&link_in(&app.answer_to("t-wait")), ORIGIN, &[]).await;
+    let page = browser.get("/portal/tickets/IT-1").await;
+    let sent = browser
+        .post(
+            "/portal/tickets/IT-1/reply",
+            ORIGIN,
+            &[("csrf", &csrf(&page)), ("text", "Works from home now")],
+        )
+        .await;
+    assert_eq!(sent.status, 303);
+    app.drain().await;
+    assert_eq!(app.ticket("IT-1").await["status"], "In Progress", "back where it was");
+    let thread = app.card_thread("IT-1");
+    assert!(
+        thread
+            .iter()
+            .any(|t| t.contains("*Ana Lima* (requester): Works from home now")),
+        "{thread:?}"
+    );
+}

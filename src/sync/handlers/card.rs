@@ -218,3 +218,19 @@ pub(super) async fn handle_participant<'a>(unit: &mut Unit<'a>, tx: &mut Tx, add
     });
     Ok(())
 }
+
+/// A requester's reply on the portal, already recorded: the card hears it, and a request
+/// waiting for them moves on, as after a reply in the thread.
+pub(super) async fn handle_portal_reply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, reply: &TicketText) -> Handled {
+    let facts = unit.facts;
+    let Some((author, ticket)) = actor_and_ticket(facts, tx, &reply.user, &reply.ticket_key).await? else {
+        return Ok(());
+    };
+    if ticket.requester_slack_id != author.slack_user_id {
+        return Ok(());
+    }
+    let before = unit.set_source("portal");
+    let replied = unit.requester_replied(tx, &ticket, author, &reply.text).await;
+    unit.set_source(before);
+    replied
+}

@@ -47,6 +47,7 @@ pub fn channels_of(command: &Command) -> Vec<String> {
         | Command::Card(_)
         | Command::Note(_)
         | Command::AddParticipant(_)
+        | Command::PortalReply(_)
         | Command::Decide(_)
         | Command::Declined(_)
         | Command::OpenSurvey(_)
@@ -77,6 +78,7 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         Command::Card(request) => card::needs(request),
         Command::Note(note) => ticket_action::needs(&note.user, false, true),
         Command::AddParticipant(added) => ticket_action::needs(&added.user, false, true),
+        Command::PortalReply(reply) => ticket_action::needs(&reply.user, false, true),
         Command::Decide(request) => decisions::needs(&request.user),
         Command::Declined(reason) => decisions::needs(&reason.user),
         Command::OpenSurvey(request) => decisions::needs(&request.user),
@@ -106,6 +108,7 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         | Command::Card(_)
         | Command::Note(_)
         | Command::AddParticipant(_)
+        | Command::PortalReply(_)
         | Command::Decide(_)
         | Command::Declined(_)
         | Command::OpenSurvey(_)
@@ -144,6 +147,7 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         Command::Card(request) => card::handle(unit, tx, request).await?,
         Command::Note(note) => card::handle_note(unit, tx, note).await?,
         Command::AddParticipant(added) => card::handle_participant(unit, tx, added).await?,
+        Command::PortalReply(reply) => card::handle_portal_reply(unit, tx, reply).await?,
         Command::Decide(request) => decisions::handle_decide(unit, tx, request).await?,
         Command::Declined(reason) => decisions::handle_declined(unit, tx, reason).await?,
         Command::OpenSurvey(request) => decisions::handle_open_survey(unit, tx, request).await?,
