@@ -129,11 +129,7 @@ impl Dispatcher {
         else {
             return Ok(Outcome::Done(None));
         };
-        let actor = Actor {
-            slack_id: Some(by),
-            name: by_name,
-            source: "slack",
-        };
+        let actor = in_slack(by, by_name);
         let request = CustomerRequest {
             email: email.clone(),
             name: name.clone(),
@@ -177,11 +173,7 @@ impl Dispatcher {
         else {
             return Ok(Outcome::Done(None));
         };
-        let actor = Actor {
-            slack_id: Some(by),
-            name: by_name,
-            source: "slack",
-        };
+        let actor = in_slack(by, by_name);
         match participants::add(&self.store, &self.slack, actor, ticket_key, person, *confirm).await {
             Ok(_) => match self.store.ticket_by_key(ticket_key).await {
                 Ok(ticket) => {
@@ -256,5 +248,14 @@ impl Dispatcher {
             Err(MailError::Permanent(e)) => self.failed(claimed, e),
             Err(e @ MailError::Transient(_)) => self.retry_store(claimed, StoreError::Other(e.to_string())),
         }
+    }
+}
+
+/// An agent or admin acting in Slack, as the use cases name them.
+fn in_slack<'a>(user: &'a str, name: &'a str) -> Actor<'a> {
+    Actor {
+        slack_id: Some(user),
+        name,
+        source: "slack",
     }
 }

@@ -96,6 +96,22 @@ async fn link_for(app: &TestApp, user: &str, trigger: &str) -> String {
     answer[at..].chars().take_while(|c| !"|> \"".contains(*c)).collect()
 }
 
+/// Click the element at `xpath`.
+async fn click(browser: &fantoccini::Client, xpath: &str) {
+    let element = browser.find(Locator::XPath(xpath)).await;
+    element
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Wait until the page shows the element at `xpath`.
+async fn shown(browser: &fantoccini::Client, xpath: &str) {
+    let found = browser.wait().for_element(Locator::XPath(xpath)).await;
+    found.unwrap_or_else(|e| panic!("the page never showed {xpath}: {e}"));
+}
+
 fn screenshot(name: &str, png: &[u8]) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target");
     std::fs::create_dir_all(dir).unwrap();
@@ -148,11 +164,7 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//h1[text()='Your requests']"))
-        .await
-        .unwrap();
+    shown(&browser, "//h1[text()='Your requests']").await;
     browser
         .find(Locator::LinkText("IT-1"))
         .await
@@ -170,20 +182,14 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
 
     let reply = browser.find(Locator::Id("reply")).await.unwrap();
     reply.send_keys("It beeps only in the morning").await.unwrap();
-    browser
-        .find(Locator::XPath("//button[text()='Send reply']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let shown = browser
+    click(&browser, "//button[text()='Send reply']").await;
+    let reply_shown = browser
         .wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath("//article/p[text()='It beeps only in the morning']"))
         .await;
     assert!(
-        shown.is_ok(),
+        reply_shown.is_ok(),
         "the reply is on the page: {}",
         browser.source().await.unwrap()
     );
@@ -200,18 +206,8 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
     browser.set_window_size(390, 844).await.unwrap();
     screenshot("portal-phone.png", &browser.screenshot().await.unwrap());
 
-    browser
-        .find(Locator::XPath("//button[text()='Close this request']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//p[contains(text(), 'being closed')]"))
-        .await
-        .unwrap();
+    click(&browser, "//button[text()='Close this request']").await;
+    shown(&browser, "//p[contains(text(), 'being closed')]").await;
     app.drain().await;
     assert_eq!(app.ticket("IT-1").await["status"], "Closed");
     browser
@@ -221,18 +217,8 @@ async fn a_requester_signs_in_replies_closes_and_signs_out_in_a_real_browser() {
     let status = browser.find(Locator::Css("dd")).await.unwrap().text().await.unwrap();
     assert_eq!(status, "Closed");
 
-    browser
-        .find(Locator::XPath("//button[text()='Sign out']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//h1[text()='Sign in to the help desk']"))
-        .await
-        .unwrap();
+    click(&browser, "//button[text()='Sign out']").await;
+    shown(&browser, "//h1[text()='Sign in to the help desk']").await;
     browser.goto(&format!("http://127.0.0.1:{port}/portal")).await.unwrap();
     let url = browser.current_url().await.unwrap();
     assert!(url.path().starts_with("/portal/sign-in"), "signed out: {url}");
@@ -258,17 +244,9 @@ async fn an_admin_authorizes_a_facilitator_on_the_admin_pages_in_a_real_browser(
         .click()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//h1[text()='Your requests']"))
-        .await
-        .unwrap();
+    shown(&browser, "//h1[text()='Your requests']").await;
     browser.goto(&format!("{}/portal/admin", app.addr)).await.unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//h1[text()='Channels']"))
-        .await
-        .unwrap();
+    shown(&browser, "//h1[text()='Channels']").await;
     let input = browser.find(Locator::Id(&format!("f-{SUPPORT}"))).await.unwrap();
     input.send_keys("U0FIONA").await.unwrap();
     browser
@@ -280,11 +258,7 @@ async fn an_admin_authorizes_a_facilitator_on_the_admin_pages_in_a_real_browser(
         .click()
         .await
         .unwrap();
-    browser
-        .wait()
-        .for_element(Locator::XPath("//p[contains(text(), 'now files for guests')]"))
-        .await
-        .unwrap();
+    shown(&browser, "//p[contains(text(), 'now files for guests')]").await;
     screenshot("admin-channels-desktop.png", &browser.screenshot().await.unwrap());
     let channel = app.get(&format!("/api/v1/channels/{SUPPORT}")).await.1;
     assert_eq!(channel["facilitator"]["slack_user_id"], "U0FIONA", "{channel}");
