@@ -18,6 +18,8 @@ use tokio::sync::{watch, Notify};
 use crate::config::{Config, Secret};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::http::{SignatureCheck, SlackHttp};
+use crate::slack::oauth::OAuthHttp;
+use crate::slack::workspaces::Workspaces;
 use crate::state::AppState;
 use crate::store::{ExclusiveUse, GroupCommit, NewEvent, Store};
 use crate::sync::dispatcher::Dispatcher;
@@ -35,7 +37,9 @@ pub struct App {
     state: AppState,
     /// Checks requests over HTTP; `None` with Socket Mode alone (no Slack route then).
     signature: Option<SignatureCheck>,
-    slack: SlackApi,
+    /// Slack's OAuth install routes, when workspaces install deskhand themselves.
+    oauth: Option<OAuthHttp>,
+    workspaces: Workspaces,
     wake: Wakers,
     inbox_writer: tokio::task::JoinHandle<()>,
 }
@@ -81,6 +85,7 @@ impl App {
             config.slack_timeout,
         )?
         .with_app_token(config.slack_app_token.clone());
+        let workspaces = Workspaces::new(slack.clone(), store.clone(), config.secret_key.clone());
         let wake = Wakers::default();
         let (inbox, inbox_writer) = GroupCommit::spawn(
             store.clone(),
@@ -95,14 +100,25 @@ impl App {
             config: Arc::new(config),
             store,
             inbox,
-            directory: Arc::new(slack.clone()),
+            directory: Arc::new(workspaces.clone()),
+        };
+        let oauth = match (&state.config.slack_oauth, &state.config.secret_key) {
+            (Some(oauth), Some(vault)) => Some(OAuthHttp {
+                app: state.clone(),
+                slack: slack.clone(),
+                workspaces: workspaces.clone(),
+                oauth: oauth.clone(),
+                vault: vault.clone(),
+            }),
+            _ => None,
         };
         Ok(Self {
             exclusive,
             listener,
             state,
             signature,
-            slack,
+            oauth,
+            workspaces,
             wake,
             inbox_writer,
         })
@@ -128,19 +144,20 @@ impl App {
     /// Serve until `shutdown` resolves, then stop taking requests, let the worker and
     /// dispatcher finish what they hold, and close the database.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (config, store, wake, slack) = (
+        let (config, store, wake, workspaces) = (
             self.state.config.clone(),
             self.state.store.clone(),
             self.wake,
-            self.slack,
+            self.workspaces,
         );
+        let slack = workspaces.configured().clone();
         let (stop, stopped) = watch::channel(false);
 
         tokio::spawn(check_slack(slack.clone(), config.clone()));
         let heartbeat = tokio::spawn(keep_beating(store.clone(), wake.clone(), stopped.clone()));
         let worker = Worker::new(
             store.clone(),
-            slack.clone(),
+            workspaces.clone(),
             wake.inbox,
             wake.outbox.clone(),
             config.lease,
@@ -155,14 +172,14 @@ impl App {
             None => None,
         };
         let (dispatcher, completion_writer) =
-            Dispatcher::new(store.clone(), slack.clone(), pacer, wake.outbox, config.lease, mailer);
+            Dispatcher::new(store.clone(), workspaces, pacer, wake.outbox, config.lease, mailer);
         let dispatcher = tokio::spawn(dispatcher.run(stopped.clone()));
         let socket_mode = slack
             .has_app_token()
             .then(|| tokio::spawn(crate::slack::socket::run(self.state.clone(), slack.clone(), stopped)));
 
         tracing::info!(addr = %self.listener.local_addr()?, database = store.backend(), "deskhand is serving");
-        axum::serve(self.listener, router(self.state, self.signature))
+        axum::serve(self.listener, router(self.state, self.signature, self.oauth))
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed")?;
@@ -190,7 +207,7 @@ impl App {
 }
 
 /// Every route deskhand serves.
-pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
+pub fn router(state: AppState, signature: Option<SignatureCheck>, oauth: Option<OAuthHttp>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -201,6 +218,9 @@ pub fn router(state: AppState, signature: Option<SignatureCheck>) -> Router {
             app: state.clone(),
             signature,
         }));
+    }
+    if let Some(oauth) = oauth {
+        router = router.merge(crate::slack::oauth::routes(oauth));
     }
     router
         .merge(crate::api::inbound_routes(state.clone()))
@@ -279,7 +299,16 @@ async fn check_slack(slack: SlackApi, config: Arc<Config>) {
              token (xapp-…, with connections:write)"
         );
     }
-    if config.slack_bot_token.is_placeholder() {
+    let Some(token) = &config.slack_bot_token else {
+        if config.slack_oauth.is_some() {
+            tracing::info!(
+                url = %format!("{}/slack/install", config.public_url),
+                "no SLACK_BOT_TOKEN: deskhand answers the workspaces installed from its install page"
+            );
+        }
+        return;
+    };
+    if token.is_placeholder() {
         tracing::error!(
             "SLACK_BOT_TOKEN is a placeholder: deskhand cannot reach Slack until it is the app's Bot User OAuth \
              Token (xoxb-…); events are kept in the inbox meanwhile"

@@ -55,7 +55,15 @@ pub enum ConfigError {
 pub struct Config {
     /// Verifies requests over HTTP; with Socket Mode alone, no Slack route is served.
     pub slack_signing_secret: Option<Secret>,
-    pub slack_bot_token: Secret,
+    /// The one workspace's bot token; `None` when workspaces install deskhand themselves
+    /// (Slack's OAuth, [`Config::slack_oauth`]).
+    pub slack_bot_token: Option<Secret>,
+    /// The app's OAuth credentials (`SLACK_CLIENT_ID`, `SLACK_CLIENT_SECRET`): workspaces
+    /// install deskhand at `/slack/install`.
+    pub slack_oauth: Option<OAuthApp>,
+    /// Seals what is kept but never shown, such as installed workspaces' tokens
+    /// (`DESKHAND_SECRET_KEY`).
+    pub secret_key: Option<crate::vault::Vault>,
     /// The app-level token (`xapp-…`): events come over Socket Mode connections.
     pub slack_app_token: Option<Secret>,
     /// Base URL of the Slack Web API, without a trailing slash.
@@ -82,6 +90,13 @@ pub struct Config {
     /// The bearer token the mail relay sends with `POST /mail/inbound`; the route
     /// answers 404 when unset.
     pub mail_inbound_token: Option<Secret>,
+}
+
+/// A Slack app's OAuth credentials.
+#[derive(Debug, Clone)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 /// Where settings come from: the environment first, then the file's keys.
@@ -120,10 +135,6 @@ impl Sources {
     /// The database URL alone (for `deskhand migrate`, which needs nothing else).
     pub fn database_url(&self) -> String {
         self.get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into())
-    }
-
-    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
-        self.get(var).ok_or(ConfigError::Missing(var))
     }
 
     /// `DATABASE_URL` (or the default SQLite file), checked: `serve` and `migrate` alike.
@@ -179,6 +190,9 @@ const SETTINGS: &[&str] = &[
     "SLACK_SIGNING_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "DESKHAND_SECRET_KEY",
     "SLACK_API_URL",
     "DATABASE_URL",
     "DESKHAND_LISTEN",
@@ -257,13 +271,45 @@ impl Config {
             (None, Some(_)) => None,
             (None, None) => return Err(ConfigError::Missing("SLACK_SIGNING_SECRET")),
         };
-        let slack_bot_token = sources.required("SLACK_BOT_TOKEN")?;
-        if !slack_bot_token.starts_with("xox") {
-            return Err(ConfigError::Invalid {
-                name: "SLACK_BOT_TOKEN",
-                reason: "must be a Slack bot token (xoxb-…)".into(),
-            });
-        }
+        let secret_key = match sources.get("DESKHAND_SECRET_KEY") {
+            Some(setting) => Some(crate::vault::Vault::parse(&setting).map_err(|e| ConfigError::Invalid {
+                name: "DESKHAND_SECRET_KEY",
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
+        let slack_oauth = match (sources.get("SLACK_CLIENT_ID"), sources.get("SLACK_CLIENT_SECRET")) {
+            (None, None) => None,
+            (Some(client_id), Some(client_secret)) => {
+                if secret_key.is_none() {
+                    return Err(ConfigError::Invalid {
+                        name: "DESKHAND_SECRET_KEY",
+                        reason: "is required with SLACK_CLIENT_ID: installed workspaces' tokens are sealed with it \
+                                 (k1:<openssl rand -base64 32>)"
+                            .into(),
+                    });
+                }
+                Some(OAuthApp {
+                    client_id,
+                    client_secret: Secret::new(client_secret),
+                })
+            }
+            (None, Some(_)) => return Err(ConfigError::Missing("SLACK_CLIENT_ID")),
+            (Some(_), None) => return Err(ConfigError::Missing("SLACK_CLIENT_SECRET")),
+        };
+        // One workspace's token, or workspaces that install deskhand through OAuth (or both:
+        // the token serves its own workspace).
+        let slack_bot_token = match sources.get("SLACK_BOT_TOKEN") {
+            Some(token) if !token.starts_with("xox") => {
+                return Err(ConfigError::Invalid {
+                    name: "SLACK_BOT_TOKEN",
+                    reason: "must be a Slack bot token (xoxb-…)".into(),
+                })
+            }
+            Some(token) => Some(Secret::new(token)),
+            None if slack_oauth.is_some() => None,
+            None => return Err(ConfigError::Missing("SLACK_BOT_TOKEN")),
+        };
         let slack_api_url = url_setting(
             "SLACK_API_URL",
             sources
@@ -330,7 +376,9 @@ impl Config {
             smtp_from,
             mail_inbound_token: sources.get("DESKHAND_MAIL_INBOUND_TOKEN").map(Secret::new),
             slack_signing_secret,
-            slack_bot_token: Secret::new(slack_bot_token),
+            slack_bot_token,
+            slack_oauth,
+            secret_key,
             slack_app_token: slack_app_token.map(Secret::new),
             slack_api_url,
             database_url,
@@ -382,6 +430,40 @@ mod tests {
         let vars = env(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_APP_TOKEN", "xoxb-2")]);
         let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
         assert!(err.to_string().starts_with("SLACK_APP_TOKEN is invalid"), "{err}");
+    }
+
+    #[test]
+    fn oauth_installs_need_both_credentials_and_a_secret_key_and_no_bot_token() {
+        let key = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let oauth = [
+            ("SLACK_SIGNING_SECRET", "s3cret"),
+            ("SLACK_CLIENT_ID", "123.456"),
+            ("SLACK_CLIENT_SECRET", "shh"),
+            ("DESKHAND_SECRET_KEY", key),
+        ];
+        let config = Config::load(&Sources::from_maps(env(&oauth), HashMap::new())).unwrap();
+        assert!(config.slack_bot_token.is_none());
+        assert_eq!(
+            config.slack_oauth.as_ref().map(|o| o.client_id.as_str()),
+            Some("123.456")
+        );
+        assert!(!format!("{config:?}").contains("shh"));
+        let err = Config::load(&Sources::from_maps(env(&oauth[..3]), HashMap::new())).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("DESKHAND_SECRET_KEY is invalid: is required"),
+            "{err}"
+        );
+        let err = Config::load(&Sources::from_maps(
+            env(&[oauth[0], oauth[1], oauth[3]]),
+            HashMap::new(),
+        ))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("SLACK_CLIENT_SECRET"));
+        let mut vars = env(&BASE);
+        vars.insert("DESKHAND_SECRET_KEY".into(), "not a key".into());
+        let err = Config::load(&Sources::from_maps(vars, HashMap::new())).unwrap_err();
+        assert!(err.to_string().starts_with("DESKHAND_SECRET_KEY is invalid"), "{err}");
     }
 
     #[test]

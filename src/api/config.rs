@@ -190,6 +190,11 @@ pub(super) async fn list_channels(State(state): State<AppState>) -> Result<impl 
     Ok(Json(json!({ "channels": channels })))
 }
 
+/// The workspaces installed through Slack's OAuth, in place or removed; never a token.
+pub(super) async fn list_workspaces(State(state): State<AppState>) -> Result<impl IntoResponse> {
+    Ok(Json(json!({ "workspaces": state.store.installations().await? })))
+}
+
 pub(super) async fn delete_channel(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
     channels::unbind(&state.store, ADMIN_API, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -226,6 +226,7 @@ pub fn routes(state: AppState) -> Router {
             put(customers::put_member).delete(customers::delete_member),
         )
         .route("/channels", get(config::list_channels))
+        .route("/workspaces", get(config::list_workspaces))
         .route(
             "/channels/{id}",
             get(config::get_channel)

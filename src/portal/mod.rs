@@ -291,6 +291,7 @@ async fn requester_replied(
         order_key: format!("user:{user}"),
         body: serde_json::json!({ "user": user, "ticket": ticket.key, "text": text }).to_string(),
         urgent: false,
+        installation: ticket.installation.clone(),
     };
     state
         .inbox
@@ -349,6 +350,7 @@ async fn close(
         order_key: format!("user:{user}"),
         body: serde_json::json!({ "user": user, "ticket": ticket.key }).to_string(),
         urgent: true,
+        installation: ticket.installation.clone(),
     };
     match state.inbox.submit(event).await {
         Ok(_) => Redirect::to(&format!("/portal/tickets/{key}?closing=1")).into_response(),

@@ -3,6 +3,7 @@
 
 use super::api::{SlackApi, SlackError, User};
 use super::manifest::BOT_SCOPES;
+use super::workspaces::{NoClient, Workspaces};
 use crate::admin::{BoxFuture, Directory, DirectoryError, Person};
 
 fn directory_error(e: SlackError) -> DirectoryError {
@@ -74,5 +75,50 @@ impl Directory for SlackApi {
             }
             Some(self.connections_open().await.map(|_| ()).map_err(directory_error))
         })
+    }
+}
+
+fn no_client(e: NoClient) -> DirectoryError {
+    if e.is_transient() {
+        DirectoryError::Unavailable(e.to_string())
+    } else {
+        DirectoryError::Refused(e.to_string())
+    }
+}
+
+/// The admin use cases ask the workspace of the configured token, else the first one
+/// installed.
+impl Directory for Workspaces {
+    fn workspace_team(&self) -> BoxFuture<'_, Result<String, DirectoryError>> {
+        Box::pin(async move { self.default_client().await.map_err(no_client)?.workspace_team().await })
+    }
+
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
+        Box::pin(async move { self.default_client().await.map_err(no_client)?.person(user).await })
+    }
+
+    fn person_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
+        Box::pin(async move {
+            let slack = self.default_client().await.map_err(no_client)?;
+            slack.person_by_email(email).await
+        })
+    }
+
+    fn missing_scopes(&self) -> BoxFuture<'_, Result<Vec<String>, DirectoryError>> {
+        Box::pin(async move { self.default_client().await.map_err(no_client)?.missing_scopes().await })
+    }
+
+    fn present_in<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<bool, DirectoryError>> {
+        Box::pin(async move {
+            self.default_client()
+                .await
+                .map_err(no_client)?
+                .present_in(channel)
+                .await
+        })
+    }
+
+    fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>> {
+        Box::pin(async move { self.configured().socket_mode().await })
     }
 }

@@ -24,6 +24,12 @@ pub struct IngressEnvelope<'a> {
     pub event_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub event: Option<IngressEvent<'a>>,
+    #[serde(borrow, default)]
+    pub team_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub enterprise_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub is_enterprise_install: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,6 +47,15 @@ pub struct IngressItem<'a> {
 }
 
 impl IngressEnvelope<'_> {
+    /// The installation whose token handles the event (see [`shapes::installation`]).
+    pub fn installation(&self) -> Result<Option<String>, &'static str> {
+        shapes::installation(
+            self.team_id.as_deref(),
+            self.enterprise_id.as_deref(),
+            self.is_enterprise_install.unwrap_or(false),
+        )
+    }
+
     /// The key that keeps one conversation's events in order: the channel, when the event
     /// has one.
     pub fn order_key(&self) -> String {
@@ -63,6 +78,12 @@ struct Envelope {
 }
 
 #[derive(Debug, Deserialize)]
+struct RevokedTokens {
+    #[serde(default)]
+    bot: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct RawEvent {
     #[serde(rename = "type")]
     kind: String,
@@ -74,6 +95,8 @@ struct RawEvent {
     item: Option<ReactionItem>,
     tab: Option<String>,
     bot_id: Option<String>,
+    /// `tokens_revoked`: which tokens (by user id) no longer work.
+    tokens: Option<RevokedTokens>,
     text: Option<String>,
     ts: Option<String>,
     thread_ts: Option<String>,
@@ -180,6 +203,11 @@ pub enum Command {
         channel: String,
         ts: String,
     },
+    /// deskhand was uninstalled from the event's workspace, or its bot token revoked: its
+    /// token is gone, and nothing more is sent there.
+    Uninstalled {
+        because: &'static str,
+    },
     /// Nothing for the desk: an event or subtype deskhand does not act on.
     Ignored {
         what: String,
@@ -278,7 +306,7 @@ fn checked(command: Command) -> Result<Command, DecodeError> {
         Command::Note(text) | Command::Declined(text) | Command::PortalReply(text) => id("user", &text.user)?,
         Command::AddParticipant(added) => id("user", &added.user)?,
         Command::Rated(answer) => id("user", &answer.user)?,
-        Command::Ignored { .. } => {}
+        Command::Ignored { .. } | Command::Uninstalled { .. } => {}
     }
     Ok(command)
 }
@@ -317,6 +345,16 @@ pub fn decode_event(body: &str) -> Result<Command, DecodeError> {
                     .reaction
                     .ok_or(DecodeError::Missing("reaction_added", "reaction"))?,
             });
+        }
+        "app_uninstalled" => {
+            return Ok(Command::Uninstalled {
+                because: "deskhand was uninstalled from the workspace",
+            })
+        }
+        "tokens_revoked" if event.tokens.is_some_and(|t| !t.bot.is_empty()) => {
+            return Ok(Command::Uninstalled {
+                because: "deskhand's bot token was revoked",
+            })
         }
         "app_home_opened" if event.tab.as_deref() != Some("messages") => {
             return Ok(Command::HomeOpened {

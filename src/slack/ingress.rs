@@ -48,7 +48,8 @@ pub async fn accept(state: &AppState, incoming: Incoming<'_>) -> Answer {
         Incoming::Event(body) => accept_event(state, body).await,
         Incoming::Interaction(json) => accept_interaction(state, json).await,
         Incoming::Command(command) => {
-            if !shapes::is_id(&command.user_id) || !shapes::is_token(&command.trigger_id) {
+            let installation = command.installation();
+            if !shapes::is_id(&command.user_id) || !shapes::is_token(&command.trigger_id) || installation.is_err() {
                 return Answer::Malformed("malformed slash command");
             }
             let event = NewEvent {
@@ -56,6 +57,7 @@ pub async fn accept(state: &AppState, incoming: Incoming<'_>) -> Answer {
                 order_key: format!("user:{}", command.user_id),
                 body: serde_json::to_string(&command).expect("commands serialize"),
                 urgent: true,
+                installation: installation.ok().flatten(),
             };
             store(state, event, Answer::Ack).await
         }
@@ -82,11 +84,15 @@ async fn accept_event(state: &AppState, body: &str) -> Answer {
             if !shapes::is_token(event_id) {
                 return Answer::Malformed("event_id is not an event id");
             }
+            let Ok(installation) = envelope.installation() else {
+                return Answer::Malformed("team_id or enterprise_id is not an id");
+            };
             let event = NewEvent {
                 dedupe_key: format!("event:{event_id}"),
                 order_key: envelope.order_key(),
                 body: body.to_owned(),
                 urgent: false,
+                installation,
             };
             store(state, event, Answer::Ack).await
         }
@@ -120,6 +126,9 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         .split(':')
         .skip(2)
         .all(|part| shapes::is_token(part) || shapes::is_id(part));
+    let Ok(installation) = payload.installation() else {
+        return Answer::Malformed("malformed payload");
+    };
     if !shapes::is_id(payload.user_id()) || !key_parts_ok {
         return Answer::Malformed("malformed payload");
     }
@@ -184,6 +193,7 @@ async fn accept_interaction(state: &AppState, json: &str) -> Answer {
         order_key: format!("user:{}", payload.user_id()),
         body: json.to_owned(),
         urgent: true,
+        installation,
     };
     store(state, event, answer).await
 }

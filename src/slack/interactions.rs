@@ -66,6 +66,12 @@ pub struct Payload {
     pub(super) actions: Vec<WireAction>,
     #[serde(default)]
     container: Option<Container>,
+    #[serde(default)]
+    team: Option<Id>,
+    #[serde(default)]
+    enterprise: Option<Id>,
+    #[serde(default)]
+    is_enterprise_install: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -131,6 +137,15 @@ struct Container {
 }
 
 impl Payload {
+    /// The installation whose token handles the payload (see [`super::shapes::installation`]).
+    pub fn installation(&self) -> Result<Option<String>, &'static str> {
+        super::shapes::installation(
+            self.team.as_ref().map(|t| t.id.as_str()),
+            self.enterprise.as_ref().map(|e| e.id.as_str()),
+            self.is_enterprise_install.unwrap_or(false),
+        )
+    }
+
     pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
     }
@@ -433,9 +448,25 @@ pub struct SlashCommand {
     pub trigger_id: String,
     #[serde(default)]
     pub response_url: String,
+    #[serde(default)]
+    pub team_id: String,
+    #[serde(default)]
+    pub enterprise_id: String,
+    /// `"true"` for an org-wide install on Enterprise Grid (form fields are text).
+    #[serde(default)]
+    pub is_enterprise_install: String,
 }
 
 impl SlashCommand {
+    /// The installation whose token handles the command (see [`shapes::installation`]).
+    pub fn installation(&self) -> Result<Option<String>, &'static str> {
+        super::shapes::installation(
+            Some(&self.team_id),
+            Some(&self.enterprise_id),
+            self.is_enterprise_install == "true",
+        )
+    }
+
     /// Read the form-encoded body Slack posts.
     pub fn from_form(body: &str) -> Result<Self, String> {
         let mut fields = serde_json::Map::new();

@@ -16,6 +16,11 @@ pub const BOT_EVENTS: &[(&str, &str)] = &[
     ("reaction_added", "the emoji that file, assign and resolve"),
     ("app_mention", "@deskhand in a message"),
     ("app_home_opened", "the Home tab"),
+    (
+        "app_uninstalled",
+        "a workspace that removed deskhand: its token is forgotten",
+    ),
+    ("tokens_revoked", "a workspace that revoked deskhand's token: the same"),
 ];
 
 /// The bot scopes, in groups, each group with what it is for.

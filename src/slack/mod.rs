@@ -11,9 +11,11 @@ pub mod http;
 pub mod ingress;
 pub mod interactions;
 pub mod manifest;
+pub mod oauth;
 pub mod shapes;
 pub mod socket;
 pub mod views;
+pub mod workspaces;
 
 /// A payload as Slack sends it, from the fixtures kept with the tests (`tests/fixtures/slack/`).
 #[cfg(test)]

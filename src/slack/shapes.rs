@@ -73,6 +73,28 @@ pub fn clean_escapes(json: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Which installation's token answers a payload: the org's, for an org-wide install on
+/// Enterprise Grid; else the workspace's. `Err` when an id is not an id.
+pub fn installation(
+    team: Option<&str>,
+    enterprise: Option<&str>,
+    is_enterprise_install: bool,
+) -> Result<Option<String>, &'static str> {
+    let team = team.filter(|t| !t.is_empty());
+    let enterprise = enterprise.filter(|e| !e.is_empty());
+    // Ids as Slack shows them (`T0123`), or as its examples write them (`T-other-side`).
+    let shaped = |id: &str| id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if team.is_some_and(|t| !shaped(t)) || enterprise.is_some_and(|e| !shaped(e)) {
+        return Err("team or enterprise is not an id");
+    }
+    Ok(if is_enterprise_install {
+        enterprise.or(team)
+    } else {
+        team.or(enterprise)
+    }
+    .map(str::to_owned))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +125,14 @@ mod tests {
         assert_eq!(pair["t"], "😀", "a real pair stays");
         let literal: serde_json::Value = serde_json::from_str(&clean_escapes(r#"{"t":"\\u0000"}"#)).unwrap();
         assert_eq!(literal["t"], "\\u0000", "an escaped backslash is text");
+    }
+
+    #[test]
+    fn an_org_wide_install_is_the_org_s_and_any_other_is_the_workspace_s() {
+        assert_eq!(installation(Some("T1"), Some("E1"), true), Ok(Some("E1".into())));
+        assert_eq!(installation(Some("T1"), Some("E1"), false), Ok(Some("T1".into())));
+        assert_eq!(installation(None, Some("E1"), false), Ok(Some("E1".into())));
+        assert_eq!(installation(Some(""), None, false), Ok(None));
+        assert!(installation(Some("T1'; drop"), None, false).is_err());
     }
 }

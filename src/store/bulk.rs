@@ -43,6 +43,8 @@ pub struct NumberedTicket<'a> {
     pub origin_thread_ts: Option<&'a str>,
     /// `pending` when its request type needs an approval first.
     pub approval: Option<&'a str>,
+    /// The Slack installation it was filed through.
+    pub installation: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -153,6 +155,7 @@ const TICKET_INSERT_COLUMNS: &[(&str, &str)] = &[
     ("approval", "text"),
     ("status_category", "text"),
     ("origin_thread_ts", "text"),
+    ("installation", "text"),
 ];
 
 impl Store {
@@ -248,8 +251,8 @@ impl Store {
             return Ok(());
         }
         let sql = format!(
-            "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, due_at, created_at)
-             select effect_id, order_key, coalesce_key, kind, payload, urgent, $2, $2 from ({}) as r where true
+            "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, installation, due_at, created_at)
+             select effect_id, order_key, coalesce_key, kind, payload, urgent, installation, $2, $2 from ({}) as r where true
              on conflict (coalesce_key) where state = 'pending' and not started do nothing",
             Dialect::of_tx(tx).json_rows(
                 1,
@@ -260,6 +263,7 @@ impl Store {
                     ("kind", "text"),
                     ("payload", "text"),
                     ("urgent", "boolean"),
+                    ("installation", "text"),
                 ]
             )
         );

@@ -22,6 +22,7 @@ mod queue;
 mod replicas;
 mod requests;
 mod tickets;
+mod workspaces;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -49,6 +50,7 @@ pub use tickets::{
     AttachmentRecord, AuditRecord, CommentRecord, NewAttachment, NewComment, NewParked, ParkedRecord, PersonLink,
     SlackUserRecord, TicketMessageRecord, TicketRecord,
 };
+pub use workspaces::{NewInstallation, WorkspaceRecord, OAUTH_STATE_LIFETIME_MS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -284,6 +286,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_participants.sql"),
     ),
     ("0008_portal", include_str!("../../migrations/sqlite/0008_portal.sql")),
+    (
+        "0009_workspaces",
+        include_str!("../../migrations/sqlite/0009_workspaces.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -309,6 +315,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/postgres/0007_participants.sql"),
     ),
     ("0008_portal", include_str!("../../migrations/postgres/0008_portal.sql")),
+    (
+        "0009_workspaces",
+        include_str!("../../migrations/postgres/0009_workspaces.sql"),
+    ),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

@@ -39,6 +39,8 @@ pub struct NewEvent {
     pub body: String,
     /// Someone waits for it (an interaction, a slash command): claimed before the backlog.
     pub urgent: bool,
+    /// The Slack installation whose token handles it (`None`: the configured token).
+    pub installation: Option<String>,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -50,6 +52,7 @@ pub struct ClaimedEvent {
     pub body: String,
     pub attempts: i64,
     pub received_at: i64,
+    pub installation: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +65,8 @@ pub struct NewEffect {
     pub payload: String,
     /// Someone waits for it (a modal to open, a private answer): claimed before the backlog.
     pub urgent: bool,
+    /// The Slack installation whose token sends it (`None`: the configured token).
+    pub installation: Option<String>,
 }
 
 impl NewEffect {
@@ -76,6 +81,15 @@ impl NewEffect {
             urgent: effect.urgent(),
             payload: serde_json::to_string(effect).expect("effects serialize"),
             effect_id,
+            installation: None,
+        }
+    }
+
+    /// The same effect, sent with the token of this Slack installation.
+    pub fn through(self, installation: Option<&str>) -> Self {
+        Self {
+            installation: installation.map(str::to_owned),
+            ..self
         }
     }
 }
@@ -91,6 +105,7 @@ pub struct ClaimedEffect {
     /// An earlier attempt may have reached the outside world (timeout, 5xx, crash).
     pub ambiguous: bool,
     pub created_at: i64,
+    pub installation: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -236,8 +251,8 @@ impl Store {
         let mut rows: Vec<&NewEvent> = events.iter().collect();
         rows.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
         let sql = format!(
-            "insert into inbox (dedupe_key, order_key, body, urgent, received_at, due_at)
-             select dedupe_key, order_key, body, urgent, $2, $2 from ({}) as r where true
+            "insert into inbox (dedupe_key, order_key, body, urgent, installation, received_at, due_at)
+             select dedupe_key, order_key, body, urgent, installation, $2, $2 from ({}) as r where true
              on conflict (dedupe_key) do nothing returning dedupe_key",
             self.dialect().json_rows(
                 1,
@@ -245,7 +260,8 @@ impl Store {
                     ("dedupe_key", "text"),
                     ("order_key", "text"),
                     ("body", "text"),
-                    ("urgent", "boolean")
+                    ("urgent", "boolean"),
+                    ("installation", "text")
                 ]
             )
         );
@@ -298,7 +314,7 @@ impl Store {
         let sql = claim_sql(
             "inbox",
             "",
-            "id, dedupe_key, order_key, body, attempts, received_at",
+            "id, dedupe_key, order_key, body, attempts, received_at, installation",
             matches!(self.db, Db::Postgres(_)),
             false,
         );
@@ -322,7 +338,7 @@ impl Store {
         let sql = claim_sql(
             "outbox",
             ", ambiguous = (ambiguous or lease_until is not null), started = true",
-            "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at",
+            "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation",
             matches!(self.db, Db::Postgres(_)),
             true,
         );

@@ -54,6 +54,8 @@ pub struct TicketRecord {
     pub resolutions: i64,
     /// `pending`, `approved` or `declined`, when its request type needs an approval.
     pub approval: Option<String>,
+    /// The Slack installation it was filed through (`None`: the configured token).
+    pub installation: Option<String>,
 }
 
 // Read by column name: priority, source and status category as the desk's enums.
@@ -90,6 +92,7 @@ from_rows!(TicketRecord, |row| Ok(TicketRecord {
     first_resolved_at: row.try_get("first_resolved_at")?,
     resolutions: row.try_get("resolutions")?,
     approval: row.try_get("approval")?,
+    installation: row.try_get("installation")?,
 }));
 
 impl TicketRecord {
@@ -124,7 +127,7 @@ pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at,
     department, request_type, reporter_slack_id, reporter_name, assignee_slack_id, assignee_name, private,
-    status_category, resolved_at, origin_thread_ts, previous_status, first_resolved_at, resolutions, approval";
+    status_category, resolved_at, origin_thread_ts, previous_status, first_resolved_at, resolutions, approval, installation";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {

@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
 use crate::metrics;
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
+use crate::slack::workspaces::{NoClient, Workspaces};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
 use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
@@ -49,7 +50,9 @@ const MEMORY_TTL: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Dispatcher {
     pub(super) store: Store,
+    /// The client of the effect under way: its installation's token.
     pub(super) slack: SlackApi,
+    workspaces: Workspaces,
     pub(super) pacer: Arc<ChannelPacer>,
     ready: Arc<Notify>,
     completions: GroupCommit<Completion, ()>,
@@ -111,7 +114,7 @@ async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Res
 impl Dispatcher {
     pub fn new(
         store: Store,
-        slack: SlackApi,
+        workspaces: Workspaces,
         pacer: ChannelPacer,
         ready: Arc<Notify>,
         lease: Duration,
@@ -120,7 +123,8 @@ impl Dispatcher {
         let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
         let dispatcher = Self {
             store,
-            slack,
+            slack: workspaces.configured().clone(),
+            workspaces,
             pacer: Arc::new(pacer),
             ready,
             completions,
@@ -224,7 +228,21 @@ impl Dispatcher {
 
     async fn carry_out(&self, claimed: &ClaimedEffect, effect: &Effect, ticket: Option<TicketRecord>) -> Completion {
         match effect.target() {
-            Target::Slack => self.send_to_slack(claimed, effect, ticket).await,
+            Target::Slack => {
+                // With the token of the workspace it was made in: its own, else its ticket's.
+                let installation = claimed
+                    .installation
+                    .as_deref()
+                    .or_else(|| ticket.as_ref().and_then(|t| t.installation.as_deref()));
+                match self.workspaces.client(installation).await {
+                    Ok(slack) => {
+                        let this = Self { slack, ..self.clone() };
+                        this.send_to_slack(claimed, effect, ticket).await
+                    }
+                    Err(NoClient::Store(e)) => self.retry_store(claimed, e),
+                    Err(e) => self.failed(claimed, e.to_string()),
+                }
+            }
             Target::Email => self.send_mail(claimed, effect).await,
         }
     }

@@ -4,6 +4,7 @@
 
 mod changes;
 pub mod dispatcher;
+mod gather;
 mod handlers;
 mod inbox;
 pub mod lookup;

@@ -61,7 +61,7 @@ impl<'a> Facts<'a> {
     }
 
     pub fn verify(&self, user: &'a SlackUserRecord) -> Verification<'a> {
-        identity::verify(&profile(user), &self.workspace.team_id)
+        identity::verify(&profile(user), self.workspace.home())
     }
 
     /// The facilitator of a support channel (its own, else the workspace's), when one is
@@ -183,7 +183,8 @@ impl<'a> Unit<'a> {
     }
 
     pub(super) fn effect(&mut self, effect: Effect) {
-        self.effects.push(NewEffect::of(&effect));
+        self.effects
+            .push(NewEffect::of(&effect).through(self.facts.workspace.installation.as_deref()));
     }
 
     /// Audit what deskhand did on its own.
@@ -349,6 +350,7 @@ impl<'a> Unit<'a> {
                     status_category: Category::Open.as_str(),
                     origin_thread_ts: d.origin_thread_ts.as_deref(),
                     approval: approvers.as_ref().map(|_| "pending"),
+                    installation: facts.workspace.installation.as_deref(),
                 }
             })
             .collect();

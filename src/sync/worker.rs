@@ -15,17 +15,13 @@ use tokio::sync::{watch, Notify};
 use tracing::Instrument;
 
 use crate::desk::effects::Effect;
-use crate::desk::identity::{self, Verification};
 use crate::metrics;
-use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
-use crate::store::{
-    ChannelRecord, ClaimedEvent, NewEffect, PersonLink, Settle, SlackUserRecord, Store, StoreError,
-    CHANNEL_MESSAGE_RETENTION_MS,
-};
+use crate::slack::workspaces::{NoClient, Workspaces};
+use crate::store::{ClaimedEvent, NewEffect, Settle, SlackUserRecord, Store, StoreError, CHANNEL_MESSAGE_RETENTION_MS};
 use crate::sync::handlers;
-use crate::sync::lookup::{self, Lookups, Needs};
-use crate::sync::unit::{profile, Facts, Unit};
+use crate::sync::lookup::Needs;
+use crate::sync::unit::{Facts, Unit};
 use crate::sync::{backoff, out_of_tries};
 
 /// How often finished queue rows and old messages are purged, and expired parked messages
@@ -40,16 +36,20 @@ const POLL: Duration = Duration::from_millis(250);
 /// An event that fails this often is set aside as failed, with its error.
 const MAX_ATTEMPTS: i64 = 8;
 /// How long a looked-up user is trusted, in memory and in the database.
-const USER_MEMORY_TTL: Duration = Duration::from_secs(600);
-const USER_DB_TTL_MS: i64 = 3_600_000;
+pub(super) const USER_MEMORY_TTL: Duration = Duration::from_secs(600);
+pub(super) const USER_DB_TTL_MS: i64 = 3_600_000;
 /// How long the agent channels' members are trusted.
-const AGENTS_TTL: Duration = Duration::from_secs(300);
+pub(super) const AGENTS_TTL: Duration = Duration::from_secs(300);
 
 use super::inbox::{clip, set_aside_report};
 
 /// What `auth.test` says about the workspace and deskhand's own bot user.
 #[derive(Debug, Clone)]
 pub struct Workspace {
+    /// The installation whose token this is (`None`: the configured token's).
+    pub installation: Option<String>,
+    /// The Enterprise Grid org of the workspace, if it is in one.
+    pub enterprise_id: Option<String>,
     pub team_id: String,
     pub bot_user_id: String,
     pub url: String,
@@ -59,16 +59,29 @@ pub struct Workspace {
     pub public_url: String,
 }
 
+impl Workspace {
+    /// Whose members are the desk's own people: the org's on Enterprise Grid, else the
+    /// workspace's.
+    pub fn home(&self) -> &str {
+        self.enterprise_id.as_deref().unwrap_or(&self.team_id)
+    }
+}
+
+/// An inbox row, decoded.
+type Decoded = Result<Command, events::DecodeError>;
+
 pub struct Worker {
-    email: bool,
-    public_url: String,
-    store: Store,
-    slack: SlackApi,
+    pub(super) email: bool,
+    pub(super) public_url: String,
+    pub(super) store: Store,
+    pub(super) workspaces: Workspaces,
     inbox_ready: Arc<Notify>,
     outbox_ready: Arc<Notify>,
-    workspace: Option<Workspace>,
-    users: HashMap<String, (SlackUserRecord, Instant)>,
-    agents: Option<(HashSet<String>, Instant)>,
+    /// What `auth.test` said of each installation's token.
+    pub(super) known: HashMap<Option<String>, Workspace>,
+    pub(super) users: HashMap<String, (SlackUserRecord, Instant)>,
+    /// The agent channels' members, as each installation's token sees them.
+    pub(super) agents: HashMap<Option<String>, (HashSet<String>, Instant)>,
     /// How long a claimed batch is ours before another worker may take it.
     lease: Duration,
 }
@@ -76,7 +89,7 @@ pub struct Worker {
 impl Worker {
     pub fn new(
         store: Store,
-        slack: SlackApi,
+        workspaces: Workspaces,
         inbox_ready: Arc<Notify>,
         outbox_ready: Arc<Notify>,
         lease: Duration,
@@ -88,12 +101,12 @@ impl Worker {
             public_url,
             lease,
             store,
-            slack,
+            workspaces,
             inbox_ready,
             outbox_ready,
-            workspace: None,
+            known: HashMap::new(),
             users: HashMap::new(),
-            agents: None,
+            agents: HashMap::new(),
         }
     }
 
@@ -150,7 +163,8 @@ impl Worker {
         }
     }
 
-    /// Take one batch of due events and handle it. How many events were taken.
+    /// Take one batch of due events and handle it, each installation's events with its
+    /// own token. How many events were taken.
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
         let claimed = self.store.claim_events(BATCH, self.lease.as_millis() as i64).await?;
         let claimed_at = Instant::now();
@@ -160,7 +174,78 @@ impl Worker {
         let taken = claimed.len();
         metrics::get().worker_batch_events.observe(taken as f64);
         let _timer = metrics::time(&metrics::get().worker_batch_seconds);
-        let workspace = match self.workspace().await {
+        let mut groups: Vec<(Option<String>, Vec<ClaimedEvent>, Vec<Decoded>)> = Vec::new();
+        let mut removed = Vec::new();
+        for event in claimed {
+            let command = super::inbox::decode(&event.dedupe_key, &event.body);
+            if let Ok(Command::Uninstalled { because }) = &command {
+                removed.push((event, *because));
+                continue;
+            }
+            match groups.iter_mut().find(|(i, _, _)| *i == event.installation) {
+                Some((_, events, decoded)) => {
+                    events.push(event);
+                    decoded.push(command);
+                }
+                None => groups.push((event.installation.clone(), vec![event], vec![command])),
+            }
+        }
+        self.uninstalled(removed).await?;
+        for (installation, events, decoded) in groups {
+            self.handle_group(installation, events, decoded, claimed_at).await?;
+        }
+        Ok(taken)
+    }
+
+    /// A workspace removed deskhand (or revoked its token): its token is forgotten and
+    /// what waited to be sent there is set aside, before anything else of the batch.
+    async fn uninstalled(&mut self, removed: Vec<(ClaimedEvent, &'static str)>) -> Result<(), StoreError> {
+        if removed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        for (event, because) in &removed {
+            if let Some(installation) = &event.installation {
+                if Store::remove_installation(&mut tx, installation, because).await? {
+                    tracing::warn!(slack.installation = %installation, because, "a workspace removed deskhand: its token is forgotten");
+                }
+            }
+        }
+        let ids: Vec<i64> = removed.iter().map(|(e, _)| e.id).collect();
+        Store::finish_events(&mut tx, &ids).await?;
+        tx.commit().await?;
+        for (event, _) in &removed {
+            if let Some(installation) = &event.installation {
+                self.workspaces.forget(installation);
+                self.known.remove(&event.installation);
+                self.agents.remove(&event.installation);
+            }
+        }
+        Ok(())
+    }
+
+    /// Handle one installation's events of a batch.
+    async fn handle_group(
+        &mut self,
+        installation: Option<String>,
+        claimed: Vec<ClaimedEvent>,
+        decoded: Vec<Decoded>,
+        claimed_at: Instant,
+    ) -> Result<(), StoreError> {
+        let slack = match self.workspaces.client(installation.as_deref()).await {
+            Ok(slack) => slack,
+            Err(NoClient::Store(e)) => return Err(e),
+            Err(e) => {
+                // Nothing can ever be answered there: set aside, each visible in the inbox.
+                tracing::error!(error = %e, events = claimed.len(), "events of a workspace deskhand is not installed in were set aside");
+                let rows = claimed
+                    .iter()
+                    .map(|c| (c.id, Settle::Fail { error: e.to_string() }))
+                    .collect();
+                return self.settle_each(rows).await;
+            }
+        };
+        let workspace = match self.workspace(&installation, &slack).await {
             Ok(workspace) => workspace,
             Err(e) => {
                 // Events wait (they are safe in the inbox) until Slack accepts the token.
@@ -168,7 +253,7 @@ impl Worker {
                     tracing::warn!(error = %e, "auth.test failed; events wait until Slack answers");
                     backoff(1)
                 } else {
-                    tracing::error!(error = %e, "Slack does not accept SLACK_BOT_TOKEN; events wait until it does");
+                    tracing::error!(error = %e, slack.installation = ?installation, "Slack does not accept deskhand's token; events wait until it does");
                     Duration::from_secs(30)
                 };
                 // A retry, not a deferral: tried events keep holding back later events of
@@ -193,14 +278,9 @@ impl Worker {
                         (c.id, settle)
                     })
                     .collect();
-                self.settle_each(rows).await?;
-                return Ok(0);
+                return self.settle_each(rows).await;
             }
         };
-        let decoded: Vec<_> = claimed
-            .iter()
-            .map(|c| super::inbox::decode(&c.dedupe_key, &c.body))
-            .collect();
         let channels = self.load_channels(&decoded).await?;
         let needs: Vec<Needs> = decoded
             .iter()
@@ -208,7 +288,7 @@ impl Worker {
             .collect();
         // Lookups stop at half the lease, so the batch is applied while it is still ours.
         let deadline = claimed_at + self.lease / 2;
-        let lookups = self.gather(&needs, &channels, &workspace, deadline).await?;
+        let lookups = self.gather(&slack, &needs, &channels, &workspace, deadline).await?;
 
         // Which events wait this round: those whose facts could not be had, and everything
         // after them with the same order key.
@@ -265,10 +345,10 @@ impl Worker {
         }
         self.settle_each(waiting).await?;
         for (id, kind, error, report) in aside {
-            self.set_aside(id, kind, error, report).await?;
+            self.set_aside(id, kind, error, report, &workspace).await?;
         }
         self.outbox_ready.notify_one();
-        Ok(taken)
+        Ok(())
     }
 
     async fn apply_batch(
@@ -324,8 +404,14 @@ impl Worker {
                         .as_ref()
                         .ok()
                         .and_then(|c| set_aside_report(c, |id| facts.channel(id), &error));
-                    self.set_aside(event.id, metrics::source_of(&event.dedupe_key), error, report)
-                        .await?;
+                    self.set_aside(
+                        event.id,
+                        metrics::source_of(&event.dedupe_key),
+                        error,
+                        report,
+                        facts.workspace,
+                    )
+                    .await?;
                     continue;
                 } else {
                     tracing::warn!(inbox.id = event.id, error = %e, "event failed; will retry");
@@ -343,7 +429,14 @@ impl Worker {
 
     /// Set an event aside as failed, and tell its channel's agents when it was a person's
     /// message, in one transaction.
-    async fn set_aside(&self, id: i64, kind: &str, error: String, report: Option<Effect>) -> Result<(), StoreError> {
+    async fn set_aside(
+        &self,
+        id: i64,
+        kind: &str,
+        error: String,
+        report: Option<Effect>,
+        workspace: &Workspace,
+    ) -> Result<(), StoreError> {
         metrics::get().events_failed.get_or_create(&metrics::kind(kind)).inc();
         let mut tx = self.store.begin().await?;
         Store::settle_event(&mut tx, id, &Settle::Fail { error }).await?;
@@ -359,7 +452,11 @@ impl Worker {
             }),
             _ => None,
         };
-        let effects: Vec<NewEffect> = report.iter().chain(told.iter()).map(NewEffect::of).collect();
+        let effects: Vec<NewEffect> = report
+            .iter()
+            .chain(told.iter())
+            .map(|e| NewEffect::of(e).through(workspace.installation.as_deref()))
+            .collect();
         Store::enqueue_effects(&mut tx, &effects).await?;
         tx.commit().await?;
         self.outbox_ready.notify_one();
@@ -375,250 +472,5 @@ impl Worker {
             Store::settle_event(&mut tx, id, &settle).await?;
         }
         tx.commit().await
-    }
-
-    async fn workspace(&mut self) -> Result<Workspace, SlackError> {
-        if let Some(workspace) = &self.workspace {
-            return Ok(workspace.clone());
-        }
-        let auth = self.slack.auth_test().await?;
-        let workspace = Workspace {
-            team_id: auth.team_id,
-            bot_user_id: auth.user_id,
-            url: auth.url,
-            email: self.email,
-            public_url: self.public_url.clone(),
-        };
-        tracing::info!(team = %workspace.team_id, bot = %workspace.bot_user_id, "connected to the Slack workspace");
-        self.workspace = Some(workspace.clone());
-        Ok(workspace)
-    }
-
-    async fn load_channels(
-        &self,
-        decoded: &[Result<Command, events::DecodeError>],
-    ) -> Result<HashMap<String, Option<ChannelRecord>>, StoreError> {
-        let mut wanted: Vec<String> = decoded.iter().flatten().flat_map(handlers::channels_of).collect();
-        wanted.sort();
-        wanted.dedup();
-        let mut channels: HashMap<String, Option<ChannelRecord>> = wanted.iter().map(|c| (c.clone(), None)).collect();
-        for channel in self.store.channels_by_ids(&wanted).await? {
-            channels.insert(channel.channel_id.clone(), Some(channel));
-        }
-        Ok(channels)
-    }
-
-    /// Look up what the batch's events need (see [`lookup`]). Slack's failures are
-    /// recorded as unavailable facts, not errors: their events wait.
-    async fn gather(
-        &mut self,
-        needs: &[Needs],
-        channels: &HashMap<String, Option<ChannelRecord>>,
-        workspace: &Workspace,
-        deadline: Instant,
-    ) -> Result<Lookups, StoreError> {
-        let mut lookups = Lookups::default();
-        for (channel, ts, with_thread) in needs.iter().filter_map(|n| n.message.as_ref()) {
-            let key = (channel.clone(), ts.clone());
-            if lookups.messages.contains_key(&key) || lookups.unavailable_messages.contains(&key) {
-                continue;
-            }
-            self.find_message(&mut lookups, channel, ts, *with_thread, channels, deadline)
-                .await?;
-        }
-        if needs.iter().any(|n| n.projects || n.agents) {
-            let settings = self.store.settings().await?;
-            lookups.roles = settings.roles();
-            lookups.projects = self
-                .store
-                .projects()
-                .await?
-                .into_iter()
-                .map(|p| (p.key.clone(), p))
-                .collect();
-            lookups.managers = lookups.projects.values().flat_map(|p| p.managers()).collect();
-            lookups.settings = settings;
-        }
-        let mut users: Vec<String> = needs.iter().flat_map(|n| n.users.iter().cloned()).collect();
-        users.extend(lookups.authors());
-        users.extend(lookups.settings.facilitator.as_ref().map(|f| f.slack_user_id.clone()));
-        for user in users {
-            if lookups.users.contains_key(&user) || lookups.unavailable_users.contains(&user) {
-                continue;
-            }
-            if Instant::now() >= deadline {
-                lookups.unavailable_users.insert(user);
-                continue;
-            }
-            match self.user(&user, workspace).await {
-                Ok(record) => {
-                    lookups.users.insert(user, record);
-                }
-                Err(e) => {
-                    tracing::warn!(slack.user = %user, error = %e, "users.info failed; the user's events wait");
-                    lookups.unavailable_users.insert(user);
-                }
-            }
-        }
-        if needs.iter().any(|n| n.agents) {
-            match self.agents().await {
-                Ok(agents) => lookups.agents = Some(agents),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read the agent channels' members; their events wait");
-                    lookups.agents_unavailable = true;
-                }
-            }
-        }
-        Ok(lookups)
-    }
-
-    /// A message (and, when wanted, its thread): from deskhand's own record of support
-    /// channels, or from Slack when it is not there.
-    async fn find_message(
-        &mut self,
-        lookups: &mut Lookups,
-        channel: &str,
-        ts: &str,
-        with_thread: bool,
-        channels: &HashMap<String, Option<ChannelRecord>>,
-        deadline: Instant,
-    ) -> Result<(), StoreError> {
-        if let Some(message) = self.store.channel_message(channel, ts).await? {
-            let parent = message.thread_ts.clone().filter(|_| message.is_reply());
-            let thread = match (&parent, with_thread) {
-                (Some(parent), true) => self.store.thread_messages(channel, parent).await?,
-                _ => Vec::new(),
-            };
-            if parent.is_none() || !with_thread || thread.iter().any(|m| Some(&m.ts) == parent.as_ref()) {
-                let thread = if thread.is_empty() { vec![message] } else { thread };
-                lookups.learn(channel, ts, thread, false);
-                return Ok(());
-            }
-        }
-        let key = (channel.to_owned(), ts.to_owned());
-        if Instant::now() >= deadline {
-            lookups.unavailable_messages.insert(key);
-            return Ok(());
-        }
-        let keep = channels
-            .get(channel)
-            .and_then(Option::as_ref)
-            .is_some_and(|c| c.is_support());
-        match self.slack.fetch_message(channel, ts).await {
-            Ok(Some(thread)) => {
-                let thread = thread.into_iter().map(|m| lookup::kept(channel, m)).collect();
-                lookups.learn(channel, ts, thread, keep);
-            }
-            Ok(None) => tracing::info!(channel, ts, "Slack has no such message (deleted?); nothing to file"),
-            Err(e) if e.is_transient() => {
-                tracing::warn!(channel, ts, error = %e, "could not read a message from Slack; its event waits");
-                lookups.unavailable_messages.insert(key);
-            }
-            Err(e) => tracing::warn!(channel, ts, error = %e, "Slack would not give a message; nothing to file"),
-        }
-        Ok(())
-    }
-
-    /// Everyone in an agent channel: agents. Remembered for a few minutes.
-    async fn agents(&mut self) -> Result<HashSet<String>, anyhow::Error> {
-        if let Some((agents, at)) = &self.agents {
-            if at.elapsed() < AGENTS_TTL {
-                return Ok(agents.clone());
-            }
-        }
-        let mut agents = HashSet::new();
-        for channel in self.store.channels().await? {
-            if channel.is_agent() {
-                agents.extend(self.slack.conversations_members(&channel.channel_id).await?);
-            }
-        }
-        self.agents = Some((agents.clone(), Instant::now()));
-        Ok(agents)
-    }
-
-    async fn user(&mut self, user_id: &str, workspace: &Workspace) -> Result<SlackUserRecord, SlackError> {
-        if let Some((record, at)) = self.users.get(user_id) {
-            if at.elapsed() < USER_MEMORY_TTL {
-                return Ok(record.clone());
-            }
-        }
-        let cached = self.store.slack_user(user_id).await.ok().flatten();
-        let record = match cached {
-            Some(record) if self.store.now_ms() - record.fetched_at < USER_DB_TTL_MS => record,
-            _ => self.fetch_user(user_id, workspace).await?,
-        };
-        self.users.insert(user_id.to_owned(), (record.clone(), Instant::now()));
-        Ok(record)
-    }
-
-    async fn fetch_user(&self, user_id: &str, workspace: &Workspace) -> Result<SlackUserRecord, SlackError> {
-        let user = match self.slack.users_info(user_id).await {
-            Ok(user) => user,
-            // Slack does not know them (e.g. some Slack Connect users): nobody the desk
-            // can verify, but their message is still kept.
-            Err(SlackError::Api(error)) if error == "user_not_found" => {
-                return Ok(SlackUserRecord {
-                    slack_user_id: user_id.to_owned(),
-                    team_id: String::new(),
-                    name: user_id.to_owned(),
-                    display_name: user_id.to_owned(),
-                    email: None,
-                    is_bot: false,
-                    is_restricted: false,
-                    is_ultra_restricted: false,
-                    deleted: false,
-                    person_id: None,
-                    fetched_at: self.store.now_ms(),
-                    is_admin: false,
-                })
-            }
-            Err(e) => return Err(e),
-        };
-        let record = SlackUserRecord {
-            slack_user_id: user.id.clone(),
-            team_id: user.team_id.clone(),
-            name: user.name.clone(),
-            display_name: user.display_name(),
-            email: user.profile.email.clone(),
-            is_bot: user.is_bot,
-            is_restricted: user.is_restricted,
-            is_ultra_restricted: user.is_ultra_restricted,
-            deleted: user.deleted,
-            person_id: None,
-            fetched_at: self.store.now_ms(),
-            is_admin: user.is_admin || user.is_owner,
-        };
-        let link = match identity::verify(&profile(&record), &workspace.team_id) {
-            Verification::Verified { email } => PersonLink::ByEmail(email),
-            Verification::Unverified(_) => PersonLink::None,
-        };
-        let linked = matches!(link, PersonLink::ByEmail(_));
-        // A user we could not store is still known for this batch; storing is retried
-        // on the next lookup.
-        match self.store.save_slack_user(&record, link).await {
-            Ok(saved) => {
-                // Someone who was a guest may be a member now: what they wrote while they
-                // could not be helped is filed.
-                if linked {
-                    match crate::admin::parked::release_user(&self.store, user_id).await {
-                        Ok(crate::admin::parked::Released { filed: 0, reported: 0 }) => {}
-                        Ok(crate::admin::parked::Released {
-                            filed: released,
-                            reported,
-                        }) => {
-                            tracing::info!(slack.user = %user_id, released, reported, "a newly linked person's parked messages are filed");
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "could not hand back a newly linked person's parked messages")
-                        }
-                    }
-                }
-                Ok(saved)
-            }
-            Err(e) => {
-                tracing::warn!(slack.user = %user_id, error = %e, "could not store a looked-up user");
-                Ok(record)
-            }
-        }
     }
 }

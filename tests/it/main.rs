@@ -30,3 +30,4 @@ mod startup;
 mod threads;
 mod tickets;
 mod urgent;
+mod workspaces;

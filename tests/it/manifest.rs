@@ -173,6 +173,11 @@ fn the_subscribed_events_are_the_handled_ones() {
             "app_home_opened",
             serde_json::json!({ "type": "app_home_opened", "user": "U1", "tab": "home" }),
         ),
+        ("app_uninstalled", serde_json::json!({ "type": "app_uninstalled" })),
+        (
+            "tokens_revoked",
+            serde_json::json!({ "type": "tokens_revoked", "tokens": { "oauth": [], "bot": ["U0BOT"] } }),
+        ),
     ];
     let subscribed: Vec<&str> = BOT_EVENTS.iter().map(|(e, _)| *e).collect();
     let sampled: Vec<&str> = samples.iter().map(|(e, _)| *e).collect();

@@ -22,6 +22,7 @@ async fn a_shortcut_behind_a_backlog_of_messages_opens_its_modal_first() {
                 order_key: SUPPORT.into(),
                 body: body.to_string(),
                 urgent: false,
+                installation: None,
             }
         })
         .collect();

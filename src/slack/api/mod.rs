@@ -22,7 +22,8 @@ pub use types::*;
 pub struct SlackApi {
     http: reqwest::Client,
     base_url: String,
-    token: Secret,
+    /// The bot token calls are made with; `None`: not installed anywhere yet (OAuth only).
+    token: Option<Secret>,
     /// The app-level token (`xapp-…`) that opens Socket Mode connections, when configured.
     app_token: Option<Secret>,
 }
@@ -109,7 +110,7 @@ fn is_effect(message: &HistoryMessage, effect_id: &str) -> bool {
 const SEARCH_PAGES: usize = 10;
 
 impl SlackApi {
-    pub fn new(base_url: &str, token: Secret, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(base_url: &str, token: Option<Secret>, timeout: Duration) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -122,6 +123,53 @@ impl SlackApi {
             token,
             app_token: None,
         })
+    }
+
+    /// The same client (its connections shared), calling with another workspace's token.
+    pub fn with_token(&self, token: Secret) -> Self {
+        Self {
+            token: Some(token),
+            ..self.clone()
+        }
+    }
+
+    /// Whether calls carry a bot token.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The bearer token calls carry (empty when there is none: Slack answers `not_authed`).
+    fn bearer(&self) -> &str {
+        self.token.as_ref().map_or("", Secret::expose)
+    }
+
+    /// Where a person approves an install (`oauth/v2/authorize`): beside the Web API,
+    /// `https://slack.com/oauth/v2/authorize` for `https://slack.com/api`.
+    pub fn authorize_url(&self) -> String {
+        let site = self.base_url.strip_suffix("/api").unwrap_or(&self.base_url);
+        format!("{site}/oauth/v2/authorize")
+    }
+
+    /// Exchange an install's `code` for its bot token (`oauth.v2.access`), with the app's
+    /// credentials (HTTP Basic, as Slack prefers).
+    pub async fn oauth_v2_access(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<OAuthAccess, SlackError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("code", code)
+            .append_pair("redirect_uri", redirect_uri)
+            .finish();
+        let request = self
+            .http
+            .post(self.url("oauth.v2.access"))
+            .basic_auth(client_id, Some(client_secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send("oauth.v2.access", request).await
     }
 
     /// The same client, also able to open Socket Mode connections with `app_token`.
@@ -232,10 +280,7 @@ impl SlackApi {
     async fn post<T: DeserializeOwned>(&self, method: &str, body: &impl Serialize) -> Result<T, SlackError> {
         self.send(
             method,
-            self.http
-                .post(self.url(method))
-                .bearer_auth(self.token.expose())
-                .json(body),
+            self.http.post(self.url(method)).bearer_auth(self.bearer()).json(body),
         )
         .await
     }
@@ -243,10 +288,7 @@ impl SlackApi {
     async fn get<T: DeserializeOwned>(&self, method: &str, query: &[(&str, &str)]) -> Result<T, SlackError> {
         self.send(
             method,
-            self.http
-                .get(self.url(method))
-                .bearer_auth(self.token.expose())
-                .query(query),
+            self.http.get(self.url(method)).bearer_auth(self.bearer()).query(query),
         )
         .await
     }
@@ -257,7 +299,7 @@ impl SlackApi {
 
     /// The scopes the token has, as Slack lists them with every answer (`x-oauth-scopes`).
     pub async fn granted_scopes(&self) -> Result<Vec<String>, SlackError> {
-        let request = self.http.post(self.url("auth.test")).bearer_auth(self.token.expose());
+        let request = self.http.post(self.url("auth.test")).bearer_auth(self.bearer());
         let response = request
             .json(&serde_json::json!({}))
             .send()

@@ -10,6 +10,36 @@ pub struct AuthTest {
     pub user_id: String,
     #[serde(default)]
     pub bot_id: Option<String>,
+    /// The Enterprise Grid org the workspace belongs to.
+    #[serde(default)]
+    pub enterprise_id: Option<String>,
+}
+
+/// What `oauth.v2.access` answers for a bot install: the token, and where it is installed
+/// (a workspace, or a whole Enterprise Grid org, whose `team` is then null).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OAuthAccess {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: String,
+    #[serde(default)]
+    pub scope: String,
+    pub bot_user_id: String,
+    #[serde(default)]
+    pub team: Option<NamedId>,
+    #[serde(default)]
+    pub enterprise: Option<NamedId>,
+    #[serde(default)]
+    pub is_enterprise_install: bool,
+    #[serde(default)]
+    pub authed_user: Option<NamedId>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NamedId {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +65,15 @@ pub struct User {
     pub is_owner: bool,
     #[serde(default)]
     pub profile: Profile,
+    /// On Enterprise Grid: the org the member belongs to, whichever of its workspaces
+    /// they are seen from.
+    #[serde(default)]
+    pub enterprise_user: Option<EnterpriseUser>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnterpriseUser {
+    pub enterprise_id: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -53,7 +53,8 @@ pub fn channels_of(command: &Command) -> Vec<String> {
         | Command::OpenSurvey(_)
         | Command::Rated(_)
         | Command::PublicReply(_)
-        | Command::Ignored { .. } => vec![],
+        | Command::Ignored { .. }
+        | Command::Uninstalled { .. } => vec![],
     }
 }
 
@@ -84,7 +85,9 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         Command::OpenSurvey(request) => decisions::needs(&request.user),
         Command::Rated(answer) => decisions::needs(&answer.user),
         Command::HomeOpened { user } => ticket_action::needs(user, false, true),
-        Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } => Needs::default(),
+        Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } | Command::Uninstalled { .. } => {
+            Needs::default()
+        }
     }
 }
 
@@ -156,6 +159,8 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
         }
+        // The worker forgets the workspace before anything needs its token.
+        Command::Uninstalled { .. } => {}
     }
     for draft in unit.drafts.iter_mut().skip(drafted) {
         draft.inbox_id = Some(event.id);

@@ -149,7 +149,9 @@ impl Drop for TestDb {
 pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
     Config {
         slack_signing_secret: Some(Secret::new(SIGNING_SECRET)),
-        slack_bot_token: Secret::new("xoxb-test-token"),
+        slack_bot_token: Some(Secret::new("xoxb-test-token")),
+        slack_oauth: None,
+        secret_key: None,
         slack_app_token: None,
         slack_api_url: slack.api_url(),
         database_url: db_url.to_owned(),

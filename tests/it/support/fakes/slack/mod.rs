@@ -129,6 +129,10 @@ struct Inner {
     pub(super) outside: HashSet<String>,
     /// Where `apps.connections.open` sends deskhand (a fake Socket Mode server).
     socket_url: Option<String>,
+    /// Installs a person approved: `oauth.v2.access` answers for each code, once.
+    pub(super) installs: HashMap<String, Value>,
+    /// What `auth.test` says for each installed workspace's token.
+    pub(super) tokens: HashMap<String, Value>,
     /// Told after every call the fake has answered.
     changed: Arc<tokio::sync::Notify>,
 }
@@ -234,6 +238,41 @@ impl FakeSlack {
     /// `apps.connections.open` hands out this websocket URL (a fake Socket Mode server's).
     pub fn serve_socket_mode(&self, url: String) {
         self.lock().socket_url = Some(url);
+    }
+
+    /// A person approves an install in Slack: the redirect back carries `code`, which
+    /// `oauth.v2.access` (with the app's credentials) exchanges for the token returned
+    /// here. `enterprise`: the workspace is in that Grid org; `org_wide`: installed for the
+    /// whole org (its `team` is then null, as Slack answers).
+    pub fn approve_install(&self, code: &str, team: &str, enterprise: Option<&str>, org_wide: bool) -> String {
+        let token = format!(
+            "xoxb-{}-{}",
+            if org_wide { enterprise.unwrap_or(team) } else { team },
+            code
+        );
+        let enterprise_json = enterprise.map(|e| json!({ "id": e, "name": format!("{e} Org") }));
+        let answer = json!({
+            "access_token": token, "token_type": "bot", "scope": "chat:write,commands",
+            "bot_user_id": format!("U0BOT{team}"), "app_id": "A0APP",
+            "team": if org_wide { Value::Null } else { json!({ "id": team, "name": format!("{team} Inc") }) },
+            "enterprise": enterprise_json.clone().unwrap_or(Value::Null),
+            "is_enterprise_install": org_wide,
+            "authed_user": { "id": "U0INSTALLER" },
+        });
+        let auth = json!({
+            "url": format!("https://{}.slack.com/", team.to_lowercase()), "team": team, "user": "deskhand",
+            "team_id": team, "user_id": format!("U0BOT{team}"), "bot_id": "B0BOT",
+            "enterprise_id": enterprise, "is_enterprise_install": org_wide,
+        });
+        let mut inner = self.lock();
+        inner.installs.insert(code.to_owned(), answer);
+        inner.tokens.insert(token.clone(), auth);
+        token
+    }
+
+    /// Slack no longer accepts this token (the app was uninstalled there).
+    pub fn revoke(&self, token: &str) {
+        self.lock().tokens.insert(token.to_owned(), Value::Null);
     }
 
     /// deskhand's bot user is not (or no longer) in `channel`.

@@ -229,7 +229,19 @@ pub(super) async fn serve(
         }
         None => {}
     }
-    let mut answered = answer(inner, method, &params);
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let installed = token.and_then(|t| inner.lock().unwrap_or_else(|p| p.into_inner()).tokens.get(&t).cloned());
+    let mut answered = match (method, installed) {
+        // An installed workspace's token: it is that workspace's bot, until revoked.
+        (_, Some(Value::Null)) => slack_error("token_revoked"),
+        ("auth.test", Some(auth)) => ok(auth),
+        ("oauth.v2.access", _) => oauth_access(inner, &params, headers),
+        _ => answer(inner, method, &params),
+    };
     if method == "auth.test" {
         // The token's scopes, as Slack says them in a header of every Web API answer.
         let scopes = inner.lock().unwrap_or_else(|p| p.into_inner()).scopes.clone();
@@ -254,4 +266,22 @@ pub(super) async fn serve(
 fn changed(inner: &Mutex<Inner>) {
     let changed = inner.lock().unwrap_or_else(|p| p.into_inner()).changed.clone();
     changed.notify_waiters();
+}
+
+/// `oauth.v2.access`: the app's credentials as HTTP Basic (`client-id:client-secret`, the
+/// suite's app), and a code a person approved, good once.
+fn oauth_access(inner: &Mutex<Inner>, params: &Value, headers: &HeaderMap) -> Response {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("client-id:client-secret")
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return slack_error("invalid_client_id");
+    }
+    let code = params["code"].as_str().unwrap_or_default();
+    match inner.lock().unwrap_or_else(|p| p.into_inner()).installs.remove(code) {
+        Some(answer) => ok(answer),
+        None => slack_error("invalid_code"),
+    }
 }
