@@ -167,7 +167,8 @@ async fn doctor(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let findings = deskhand::admin::doctor::run(&store, &slack).await;
+    let workspaces = deskhand::slack::workspaces::Workspaces::new(slack, store.clone(), config.secret_key.clone());
+    let findings = deskhand::admin::doctor::run(&store, &workspaces).await;
     store.close().await;
     for f in &findings {
         println!("{}  {}: {}", if f.ok { "ok " } else { "FIX" }, f.check, f.detail);

@@ -49,6 +49,24 @@ pub async fn run(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
             return found;
         }
     }
+    match store.installations().await {
+        Ok(installed) if !installed.is_empty() => {
+            let (live, removed): (Vec<_>, Vec<_>) = installed.iter().partition(|w| w.removed_at.is_none());
+            let names = |list: &[&crate::store::WorkspaceRecord]| {
+                list.iter()
+                    .map(|w| format!("{} ({})", w.name, w.installation))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut detail = format!("{} installed through Slack's OAuth: {}", live.len(), names(&live));
+            if !removed.is_empty() {
+                detail.push_str(&format!("; removed since: {}", names(&removed)));
+            }
+            found.push(finding("workspaces", true, detail));
+        }
+        Ok(_) => {}
+        Err(e) => found.push(finding("workspaces", false, format!("cannot be read: {e}"))),
+    }
     let team = match directory.workspace_team().await {
         Ok(team) => {
             found.push(finding(

@@ -79,18 +79,22 @@ async fn report(tx: &mut Tx, expired: &[WaitingParked]) -> Result<(), StoreError
             );
             continue;
         };
-        let messages = messages
+        let installation = messages.iter().find_map(|m| m.installation.as_deref());
+        let lines = messages
             .iter()
             .map(|m| ParkedLine {
                 user: m.slack_user_id.clone(),
                 text: m.text.clone(),
             })
             .collect();
-        effects.push(NewEffect::of(&Effect::ReportParked {
-            agent_channel: agents,
-            channel: channel.to_owned(),
-            messages,
-        }));
+        effects.push(
+            NewEffect::of(&Effect::ReportParked {
+                agent_channel: agents,
+                channel: channel.to_owned(),
+                messages: lines,
+            })
+            .through(installation),
+        );
     }
     Store::enqueue_effects(tx, &effects).await
 }

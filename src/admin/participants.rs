@@ -99,7 +99,8 @@ pub async fn add(
             .iter()
             .find(|p| p.slack_user_id == slack_user_id && p.customer_id == customer_id);
         if let Some(effect) = new.and_then(|p| catch_up(about(&ticket), &replies, &p.recipient())) {
-            Store::enqueue_effects(&mut tx, &[NewEffect::of(&effect)]).await?;
+            let effect = NewEffect::of(&effect).through(ticket.installation.as_deref());
+            Store::enqueue_effects(&mut tx, &[effect]).await?;
         }
         let detail = json!({ "participant": person, "earlier_replies": replies.len() });
         let mut audit = actor.audit("participant_added", detail);
@@ -234,6 +235,11 @@ pub async fn record_reply(
             .iter()
             .map(NewEffect::of),
     );
+    // Sent in the workspace the request was filed in.
+    let effects: Vec<NewEffect> = effects
+        .into_iter()
+        .map(|e| e.through(ticket.installation.as_deref()))
+        .collect();
     Store::enqueue_effects(&mut tx, &effects).await?;
     let actor = Actor {
         slack_id: author.slack_user_id,

@@ -108,7 +108,12 @@ pub fn render(url: Option<&str>, socket_mode: bool) -> String {
         out,
         "      description: Ask for help and follow your requests\n      usage_hint: {USAGE}\n      should_escape: false"
     );
-    let _ = writeln!(out, "oauth_config:\n  scopes:\n    bot:");
+    let _ = writeln!(out, "oauth_config:");
+    if !socket_mode {
+        // Where Slack sends a workspace installing deskhand from /slack/install.
+        let _ = writeln!(out, "  redirect_urls:\n    - {url}/slack/oauth/callback");
+    }
+    let _ = writeln!(out, "  scopes:\n    bot:");
     for (scopes, why) in BOT_SCOPES {
         let _ = writeln!(out, "      # {why}");
         for scope in *scopes {

@@ -348,6 +348,7 @@ pub struct WaitingParked {
     pub text: String,
     pub event: String,
     pub parked_at: i64,
+    pub installation: Option<String>,
 }
 
 impl Store {
@@ -361,7 +362,7 @@ impl Store {
     ) -> Result<Vec<WaitingParked>> {
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, WaitingParked>(
-                "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at
+                "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at, p.installation
                  from parked_messages p join channels c on c.channel_id = p.channel_id
                  where p.filed_at is null and p.reported_at is null and c.kind = 'support'
                    and (($2 is not null and p.slack_user_id = $2)
@@ -379,7 +380,7 @@ impl Store {
     pub async fn expired_parked(tx: &mut Tx, before: i64) -> Result<Vec<WaitingParked>> {
         Ok(on_tx!(tx, |conn| {
             sqlx::query_as::<_, WaitingParked>(
-                "select id, channel_id, slack_user_id, ts, text, event, parked_at from parked_messages
+                "select id, channel_id, slack_user_id, ts, text, event, parked_at, installation from parked_messages
                  where filed_at is null and reported_at is null and parked_at < $1 order by id",
             )
             .bind(before)
@@ -395,12 +396,13 @@ impl Store {
         for parked in refile {
             execute!(
                 tx,
-                "insert into inbox (dedupe_key, order_key, body, received_at, due_at)
-                     values ($1, $2, $3, $4, $4) on conflict (dedupe_key) do nothing",
+                "insert into inbox (dedupe_key, order_key, body, received_at, due_at, installation)
+                     values ($1, $2, $3, $4, $4, $5) on conflict (dedupe_key) do nothing",
                 format!("{REFILE_KEY_PREFIX}{}:{now}", parked.id),
                 &parked.channel_id,
                 &parked.event,
-                now
+                now,
+                &parked.installation
             )?;
         }
         let ids: Vec<i64> = reported.iter().map(|p| p.id).collect();

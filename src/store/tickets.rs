@@ -258,6 +258,8 @@ pub struct NewParked<'a> {
     pub text: &'a str,
     pub reason: &'a str,
     pub event: &'a str,
+    /// The Slack installation it came through: it is filed (or reported) there.
+    pub installation: Option<&'a str>,
 }
 
 impl Store {
@@ -461,8 +463,9 @@ impl Store {
         let now = tx.now_ms();
         let id: Option<i64> = on_tx!(tx, |conn| {
             sqlx::query_scalar(
-                "insert into parked_messages (channel_id, slack_user_id, ts, thread_ts, text, reason, event, parked_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (channel_id, ts) do nothing returning id",
+                "insert into parked_messages (channel_id, slack_user_id, ts, thread_ts, text, reason, event, parked_at,
+                                              installation)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (channel_id, ts) do nothing returning id",
             )
             .bind(parked.channel_id)
             .bind(parked.slack_user_id)
@@ -472,6 +475,7 @@ impl Store {
             .bind(parked.reason)
             .bind(parked.event)
             .bind(now)
+            .bind(parked.installation)
             .fetch_optional(conn)
             .await
         })?;

@@ -160,6 +160,7 @@ impl<'a> Unit<'a> {
                 text: &message.text,
                 reason: reason.as_str(),
                 event: &event.body,
+                installation: event.installation.as_deref(),
             },
         )
         .await?;

@@ -153,6 +153,14 @@ async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token
     assert_eq!(listed["workspaces"][0]["name"], "T0BETA Inc");
     assert!(!listed.to_string().contains(&token) && !listed.to_string().contains("v1.k1."));
 
+    let doctor = app.admin_ok("GET", "/api/v1/doctor", Value::Null).await;
+    assert!(
+        doctor
+            .to_string()
+            .contains("1 installed through Slack's OAuth: T0BETA Inc (T0BETA)"),
+        "{doctor}"
+    );
+
     // Its events are answered with its token.
     support_channel(&app, "C0BETA").await;
     ana_of(&app, "T0BETA", None);
@@ -209,6 +217,12 @@ async fn uninstalling_stops_one_workspace_and_not_the_others() {
     support_channel(&app, "C0ONE").await;
     support_channel(&app, "C0TWO").await;
     ana_of(&app, "T0TWO", None);
+
+    // A user's token revoked is not deskhand's.
+    let revoked = json!({ "type": "tokens_revoked", "tokens": { "oauth": ["U0INSTALLER"], "bot": [] } });
+    send_from(&app, "EvUserToken", revoked, "T0TWO", None, false).await;
+    app.drain().await;
+    assert!(app.store.installation_token("T0TWO").await.unwrap().is_some());
 
     // Slack revokes the token first, then tells deskhand.
     app.slack.revoke(&one);
