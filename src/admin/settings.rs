@@ -26,6 +26,29 @@ pub async fn update(store: &Store, actor: Actor<'_>, change: SettingsChange) -> 
     Ok(after)
 }
 
+/// Change the settings of one installed workspace (they start as the shared ones); the
+/// workspace's settings after the change.
+pub async fn update_workspace(
+    store: &Store,
+    actor: Actor<'_>,
+    installation: &str,
+    change: SettingsChange,
+) -> Result<Settings> {
+    let installed = store.installations().await?;
+    if !installed.iter().any(|w| w.installation == installation) {
+        return Err(crate::store::StoreError::NotFound.into());
+    }
+    let projects: Vec<String> = store.projects().await?.into_iter().map(|p| p.key).collect();
+    let mut tx = store.begin().await?;
+    let before = Store::settings_in_for(&mut tx, Some(installation)).await?;
+    let after = change.apply(&before, |key| projects.iter().any(|p| p == key))?;
+    Store::put_workspace_settings(&mut tx, installation, &after).await?;
+    let detail = json!({ "workspace": installation, "settings": after });
+    Store::insert_audits(&mut tx, &[actor.audit("workspace_settings_updated", detail)]).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 /// A request type as an admin names it: its name, or its name and the approval it needs.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(untagged)]

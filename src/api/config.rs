@@ -190,6 +190,27 @@ pub(super) async fn list_channels(State(state): State<AppState>) -> Result<impl 
     Ok(Json(json!({ "channels": channels })))
 }
 
+/// One installed workspace's settings.
+pub(super) async fn get_workspace_settings(
+    State(state): State<AppState>,
+    Path(installation): Path<String>,
+) -> Result<impl IntoResponse> {
+    let installed = state.store.installations().await?;
+    if !installed.iter().any(|w| w.installation == installation) {
+        return Err(crate::store::StoreError::NotFound.into());
+    }
+    Ok(Json(json!(state.store.settings_for(Some(&installation)).await?)))
+}
+
+pub(super) async fn put_workspace_settings(
+    State(state): State<AppState>,
+    Path(installation): Path<String>,
+    ApiJson(change): ApiJson<SettingsChange>,
+) -> Result<impl IntoResponse> {
+    let after = settings::update_workspace(&state.store, ADMIN_API, &installation, change).await?;
+    Ok(Json(json!(after)))
+}
+
 /// The workspaces installed through Slack's OAuth, in place or removed; never a token.
 pub(super) async fn list_workspaces(State(state): State<AppState>) -> Result<impl IntoResponse> {
     Ok(Json(json!({ "workspaces": state.store.installations().await? })))

@@ -228,6 +228,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/channels", get(config::list_channels))
         .route("/workspaces", get(config::list_workspaces))
         .route(
+            "/workspaces/{installation}/settings",
+            get(config::get_workspace_settings).put(config::put_workspace_settings),
+        )
+        .route(
             "/channels/{id}",
             get(config::get_channel)
                 .put(config::put_channel)

@@ -93,8 +93,26 @@ impl Directory for Workspaces {
         Box::pin(async move { self.default_client().await.map_err(no_client)?.workspace_team().await })
     }
 
+    /// Looked for in every workspace deskhand serves: a member of any of them is one of
+    /// the desk's own people (shown as of the first one's team, which they are checked
+    /// against).
     fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {
-        Box::pin(async move { self.default_client().await.map_err(no_client)?.person(user).await })
+        Box::pin(async move {
+            let first = self.default_client().await.map_err(no_client)?;
+            if let Some(found) = first.person(user).await? {
+                return Ok(Some(found));
+            }
+            for (installation, team) in self.installed_teams().await.map_err(no_client)? {
+                let client = self.client(Some(&installation)).await.map_err(no_client)?;
+                if let Some(mut found) = client.person(user).await? {
+                    if team.as_deref() == Some(found.team_id.as_str()) {
+                        found.team_id = first.workspace_team().await?;
+                    }
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        })
     }
 
     fn person_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>> {

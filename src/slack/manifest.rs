@@ -178,6 +178,7 @@ mod tests {
         assert!(!socket.contains("request_url") && !socket.contains("url: "), "{socket}");
         assert!(socket.contains("socket_mode_enabled: true"));
         let http = render(Some("https://help.acme.example/"), false);
-        assert_eq!(http.matches("https://help.acme.example/slack/").count(), 3, "{http}");
+        assert_eq!(http.matches("https://help.acme.example/slack/").count(), 4, "{http}");
+        assert!(http.contains("redirect_urls:\n    - https://help.acme.example/slack/oauth/callback"));
     }
 }

@@ -124,6 +124,16 @@ impl Workspaces {
         }
     }
 
+    /// The installations in place, with the team each is (`None` for an org-wide install).
+    pub async fn installed_teams(&self) -> Result<Vec<(String, Option<String>)>, NoClient> {
+        let installed = self.store.installations().await?;
+        Ok(installed
+            .into_iter()
+            .filter(|w| w.removed_at.is_none())
+            .map(|w| (w.installation, w.team_id.filter(|_| !w.is_enterprise_install)))
+            .collect())
+    }
+
     /// Forget what is remembered of an installation (it was installed again, or removed).
     pub fn forget(&self, installation: &str) {
         let mut map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());

@@ -205,6 +205,23 @@ fn settings_of(rows: Vec<(String, String)>) -> Settings {
     Settings::from_stored(rows.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
+/// The key that says a workspace has settings of its own (its rows are `{installation}/…`).
+fn own_marker(installation: &str) -> String {
+    format!("{installation}/own")
+}
+
+/// One workspace's settings: its own once an admin set any, else the shared ones.
+fn workspace_settings_of(rows: Vec<(String, String)>, installation: Option<&str>) -> Settings {
+    let prefix = installation.map(|i| format!("{i}/"));
+    match prefix {
+        Some(prefix) if rows.iter().any(|(k, _)| k.starts_with(&prefix)) => Settings::from_stored(
+            rows.iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?, v.as_str()))),
+        ),
+        _ => settings_of(rows),
+    }
+}
+
 impl Store {
     pub async fn save_project(tx: &mut Tx, project: &NewProject<'_>) -> Result<ProjectRecord> {
         let now = tx.now_ms();
@@ -303,6 +320,33 @@ impl Store {
     pub async fn settings(&self) -> Result<Settings> {
         let rows = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
         Ok(settings_of(rows))
+    }
+
+    /// The settings of the workspace an installation serves (see
+    /// [`Store::put_workspace_settings`]).
+    pub async fn settings_for(&self, installation: Option<&str>) -> Result<Settings> {
+        let rows = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
+        Ok(workspace_settings_of(rows, installation))
+    }
+
+    /// The same, read inside a change to them.
+    pub async fn settings_in_for(tx: &mut Tx, installation: Option<&str>) -> Result<Settings> {
+        let rows = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        Ok(workspace_settings_of(rows, installation))
+    }
+
+    /// Give a workspace settings of its own, all of them: from then on the shared settings
+    /// no longer apply there.
+    pub async fn put_workspace_settings(tx: &mut Tx, installation: &str, settings: &Settings) -> Result<()> {
+        let marker = own_marker(installation);
+        let mut rows: Vec<(String, Option<String>)> = settings
+            .to_stored()
+            .into_iter()
+            .map(|(key, value)| (format!("{installation}/{key}"), value))
+            .collect();
+        rows.push((marker, Some("true".into())));
+        let pairs: Vec<(&str, Option<String>)> = rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        Self::put_settings(tx, &pairs).await
     }
 
     /// The settings, read inside a change to them.

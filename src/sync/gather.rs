@@ -73,7 +73,7 @@ impl Worker {
                 .await?;
         }
         if needs.iter().any(|n| n.projects || n.agents) {
-            let settings = self.store.settings().await?;
+            let settings = self.store.settings_for(workspace.installation.as_deref()).await?;
             lookups.roles = settings.roles();
             lookups.projects = self
                 .store

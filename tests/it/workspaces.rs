@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::support::fakes::slack::{Call, FakeSlack};
-use crate::support::payloads::{envelope, message};
+use crate::support::payloads::{dm, envelope, message};
 use crate::support::*;
 use deskhand::config::{OAuthApp, Secret};
 use deskhand::vault::Vault;
@@ -361,4 +361,132 @@ async fn a_message_of_a_channel_shared_by_two_installed_workspaces_is_filed_once
     app.drain().await;
     assert_eq!(app.tickets().await.len(), 1);
     assert_eq!(thread_replies(&app.slack.calls(), "C0SHARED", ts).len(), 1);
+}
+
+#[tokio::test]
+async fn each_workspace_may_have_settings_of_its_own() {
+    let app = spawn_installable().await;
+    install(&app, "T0ONE", None, false).await;
+    install(&app, "T0TWO", None, false).await;
+    app.admin_ok("PUT", "/api/v1/projects/HR", json!({ "name": "People" }))
+        .await;
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "default_project": "IT" }))
+        .await;
+    // Workspace two starts from the shared settings and sends its DMs to HR.
+    let (status, two) = app.admin("GET", "/api/v1/workspaces/T0TWO/settings", None).await;
+    assert_eq!((status, two["default_project"].clone()), (200, json!("IT")));
+    let two = app
+        .admin_ok(
+            "PUT",
+            "/api/v1/workspaces/T0TWO/settings",
+            json!({ "default_project": "HR" }),
+        )
+        .await;
+    assert_eq!(two["default_project"], "HR");
+    let (status, _) = app
+        .admin(
+            "PUT",
+            "/api/v1/workspaces/T0NONE/settings",
+            Some(json!({ "default_project": "HR" })),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .admin(
+            "PUT",
+            "/api/v1/workspaces/T0TWO/settings",
+            Some(json!({ "default_project": "NOPE" })),
+        )
+        .await;
+    assert_eq!(status, 422, "an unknown project is refused as for the shared settings");
+    let shared = app.admin_ok("GET", "/api/v1/settings", Value::Null).await;
+    assert_eq!(shared["default_project"], "IT");
+
+    for (team, user) in [("T0ONE", "U1ONE"), ("T0TWO", "U1TWO")] {
+        app.slack.add_user(json!({
+            "id": user, "team_id": team, "name": user.to_lowercase(),
+            "profile": { "email": format!("{}@acme.example", user.to_lowercase()), "display_name": user },
+        }));
+    }
+    send_from(
+        &app,
+        "EvDm1",
+        dm("U1ONE", "1700000700.000100", "My badge is broken"),
+        "T0ONE",
+        None,
+        false,
+    )
+    .await;
+    send_from(
+        &app,
+        "EvDm2",
+        dm("U1TWO", "1700000700.000200", "Payslip question"),
+        "T0TWO",
+        None,
+        false,
+    )
+    .await;
+    app.drain().await;
+    let mut filed: Vec<(String, String)> = app
+        .tickets()
+        .await
+        .iter()
+        .map(|t| {
+            (
+                t["requester_slack_id"].as_str().unwrap().to_owned(),
+                t["key"].as_str().unwrap().split('-').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    filed.sort();
+    assert_eq!(
+        filed,
+        vec![("U1ONE".into(), "IT".into()), ("U1TWO".into(), "HR".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_guest_of_a_second_workspace_is_filed_through_that_workspace_s_facilitator() {
+    let app = spawn_installable().await;
+    install(&app, "T0ONE", None, false).await;
+    let two = install(&app, "T0TWO", None, false).await;
+    support_channel(&app, "C0TWO").await;
+    app.slack.add_user(json!({
+        "id": "U2FIONA", "team_id": "T0TWO", "name": "fiona", "real_name": "Fiona Two",
+        "profile": { "email": "fiona@two.example", "display_name": "Fiona Two" },
+    }));
+    app.slack.add_user(json!({
+        "id": "U2GIL", "team_id": "T0TWO", "name": "gil", "is_restricted": true,
+        "profile": { "email": "gil@partner.example", "display_name": "Gil Guest" },
+    }));
+    // Workspace two's member is found with workspace two's token, and verified there.
+    let channel = app
+        .admin_ok(
+            "PUT",
+            "/api/v1/channels/C0TWO/facilitator",
+            json!({ "slack_user_id": "U2FIONA" }),
+        )
+        .await;
+    assert_eq!(channel["facilitator"]["slack_user_id"], "U2FIONA");
+    let ts = "1700000800.000100";
+    app.slack.add_user_message("C0TWO", "U2GIL", ts, None, "Cannot log in");
+    send_from(
+        &app,
+        "EvGuest",
+        message("C0TWO", "U2GIL", ts, "Cannot log in"),
+        "T0TWO",
+        None,
+        false,
+    )
+    .await;
+    app.drain().await;
+    let tickets = app.tickets().await;
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(
+        tickets[0]["requester_slack_id"], "U2FIONA",
+        "filed through the facilitator"
+    );
+    let replies = thread_replies(&app.slack.calls(), "C0TWO", ts);
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].authorization, bearer(&two));
 }

@@ -239,6 +239,25 @@ pub(super) async fn serve(
         // An installed workspace's token: it is that workspace's bot, until revoked.
         (_, Some(Value::Null)) => slack_error("token_revoked"),
         ("auth.test", Some(auth)) => ok(auth),
+        // An installed workspace's token sees its own members (and its org's) only.
+        ("users.info", Some(auth)) => {
+            let user = inner
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .users
+                .get(params["user"].as_str().unwrap_or_default())
+                .cloned();
+            match user {
+                Some(user)
+                    if user["team_id"] == auth["team_id"]
+                        || (!auth["enterprise_id"].is_null()
+                            && user["enterprise_user"]["enterprise_id"] == auth["enterprise_id"]) =>
+                {
+                    ok(json!({ "user": user }))
+                }
+                _ => slack_error("user_not_found"),
+            }
+        }
         ("oauth.v2.access", _) => oauth_access(inner, &params, headers),
         _ => answer(inner, method, &params),
     };
