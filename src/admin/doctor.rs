@@ -49,22 +49,27 @@ pub async fn run(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
             return found;
         }
     }
-    match store.installations().await {
-        Ok(installed) if !installed.is_empty() => {
-            let (live, removed): (Vec<_>, Vec<_>) = installed.iter().partition(|w| w.removed_at.is_none());
-            let names = |list: &[&crate::store::WorkspaceRecord]| {
-                list.iter()
-                    .map(|w| format!("{} ({})", w.name, w.installation))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut detail = format!("{} installed through Slack's OAuth: {}", live.len(), names(&live));
-            if !removed.is_empty() {
-                detail.push_str(&format!("; removed since: {}", names(&removed)));
+    match directory.installed().await {
+        Ok(installed) => {
+            for super::Installed {
+                installation,
+                name,
+                accepted,
+            } in installed
+            {
+                let check = format!("workspace {installation}");
+                found.push(match accepted {
+                    Ok(()) => finding(check, true, format!("{name}: Slack accepts its token")),
+                    Err(e) => finding(
+                        check,
+                        false,
+                        format!(
+                            "{name}: Slack refuses its token ({e}); install deskhand there again from /slack/install"
+                        ),
+                    ),
+                });
             }
-            found.push(finding("workspaces", true, detail));
         }
-        Ok(_) => {}
         Err(e) => found.push(finding("workspaces", false, format!("cannot be read: {e}"))),
     }
     let team = match directory.workspace_team().await {
@@ -72,7 +77,7 @@ pub async fn run(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
             found.push(finding(
                 "slack token",
                 true,
-                format!("Slack accepts SLACK_BOT_TOKEN (workspace {team})"),
+                format!("Slack accepts deskhand's token (workspace {team})"),
             ));
             team
         }

@@ -68,6 +68,13 @@ pub enum DirectoryError {
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Who people are: the workspace's directory (Slack's `auth.test` and `users.info`).
+/// A workspace installed through Slack's OAuth, and whether Slack accepts its token.
+pub struct Installed {
+    pub installation: String,
+    pub name: String,
+    pub accepted: Result<(), DirectoryError>,
+}
+
 pub trait Directory: Send + Sync {
     /// The team id of the workspace deskhand serves.
     fn workspace_team(&self) -> BoxFuture<'_, Result<String, DirectoryError>>;
@@ -81,6 +88,11 @@ pub trait Directory: Send + Sync {
     fn person_by_email<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<Option<Person>, DirectoryError>>;
     /// Whether Socket Mode connections can be opened; `None` when it is not configured.
     fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>>;
+    /// Each workspace installed through Slack's OAuth and still in place (its id and
+    /// name), with whether Slack accepts its token.
+    fn installed(&self) -> BoxFuture<'_, Result<Vec<Installed>, DirectoryError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// Who made a configuration change: the admin API, or an admin in Slack.

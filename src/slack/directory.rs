@@ -4,7 +4,7 @@
 use super::api::{SlackApi, SlackError, User};
 use super::manifest::BOT_SCOPES;
 use super::workspaces::{NoClient, Workspaces};
-use crate::admin::{BoxFuture, Directory, DirectoryError, Person};
+use crate::admin::{BoxFuture, Directory, DirectoryError, Installed, Person};
 
 fn directory_error(e: SlackError) -> DirectoryError {
     if e.is_transient() {
@@ -138,5 +138,23 @@ impl Directory for Workspaces {
 
     fn socket_mode(&self) -> BoxFuture<'_, Option<Result<(), DirectoryError>>> {
         Box::pin(async move { self.configured().socket_mode().await })
+    }
+
+    fn installed(&self) -> BoxFuture<'_, Result<Vec<Installed>, DirectoryError>> {
+        Box::pin(async move {
+            let mut checked = Vec::new();
+            for (installation, name) in self.installed_names().await.map_err(no_client)? {
+                let accepted = match self.client(Some(&installation)).await {
+                    Ok(client) => client.auth_test().await.map(|_| ()).map_err(directory_error),
+                    Err(e) => Err(no_client(e)),
+                };
+                checked.push(Installed {
+                    installation,
+                    name,
+                    accepted,
+                });
+            }
+            Ok(checked)
+        })
     }
 }

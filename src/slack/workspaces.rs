@@ -134,6 +134,16 @@ impl Workspaces {
             .collect())
     }
 
+    /// The installations in place, with their names.
+    pub async fn installed_names(&self) -> Result<Vec<(String, String)>, NoClient> {
+        let installed = self.store.installations().await?;
+        Ok(installed
+            .into_iter()
+            .filter(|w| w.removed_at.is_none())
+            .map(|w| (w.installation, w.name))
+            .collect())
+    }
+
     /// Forget what is remembered of an installation (it was installed again, or removed).
     pub fn forget(&self, installation: &str) {
         let mut map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());

@@ -94,7 +94,7 @@ async fn deskhand_doctor_prints_each_finding_and_exits_1_on_any_problem() {
     assert_eq!(code, Some(0), "{printed}");
     assert!(printed.lines().all(|l| l.starts_with("ok ")), "{printed}");
     assert!(
-        printed.contains("ok   slack token: Slack accepts SLACK_BOT_TOKEN (workspace T0TEAM)"),
+        printed.contains("ok   slack token: Slack accepts deskhand's token (workspace T0TEAM)"),
         "{printed}"
     );
 

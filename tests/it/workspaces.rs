@@ -155,9 +155,7 @@ async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token
 
     let doctor = app.admin_ok("GET", "/api/v1/doctor", Value::Null).await;
     assert!(
-        doctor
-            .to_string()
-            .contains("1 installed through Slack's OAuth: T0BETA Inc (T0BETA)"),
+        doctor.to_string().contains("T0BETA Inc: Slack accepts its token"),
         "{doctor}"
     );
 
@@ -367,7 +365,7 @@ async fn a_message_of_a_channel_shared_by_two_installed_workspaces_is_filed_once
 async fn each_workspace_may_have_settings_of_its_own() {
     let app = spawn_installable().await;
     install(&app, "T0ONE", None, false).await;
-    install(&app, "T0TWO", None, false).await;
+    let two_token = install(&app, "T0TWO", None, false).await;
     app.admin_ok("PUT", "/api/v1/projects/HR", json!({ "name": "People" }))
         .await;
     app.admin_ok("PUT", "/api/v1/settings", json!({ "default_project": "IT" }))
@@ -442,6 +440,42 @@ async fn each_workspace_may_have_settings_of_its_own() {
     assert_eq!(
         filed,
         vec![("U1ONE".into(), "IT".into()), ("U1TWO".into(), "HR".into())]
+    );
+
+    // A slash command and a shortcut from workspace two open their modal with its token.
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("team_id", "T0TWO")
+        .append_pair("channel_id", "D1TWO")
+        .append_pair("user_id", "U1TWO")
+        .append_pair("command", "/desk")
+        .append_pair("text", "new")
+        .append_pair("response_url", &app.slack.response_url("7.7.7"))
+        .append_pair("trigger_id", "7.7.7")
+        .finish();
+    let status = app
+        .post_signed("/slack/commands", &body, "application/x-www-form-urlencoded")
+        .await
+        .status();
+    assert_eq!(status, 200);
+    let shortcut = json!({
+        "type": "shortcut", "callback_id": "new_request", "trigger_id": "8.8.8",
+        "user": { "id": "U1TWO" }, "team": { "id": "T0TWO" },
+    });
+    assert_eq!(app.interact(shortcut).await.status(), 200);
+    app.drain().await;
+    let opened: Vec<(String, Option<String>)> = app
+        .slack
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "views.open")
+        .map(|c| (c.params["trigger_id"].as_str().unwrap().to_owned(), c.authorization))
+        .collect();
+    assert_eq!(
+        opened,
+        vec![
+            ("7.7.7".into(), bearer(&two_token)),
+            ("8.8.8".into(), bearer(&two_token))
+        ]
     );
 }
 
