@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use super::worker::{Worker, Workspace, AGENTS_TTL, USER_DB_TTL_MS, USER_MEMORY_TTL};
+use super::worker::{Worker, Workspace, AGENTS_TTL, REFUSED_FOR, USER_DB_TTL_MS, USER_MEMORY_TTL};
 use crate::desk::identity::{self, Verification};
 use crate::slack::api::{SlackApi, SlackError};
 use crate::slack::events::{self, Command};
@@ -24,7 +24,26 @@ impl Worker {
         if let Some(workspace) = self.known.get(installation) {
             return Ok(workspace.clone());
         }
-        let auth = slack.auth_test().await?;
+        // A token Slack refused is asked about again only after a while: the events wait
+        // meanwhile, and Slack is not asked once per batch.
+        if let Some((at, error)) = self.refused.get(installation) {
+            if self.store.now_ms() - at < REFUSED_FOR.as_millis() as i64 {
+                return Err(SlackError::Api(error.clone()));
+            }
+        }
+        let auth = match slack.auth_test().await {
+            Ok(auth) => auth,
+            Err(e) => {
+                if let SlackError::Api(error) = &e {
+                    if !e.is_transient() {
+                        self.refused
+                            .insert(installation.clone(), (self.store.now_ms(), error.clone()));
+                    }
+                }
+                return Err(e);
+            }
+        };
+        self.refused.remove(installation);
         let workspace = Workspace {
             installation: installation.clone(),
             enterprise_id: auth.enterprise_id.filter(|e| !e.is_empty()),

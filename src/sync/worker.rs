@@ -38,6 +38,8 @@ const MAX_ATTEMPTS: i64 = 8;
 /// How long a looked-up user is trusted, in memory and in the database.
 pub(super) const USER_MEMORY_TTL: Duration = Duration::from_secs(600);
 pub(super) const USER_DB_TTL_MS: i64 = 3_600_000;
+/// How long a token Slack refused is not asked about again (its events wait as long).
+pub(super) const REFUSED_FOR: Duration = Duration::from_secs(30);
 /// How long the agent channels' members are trusted.
 pub(super) const AGENTS_TTL: Duration = Duration::from_secs(300);
 
@@ -80,6 +82,8 @@ pub struct Worker {
     /// What `auth.test` said of each installation's token.
     pub(super) known: HashMap<Option<String>, Workspace>,
     pub(super) users: HashMap<String, (SlackUserRecord, Instant)>,
+    /// When Slack last refused each installation's token, and how.
+    pub(super) refused: HashMap<Option<String>, (i64, String)>,
     /// The agent channels' members, as each installation's token sees them.
     pub(super) agents: HashMap<Option<String>, (HashSet<String>, Instant)>,
     /// How long a claimed batch is ours before another worker may take it.
@@ -105,6 +109,7 @@ impl Worker {
             inbox_ready,
             outbox_ready,
             known: HashMap::new(),
+            refused: HashMap::new(),
             users: HashMap::new(),
             agents: HashMap::new(),
         }
@@ -254,7 +259,7 @@ impl Worker {
                     backoff(1)
                 } else {
                     tracing::error!(error = %e, slack.installation = ?installation, "Slack does not accept deskhand's token; events wait until it does");
-                    Duration::from_secs(30)
+                    REFUSED_FOR
                 };
                 // A retry, not a deferral: tried events keep holding back later events of
                 // their channel, so a reply never overtakes the message it answers.

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::fakes::slack::{Call, FakeSlack};
+use crate::support::fakes::slack::{Call, Failure, FakeSlack};
 use crate::support::payloads::{dm, envelope, message};
 use crate::support::*;
 use deskhand::config::{OAuthApp, Secret};
@@ -523,4 +523,47 @@ async fn a_guest_of_a_second_workspace_is_filed_through_that_workspace_s_facilit
     let replies = thread_replies(&app.slack.calls(), "C0TWO", ts);
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].authorization, bearer(&two));
+}
+
+/// Wait (at most 10 s) until the pending event `key` has been tried.
+async fn tried(app: &TestApp, key: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let pending = app.admin_ok("GET", "/api/v1/inbox?state=pending", Value::Null).await;
+        let attempts = pending["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["dedupe_key"] == key)
+            .map(|e| e["attempts"].as_i64().unwrap());
+        if attempts.is_some_and(|a| a >= 1) {
+            return;
+        }
+        assert!(start.elapsed().as_secs() < 10, "{key} was never tried: {pending}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_slack_refused_is_not_asked_about_again_for_every_batch() {
+    let app = TestApp::spawn().await;
+    app.slack.fail("auth.test", 100, Failure::SlackError("invalid_auth"));
+    // Three batches of events while Slack refuses the token (each its own channel, so
+    // none holds the next back).
+    app.send_ok("EvR1", message(SUPPORT, ANA, "1700000900.000100", "Printer jam"))
+        .await;
+    tried(&app, "event:EvR1").await;
+    for (event, channel) in [("EvR2", "C0ELSE1"), ("EvR3", "C0ELSE2")] {
+        app.send_ok(event, message(channel, ANA, "1700000900.000200", "hello"))
+            .await;
+        tried(&app, &format!("event:{event}")).await;
+    }
+    // Once by the worker, and perhaps once by the check at start.
+    let asked = app.slack.calls_to("auth.test").len();
+    assert!(asked <= 2, "auth.test {asked} times for three batches");
+    // When the token works again, the events are answered.
+    app.slack.heal();
+    app.advance(std::time::Duration::from_secs(31)).await;
+    app.drain().await;
+    assert_eq!(app.ticket("IT-1").await["summary"], "Printer jam");
 }
