@@ -40,8 +40,8 @@ impl NoClient {
     }
 }
 
-/// An installation's client (`None`: not installed through OAuth), and since when.
-type Remembered = (Option<SlackApi>, Instant);
+/// An installation's client, and since when.
+type Remembered = (SlackApi, Instant);
 
 #[derive(Clone)]
 pub struct Workspaces {
@@ -74,33 +74,31 @@ impl Workspaces {
         let Some(installation) = installation else {
             return self.fallback("(none)");
         };
+        if self.vault.is_none() {
+            // Nothing installed through OAuth can be opened: the configured token serves.
+            return self.fallback(installation);
+        }
         let remembered = {
             let map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
             map.get(installation)
                 .filter(|(_, at)| at.elapsed() < REMEMBERED_FOR)
                 .map(|(client, _)| client.clone())
         };
-        let installed = match remembered {
-            Some(client) => client,
-            None => {
-                let client = match (&self.vault, self.store.installation_token(installation).await?) {
-                    (Some(vault), Some(sealed)) => {
-                        let token = vault
-                            .open(&sealed, &token_purpose(installation))
-                            .map_err(|e| NoClient::Sealed(installation.to_owned(), e))?;
-                        Some(self.base.with_token(Secret::new(token)))
-                    }
-                    _ => None,
-                };
-                let mut map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
-                map.insert(installation.to_owned(), (client.clone(), Instant::now()));
-                client
-            }
-        };
-        match installed {
-            Some(client) => Ok(client),
-            None => self.fallback(installation),
+        if let Some(client) = remembered {
+            return Ok(client);
         }
+        let (Some(vault), Some(sealed)) = (&self.vault, self.store.installation_token(installation).await?) else {
+            // Not remembered: a workspace installed meanwhile (perhaps through another
+            // replica) is answered at once.
+            return self.fallback(installation);
+        };
+        let token = vault
+            .open(&sealed, &token_purpose(installation))
+            .map_err(|e| NoClient::Sealed(installation.to_owned(), e))?;
+        let client = self.base.with_token(Secret::new(token));
+        let mut map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(installation.to_owned(), (client.clone(), Instant::now()));
+        Ok(client)
     }
 
     fn fallback(&self, installation: &str) -> Result<SlackApi, NoClient> {
