@@ -324,6 +324,63 @@ async fn modal_latency(http: &reqwest::Client, server: &Server, slack: &FakeSlac
     );
 }
 
+/// The queues' depths, as `GET /metrics` shows them: (inbox, outbox).
+async fn queue_depths(http: &reqwest::Client, addr: &str) -> (i64, i64) {
+    let text = match http.get(format!("{addr}/metrics")).send().await {
+        Ok(answer) => answer.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let depth = |queue: &str| {
+        let prefix = format!("deskhand_queue_depth{{queue=\"{queue}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(-1)
+    };
+    (depth("inbox"), depth("outbox"))
+}
+
+/// Send one shortcut now and time it to its `views.open`, with how much was queued ahead.
+async fn shortcut_behind_backlog(http: &reqwest::Client, server: &Server, slack: &FakeSlack) -> String {
+    let (inbox, outbox) = queue_depths(http, &server.addr).await;
+    let trigger = "behind.backlog";
+    let payload = json!({
+        "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
+        "user": { "id": format!("U{:07}", 0) },
+    });
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let timestamp = unix_now();
+    let started = Instant::now();
+    let sent = http
+        .post(format!("{}/slack/interactivity", server.addr))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", sign(timestamp, &body))
+        .body(body)
+        .send()
+        .await;
+    assert!(
+        matches!(sent, Ok(r) if r.status().is_success()),
+        "shortcut acknowledged"
+    );
+    while started.elapsed() < Duration::from_secs(30) {
+        let opened = slack
+            .views()
+            .into_iter()
+            .find(|v| v.trigger_id.as_deref() == Some(trigger));
+        if let Some(view) = opened {
+            return format!(
+                "Shortcut behind {inbox} queued events and {outbox} queued effects → views.open in **{}**.",
+                ms(view.at.duration_since(started))
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    format!("Shortcut behind {inbox} queued events and {outbox} queued effects: no views.open within 30 s.")
+}
+
 async fn run(database: &str, database_url: &str) {
     let slack = FakeSlack::start().await;
     slack.stop_recording();
@@ -400,6 +457,9 @@ async fn run(database: &str, database_url: &str) {
         acked += usize::from(task.await.expect("sender"));
     }
     let acked_in = start.elapsed();
+    // A shortcut sent behind what the burst left queued: its modal must open within
+    // Slack's 3 s.
+    let behind = shortcut_behind_backlog(&http, &server, &slack).await;
     let replies = collect_replies(&slack, &events, Duration::from_secs(300)).await;
     let done_in = replies
         .values()
@@ -415,6 +475,7 @@ async fn run(database: &str, database_url: &str) {
         burst - replies.len(),
         cpu_per_event.as_secs_f64() * 1000.0,
     );
+    println!("\n{behind}");
     println!(
         "\nSustained messages → tickets (answered in their thread): **{:.0}/s**; peak RSS **{:.1} MiB**.",
         replies.len() as f64 / done_in.as_secs_f64(),
