@@ -273,36 +273,41 @@ async fn fixed_rate(
     (acks, reply_latencies, failures)
 }
 
+/// Send the request form's shortcut, signed, as user number `user`; when it was sent.
+async fn post_shortcut(http: &reqwest::Client, server: &Server, trigger: &str, user: usize) -> Instant {
+    let payload = json!({
+        "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
+        "user": { "id": format!("U{user:07}") },
+    });
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let timestamp = unix_now();
+    let started = Instant::now();
+    let response = http
+        .post(format!("{}/slack/interactivity", server.addr))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", sign(timestamp, &body))
+        .body(body)
+        .send()
+        .await;
+    assert!(
+        matches!(response, Ok(r) if r.status().is_success()),
+        "shortcut acknowledged"
+    );
+    started
+}
+
 /// How long a shortcut's modal takes to open: from the shortcut's POST to the fake Slack
 /// receiving `views.open` (its `trigger_id` is valid for 3 s). 200 shortcuts at 20/s.
 async fn modal_latency(http: &reqwest::Client, server: &Server, slack: &FakeSlack) {
-    let url = format!("{}/slack/interactivity", server.addr);
     let mut sent = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
     for i in 0..200 {
         ticker.tick().await;
         let trigger = format!("modal.{i}");
-        let payload = json!({
-            "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
-            "user": { "id": format!("U{:07}", i % USERS) },
-        });
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("payload", &payload.to_string())
-            .finish();
-        let timestamp = unix_now();
-        let started = Instant::now();
-        let response = http
-            .post(&url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-slack-request-timestamp", timestamp.to_string())
-            .header("x-slack-signature", sign(timestamp, &body))
-            .body(body)
-            .send()
-            .await;
-        assert!(
-            matches!(response, Ok(r) if r.status().is_success()),
-            "shortcut acknowledged"
-        );
+        let started = post_shortcut(http, server, &trigger, i % USERS).await;
         sent.insert(trigger, started);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -344,27 +349,7 @@ async fn queue_depths(http: &reqwest::Client, addr: &str) -> (i64, i64) {
 async fn shortcut_behind_backlog(http: &reqwest::Client, server: &Server, slack: &FakeSlack) -> String {
     let (inbox, outbox) = queue_depths(http, &server.addr).await;
     let trigger = "behind.backlog";
-    let payload = json!({
-        "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
-        "user": { "id": format!("U{:07}", 0) },
-    });
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish();
-    let timestamp = unix_now();
-    let started = Instant::now();
-    let sent = http
-        .post(format!("{}/slack/interactivity", server.addr))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", timestamp.to_string())
-        .header("x-slack-signature", sign(timestamp, &body))
-        .body(body)
-        .send()
-        .await;
-    assert!(
-        matches!(sent, Ok(r) if r.status().is_success()),
-        "shortcut acknowledged"
-    );
+    let started = post_shortcut(http, server, trigger, 0).await;
     while started.elapsed() < Duration::from_secs(30) {
         let opened = slack
             .views()

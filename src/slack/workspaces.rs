@@ -74,10 +74,10 @@ impl Workspaces {
         let Some(installation) = installation else {
             return self.fallback("(none)");
         };
-        if self.vault.is_none() {
+        let Some(vault) = &self.vault else {
             // Nothing installed through OAuth can be opened: the configured token serves.
             return self.fallback(installation);
-        }
+        };
         let remembered = {
             let map = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
             map.get(installation)
@@ -87,7 +87,7 @@ impl Workspaces {
         if let Some(client) = remembered {
             return Ok(client);
         }
-        let (Some(vault), Some(sealed)) = (&self.vault, self.store.installation_token(installation).await?) else {
+        let Some(sealed) = self.store.installation_token(installation).await? else {
             // Not remembered: a workspace installed meanwhile (perhaps through another
             // replica) is answered at once.
             return self.fallback(installation);

@@ -121,6 +121,13 @@ fn bearer(token: &str) -> Option<String> {
     Some(format!("Bearer {token}"))
 }
 
+/// The message got one thread reply, sent with `token`.
+fn answered_once_with(calls: &[Call], channel: &str, ts: &str, token: &str) {
+    let replies = thread_replies(calls, channel, ts);
+    assert_eq!(replies.len(), 1, "one thread reply in {channel}");
+    assert_eq!(replies[0].authorization, bearer(token));
+}
+
 #[tokio::test]
 async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token() {
     let app = spawn_installable().await;
@@ -175,9 +182,7 @@ async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token
     .await;
     app.drain().await;
     let calls = app.slack.calls();
-    let replies = thread_replies(&calls, "C0BETA", "1700000100.000100");
-    assert_eq!(replies.len(), 1, "one thread reply");
-    assert_eq!(replies[0].authorization, bearer(&token));
+    answered_once_with(&calls, "C0BETA", "1700000100.000100", &token);
     let card = calls
         .iter()
         .find(|c| c.method == "chat.postMessage" && c.params["channel"] == "C0BETAA")
@@ -269,9 +274,7 @@ async fn uninstalling_stops_one_workspace_and_not_the_others() {
         calls.iter().all(|c| c.authorization != bearer(&one)),
         "nothing more with the removed token"
     );
-    let replies = thread_replies(&calls, "C0TWO", "1700000300.000200");
-    assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0].authorization, bearer(&two));
+    answered_once_with(&calls, "C0TWO", "1700000300.000200", &two);
 
     // Installing again brings it back.
     let again = install(&app, "T0ONE", None, false).await;
@@ -289,9 +292,7 @@ async fn uninstalling_stops_one_workspace_and_not_the_others() {
     )
     .await;
     app.drain().await;
-    let replies = thread_replies(&app.slack.calls(), "C0ONE", "1700000400.000100");
-    assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0].authorization, bearer(&again));
+    answered_once_with(&app.slack.calls(), "C0ONE", "1700000400.000100", &again);
 }
 
 #[tokio::test]
@@ -323,9 +324,7 @@ async fn an_org_wide_install_answers_every_workspace_of_the_org_and_its_members_
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 1, "filed for a member of the org: {tickets:?}");
     assert_eq!(tickets[0]["requester_slack_id"], "W0DANA");
-    let replies = thread_replies(&app.slack.calls(), "C0EAST", "1700000500.000100");
-    assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0].authorization, bearer(&token));
+    answered_once_with(&app.slack.calls(), "C0EAST", "1700000500.000100", &token);
 }
 
 #[tokio::test]
@@ -520,9 +519,7 @@ async fn a_guest_of_a_second_workspace_is_filed_through_that_workspace_s_facilit
         tickets[0]["requester_slack_id"], "U2FIONA",
         "filed through the facilitator"
     );
-    let replies = thread_replies(&app.slack.calls(), "C0TWO", ts);
-    assert_eq!(replies.len(), 1);
-    assert_eq!(replies[0].authorization, bearer(&two));
+    answered_once_with(&app.slack.calls(), "C0TWO", ts, &two);
 }
 
 /// Wait (at most 10 s) until the pending event `key` has been tried.
