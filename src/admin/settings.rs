@@ -16,7 +16,7 @@ use crate::store::{NewProject, ProjectRecord, Store};
 /// Change the settings: every value is checked before anything is written, and a setting
 /// the change leaves out keeps its value. The settings after it.
 pub async fn update(store: &Store, actor: Actor<'_>, change: SettingsChange) -> Result<Settings> {
-    let projects: Vec<String> = store.projects().await?.into_iter().map(|p| p.key).collect();
+    let projects = project_keys(store).await?;
     let mut tx = store.begin().await?;
     let before = Store::settings_in(&mut tx).await?;
     let after = change.apply(&before, |key| projects.iter().any(|p| p == key))?;
@@ -24,6 +24,29 @@ pub async fn update(store: &Store, actor: Actor<'_>, change: SettingsChange) -> 
     Store::insert_audits(&mut tx, &[actor.audit("settings_updated", json!(after))]).await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Every project's key, which a setting may name.
+async fn project_keys(store: &Store) -> Result<Vec<String>> {
+    Ok(store.projects().await?.into_iter().map(|p| p.key).collect())
+}
+
+/// An installation deskhand has (in place or removed), else not found.
+async fn installed(store: &Store, installation: &str) -> Result<()> {
+    let installed = store.installations().await?;
+    if installed.iter().any(|w| w.installation == installation) {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(format!(
+            "no workspace {installation} installed deskhand"
+        )))
+    }
+}
+
+/// One installed workspace's settings: its own, else the shared ones.
+pub async fn of_workspace(store: &Store, installation: &str) -> Result<Settings> {
+    installed(store, installation).await?;
+    Ok(store.settings_for(Some(installation)).await?)
 }
 
 /// Change the settings of one installed workspace (they start as the shared ones); the
@@ -34,11 +57,8 @@ pub async fn update_workspace(
     installation: &str,
     change: SettingsChange,
 ) -> Result<Settings> {
-    let installed = store.installations().await?;
-    if !installed.iter().any(|w| w.installation == installation) {
-        return Err(crate::store::StoreError::NotFound.into());
-    }
-    let projects: Vec<String> = store.projects().await?.into_iter().map(|p| p.key).collect();
+    installed(store, installation).await?;
+    let projects = project_keys(store).await?;
     let mut tx = store.begin().await?;
     let before = Store::settings_in_for(&mut tx, Some(installation)).await?;
     let after = change.apply(&before, |key| projects.iter().any(|p| p == key))?;

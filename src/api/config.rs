@@ -195,11 +195,7 @@ pub(super) async fn get_workspace_settings(
     State(state): State<AppState>,
     Path(installation): Path<String>,
 ) -> Result<impl IntoResponse> {
-    let installed = state.store.installations().await?;
-    if !installed.iter().any(|w| w.installation == installation) {
-        return Err(crate::store::StoreError::NotFound.into());
-    }
-    Ok(Json(json!(state.store.settings_for(Some(&installation)).await?)))
+    Ok(Json(json!(settings::of_workspace(&state.store, &installation).await?)))
 }
 
 pub(super) async fn put_workspace_settings(

@@ -53,6 +53,11 @@ fn page(status: StatusCode, title: &str, said: &str) -> Response {
     (status, body).into_response()
 }
 
+/// The database could not be used: a page saying to try again shortly.
+fn unavailable(title: &str) -> Response {
+    page(StatusCode::SERVICE_UNAVAILABLE, title, "Try again in a minute.")
+}
+
 async fn install(State(state): State<OAuthHttp>) -> Response {
     let secret = match state.app.store.create_oauth_state().await {
         Ok(Some(secret)) => secret,
@@ -65,11 +70,7 @@ async fn install(State(state): State<OAuthHttp>) -> Response {
         }
         Err(e) => {
             tracing::error!(error = %e, "could not start an install");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "deskhand cannot be installed right now",
-                "Try again in a minute.",
-            );
+            return unavailable("deskhand cannot be installed right now");
         }
     };
     let scopes: Vec<&str> = BOT_SCOPES.iter().flat_map(|(s, _)| s.iter().copied()).collect();
@@ -115,11 +116,7 @@ async fn callback(State(state): State<OAuthHttp>, query: Result<Query<Callback>,
         }
         Err(e) => {
             tracing::error!(error = %e, "could not check an install's state");
-            return page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "deskhand cannot be installed right now",
-                "Try again in a minute.",
-            );
+            return unavailable("deskhand cannot be installed right now");
         }
     }
     if let Some(error) = &callback.error {
@@ -193,11 +190,7 @@ async fn callback(State(state): State<OAuthHttp>, query: Result<Query<Callback>,
         .await;
     if let Err(e) = saved {
         tracing::error!(error = %e, "could not store an install");
-        return page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "deskhand could not finish the install",
-            "Try again in a minute.",
-        );
+        return unavailable("deskhand could not finish the install");
     }
     state.workspaces.forget(&installation);
     tracing::info!(slack.installation = %installation, org_wide = access.is_enterprise_install, "deskhand was installed");

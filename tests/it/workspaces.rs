@@ -87,6 +87,13 @@ async fn send_from(app: &TestApp, event_id: &str, event: Value, team: &str, ente
     assert_eq!(status, 200);
 }
 
+/// A person's message in a channel of `team` (kept by the fake Slack too, as Slack keeps
+/// it), delivered from that workspace.
+async fn say(app: &TestApp, event_id: &str, team: &str, channel: &str, user: &str, ts: &str, text: &str) {
+    app.slack.add_user_message(channel, user, ts, None, text);
+    send_from(app, event_id, message(channel, user, ts, text), team, None, false).await;
+}
+
 /// Bind a support channel (and its agent channel) of some workspace to project IT.
 async fn support_channel(app: &TestApp, channel: &str) {
     app.admin_ok(
@@ -169,15 +176,14 @@ async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token
     // Its events are answered with its token.
     support_channel(&app, "C0BETA").await;
     ana_of(&app, "T0BETA", None);
-    app.slack
-        .add_user_message("C0BETA", ANA, "1700000100.000100", None, "The printer is on fire");
-    send_from(
+    say(
         &app,
         "EvBeta1",
-        message("C0BETA", ANA, "1700000100.000100", "The printer is on fire"),
         "T0BETA",
-        None,
-        false,
+        "C0BETA",
+        ANA,
+        "1700000100.000100",
+        "The printer is on fire",
     )
     .await;
     app.drain().await;
@@ -194,13 +200,14 @@ async fn a_workspace_installs_deskhand_and_is_answered_with_its_own_sealed_token
 
     // A workspace that never installed deskhand is set aside, visibly.
     support_channel(&app, "C0GAMMA").await;
-    send_from(
+    say(
         &app,
         "EvGamma1",
-        message("C0GAMMA", ANA, "1700000200.000100", "Hello?"),
         "T0GAMMA",
-        None,
-        false,
+        "C0GAMMA",
+        ANA,
+        "1700000200.000100",
+        "Hello?",
     )
     .await;
     app.drain().await;
@@ -250,24 +257,17 @@ async fn uninstalling_stops_one_workspace_and_not_the_others() {
     assert_eq!(removed, vec![("T0ONE".into(), true), ("T0TWO".into(), false)]);
 
     let before = app.slack.calls().len();
-    send_from(
+    say(
         &app,
         "EvOne",
-        message("C0ONE", ANA, "1700000300.000100", "Still there?"),
         "T0ONE",
-        None,
-        false,
+        "C0ONE",
+        ANA,
+        "1700000300.000100",
+        "Still there?",
     )
     .await;
-    send_from(
-        &app,
-        "EvTwo",
-        message("C0TWO", ANA, "1700000300.000200", "Help please"),
-        "T0TWO",
-        None,
-        false,
-    )
-    .await;
+    say(&app, "EvTwo", "T0TWO", "C0TWO", ANA, "1700000300.000200", "Help please").await;
     app.drain().await;
     let calls = app.slack.calls()[before..].to_vec();
     assert!(
@@ -282,15 +282,7 @@ async fn uninstalling_stops_one_workspace_and_not_the_others() {
         "id": "U1EVA", "team_id": "T0ONE", "name": "eva",
         "profile": { "email": "eva@one.example", "display_name": "Eva One" },
     }));
-    send_from(
-        &app,
-        "EvOne2",
-        message("C0ONE", "U1EVA", "1700000400.000100", "Back?"),
-        "T0ONE",
-        None,
-        false,
-    )
-    .await;
+    say(&app, "EvOne2", "T0ONE", "C0ONE", "U1EVA", "1700000400.000100", "Back?").await;
     app.drain().await;
     answered_once_with(&app.slack.calls(), "C0ONE", "1700000400.000100", &again);
 }
@@ -502,16 +494,7 @@ async fn a_guest_of_a_second_workspace_is_filed_through_that_workspace_s_facilit
         .await;
     assert_eq!(channel["facilitator"]["slack_user_id"], "U2FIONA");
     let ts = "1700000800.000100";
-    app.slack.add_user_message("C0TWO", "U2GIL", ts, None, "Cannot log in");
-    send_from(
-        &app,
-        "EvGuest",
-        message("C0TWO", "U2GIL", ts, "Cannot log in"),
-        "T0TWO",
-        None,
-        false,
-    )
-    .await;
+    say(&app, "EvGuest", "T0TWO", "C0TWO", "U2GIL", ts, "Cannot log in").await;
     app.drain().await;
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 1, "{tickets:?}");
