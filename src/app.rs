@@ -23,6 +23,7 @@ use crate::slack::workspaces::Workspaces;
 use crate::state::AppState;
 use crate::store::{ExclusiveUse, GroupCommit, NewEvent, Store};
 use crate::sync::dispatcher::Dispatcher;
+use crate::sync::jira::JiraSender;
 use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
 use crate::sync::worker::Worker;
@@ -96,11 +97,15 @@ impl App {
             .slack_signing_secret
             .as_ref()
             .map(|s| SignatureCheck::new(s.expose()));
+        let config_timeout = config.slack_timeout;
         let state = AppState {
             config: Arc::new(config),
             store,
             inbox,
             directory: Arc::new(workspaces.clone()),
+            service_desk: Arc::new(crate::jira::JiraProbe::new(crate::jira::api::JiraApi::http_client(
+                config_timeout,
+            ))),
         };
         let oauth = match (&state.config.slack_oauth, &state.config.secret_key) {
             (Some(oauth), Some(vault)) => Some(OAuthHttp {
@@ -171,8 +176,19 @@ impl App {
             Some(url) => Some(Mailer::new(url.expose(), &config.smtp_from).context("DESKHAND_SMTP_URL")?),
             None => None,
         };
-        let (dispatcher, completion_writer) =
-            Dispatcher::new(store.clone(), workspaces, pacer, wake.outbox, config.lease, mailer);
+        let jira = JiraSender {
+            http: crate::jira::api::JiraApi::http_client(config.slack_timeout),
+            vault: config.secret_key.clone(),
+        };
+        let (dispatcher, completion_writer) = Dispatcher::new(
+            store.clone(),
+            workspaces,
+            pacer,
+            wake.outbox,
+            config.lease,
+            mailer,
+            jira,
+        );
         let dispatcher = tokio::spawn(dispatcher.run(stopped.clone()));
         let socket_mode = slack
             .has_app_token()
@@ -225,6 +241,7 @@ pub fn router(state: AppState, signature: Option<SignatureCheck>, oauth: Option<
     router
         .merge(crate::api::inbound_routes(state.clone()))
         .merge(crate::portal::routes(state.clone()))
+        .merge(crate::jira::webhook::routes(state.clone()))
         .nest("/api/v1", crate::api::routes(state))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

@@ -14,7 +14,8 @@
 //! - [`sync`]: the worker (inbox → handlers → store + outbox) and the dispatcher (outbox →
 //!   each effect's sender).
 //! - The edges, which translate and never import one another: [`slack`] (signed ingress,
-//!   Web API client, Block Kit) and [`api`] (the JSON admin API).
+//!   Web API client, Block Kit), [`api`] (the JSON admin API), [`portal`] (the web pages)
+//!   and [`jira`] (Jira Service Management's REST API and webhook).
 //!
 //! Data flows ingress → inbox → worker → outbox → dispatcher; see `docs/architecture.md`.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod desk;
+pub mod jira;
 pub mod metrics;
 pub mod portal;
 pub mod slack;

@@ -168,7 +168,8 @@ async fn doctor(config: Config) -> ExitCode {
         }
     };
     let workspaces = deskhand::slack::workspaces::Workspaces::new(slack, store.clone(), config.secret_key.clone());
-    let findings = deskhand::admin::doctor::run(&store, &workspaces).await;
+    let jira = deskhand::jira::JiraProbe::new(deskhand::jira::api::JiraApi::http_client(config.slack_timeout));
+    let findings = deskhand::admin::doctor::run(&store, &workspaces, &jira, config.secret_key.as_ref()).await;
     store.close().await;
     for f in &findings {
         println!("{}  {}: {}", if f.ok { "ok " } else { "FIX" }, f.check, f.detail);

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::admin::jira::ServiceDeskProbe;
 use crate::admin::Directory;
 use crate::config::Config;
 use crate::store::{GroupCommit, NewEvent, Store};
@@ -16,4 +17,6 @@ pub struct AppState {
     pub inbox: GroupCommit<NewEvent, bool>,
     /// Who people are: Slack's directory, behind the use cases' own trait.
     pub directory: Arc<dyn Directory>,
+    /// What Jira says about a project's connection, behind the use cases' own trait.
+    pub service_desk: Arc<dyn ServiceDeskProbe>,
 }

@@ -5,9 +5,11 @@
 
 use serde::Serialize;
 
+use super::jira::ServiceDeskProbe;
 use super::Directory;
 use crate::desk::identity::{verify, Verification};
 use crate::store::Store;
+use crate::vault::Vault;
 
 /// One check and what it found.
 #[derive(Debug, Clone, Serialize)]
@@ -26,8 +28,32 @@ fn finding(check: impl Into<String>, ok: bool, detail: impl Into<String>) -> Fin
     }
 }
 
-/// Run every check; each finds something, in this order.
-pub async fn run(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
+/// Run every check; each finds something, in this order: the store and Slack, then each
+/// project's connection to Jira.
+pub async fn run(
+    store: &Store,
+    directory: &dyn Directory,
+    service_desk: &dyn ServiceDeskProbe,
+    vault: Option<&Vault>,
+) -> Vec<Finding> {
+    let mut found = store_and_slack(store, directory).await;
+    let backends = match store.jira_backends().await {
+        Ok(backends) => backends,
+        Err(e) => {
+            found.push(finding("jira", false, format!("the connections cannot be read: {e}")));
+            return found;
+        }
+    };
+    for backend in &backends {
+        match super::jira::check(store, service_desk, vault, backend).await {
+            Ok(lines) => found.extend(lines),
+            Err(e) => found.push(finding(format!("jira {}", backend.project_key), false, e.to_string())),
+        }
+    }
+    found
+}
+
+async fn store_and_slack(store: &Store, directory: &dyn Directory) -> Vec<Finding> {
     let mut found = Vec::new();
     match store.migrations_pending().await {
         Ok(0) => found.push(finding(

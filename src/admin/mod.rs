@@ -13,6 +13,7 @@ pub mod channels;
 pub mod customers;
 pub mod doctor;
 pub mod facilitators;
+pub mod jira;
 pub mod parked;
 pub mod participants;
 pub mod settings;

@@ -39,7 +39,13 @@ fn project_json(project: ProjectRecord) -> serde_json::Value {
 
 /// What is wrong with the setup: the checks `deskhand doctor` runs.
 pub(super) async fn doctor(State(state): State<AppState>) -> Result<impl IntoResponse> {
-    let findings = crate::admin::doctor::run(&state.store, state.directory.as_ref()).await;
+    let findings = crate::admin::doctor::run(
+        &state.store,
+        state.directory.as_ref(),
+        state.service_desk.as_ref(),
+        state.config.secret_key.as_ref(),
+    )
+    .await;
     let ok = findings.iter().all(|f| f.ok);
     Ok(Json(json!({ "ok": ok, "findings": findings })))
 }

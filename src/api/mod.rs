@@ -18,6 +18,7 @@ use crate::store::StoreError;
 
 mod config;
 mod customers;
+mod jira;
 mod participants;
 mod records;
 mod reports;
@@ -196,6 +197,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/projects", get(config::list_projects))
         .route("/projects/{key}", get(config::get_project).put(config::put_project))
         .route("/projects/{key}/departments", get(config::list_departments))
+        .route("/projects/{key}/backend", get(jira::get_backend).put(jira::put_backend))
+        .route("/projects/{key}/backend/check", get(jira::check_backend))
+        .route("/channels/{id}/facilitator/jira", put(jira::put_facilitator_account))
         .route(
             "/projects/{key}/departments/{slug}",
             put(config::put_department).delete(config::delete_department),

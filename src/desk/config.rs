@@ -71,6 +71,7 @@ pub enum Field {
     Customers,
     Organizations,
     Text,
+    Backend,
 }
 
 impl Field {
@@ -106,6 +107,7 @@ impl Field {
             Field::Customers => "customers",
             Field::Organizations => "organizations",
             Field::Text => "text",
+            Field::Backend => "backend",
         }
     }
 }

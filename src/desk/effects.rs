@@ -1,6 +1,6 @@
 //! Effects: what a change asks of the outside world, as data. The worker writes them to
 //! the outbox in the change's own transaction; the dispatcher hands each to the sender of
-//! its [`Target`] (Slack today; Jira and email take their own variants and targets).
+//! its [`Target`]: Slack, Jira Service Management, or mail.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,8 @@ pub enum Target {
     Slack,
     /// Mail through `DESKHAND_SMTP_URL`.
     Email,
+    /// The Jira Service Management service desk of the ticket's project.
+    Jira,
 }
 
 /// A parked message listed in a report to agents: who wrote it and what.
@@ -128,6 +130,16 @@ pub enum Effect {
     },
     /// A message in `user`'s DM with deskhand, about no ticket (an announcement).
     DirectMessage { user: String, text: String },
+    /// Raise the ticket as a customer request in its project's service desk.
+    JiraCreate { ticket_id: i64 },
+    /// Add one of the ticket's comments to its Jira request, public or internal as it is.
+    JiraComment { ticket_id: i64, comment_id: i64 },
+    /// Move the ticket's Jira issue to `status`.
+    JiraTransition { ticket_id: i64, status: String },
+    /// Give the Jira issue the ticket's priority.
+    JiraPriority { ticket_id: i64 },
+    /// Assign the Jira issue to the ticket's assignee (their account, found by email).
+    JiraAssign { ticket_id: i64 },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
     /// `channel` waited past the retention and were not filed.
     ReportParked {
@@ -170,6 +182,11 @@ impl Effect {
             Effect::AddCustomer { .. } => "add_customer",
             Effect::AddParticipant { .. } => "add_participant",
             Effect::RespondReport { .. } => "respond_report",
+            Effect::JiraCreate { .. } => "jira_create",
+            Effect::JiraComment { .. } => "jira_comment",
+            Effect::JiraTransition { .. } => "jira_transition",
+            Effect::JiraPriority { .. } => "jira_priority",
+            Effect::JiraAssign { .. } => "jira_assign",
         }
     }
 
@@ -190,6 +207,11 @@ impl Effect {
     pub fn target(&self) -> Target {
         match self {
             Effect::Email { .. } | Effect::MailTo { .. } => Target::Email,
+            Effect::JiraCreate { .. }
+            | Effect::JiraComment { .. }
+            | Effect::JiraTransition { .. }
+            | Effect::JiraPriority { .. }
+            | Effect::JiraAssign { .. } => Target::Jira,
             _ => Target::Slack,
         }
     }
@@ -207,6 +229,12 @@ impl Effect {
             | Effect::PostCardNote { ticket_id, .. }
             | Effect::NotifyAgent { ticket_id, .. } => format!("ticket:{ticket_id}:{AGENT_CARD}"),
             Effect::AskApproval { user, .. } => format!("dm:{user}"),
+            // A request is raised before anything is said on it, each change in its turn.
+            Effect::JiraCreate { ticket_id }
+            | Effect::JiraComment { ticket_id, .. }
+            | Effect::JiraTransition { ticket_id, .. }
+            | Effect::JiraPriority { ticket_id }
+            | Effect::JiraAssign { ticket_id } => format!("jira:{ticket_id}"),
             Effect::AskSatisfaction { ticket_id, .. } => format!("survey:{ticket_id}"),
             // The filed view shows the ticket's link, known once its thread reply is posted.
             Effect::ShowFiled { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod effects;
 pub mod forms;
 pub mod identity;
+pub mod jira;
 pub mod participants;
 pub mod portal;
 pub mod project;

@@ -208,6 +208,11 @@ pub enum Command {
     Uninstalled {
         because: &'static str,
     },
+    /// A change Jira told of, for a project connected to it (signed with its secret).
+    Jira {
+        project: String,
+        event: crate::desk::jira::JiraEvent,
+    },
     /// Nothing for the desk: an event or subtype deskhand does not act on.
     Ignored {
         what: String,
@@ -222,6 +227,9 @@ pub enum DecodeError {
     Missing(&'static str, &'static str),
     #[error("not a slash command: {0}")]
     Form(String),
+    /// A stored Jira change that cannot be read.
+    #[error("{0}")]
+    Jira(String),
     /// A field that is not shaped as Slack shapes it (an id that is not an id…).
     #[error("{0} is not shaped as Slack sends it")]
     Shape(&'static str),
@@ -306,7 +314,7 @@ fn checked(command: Command) -> Result<Command, DecodeError> {
         Command::Note(text) | Command::Declined(text) | Command::PortalReply(text) => id("user", &text.user)?,
         Command::AddParticipant(added) => id("user", &added.user)?,
         Command::Rated(answer) => id("user", &answer.user)?,
-        Command::Ignored { .. } | Command::Uninstalled { .. } => {}
+        Command::Ignored { .. } | Command::Uninstalled { .. } | Command::Jira { .. } => {}
     }
     Ok(command)
 }

@@ -39,6 +39,8 @@ pub struct ProjectRecord {
     /// JSON portal settings; `None`: no portal.
     #[serde(serialize_with = "raw_json")]
     pub portal: Option<String>,
+    /// Where its tickets live: `native` (this database) or `jira`.
+    pub backend: String,
 }
 
 impl ProjectRecord {
@@ -132,7 +134,7 @@ pub struct NewProject<'a> {
 }
 
 const PROJECT_COLUMNS: &str = "key, name, next_number, departments, request_types, workflow, approvals, message_fields,
-    intro, department_records, created_at, updated_at, portal";
+    intro, department_records, created_at, updated_at, portal, backend";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelRecord {

@@ -16,6 +16,7 @@ mod bulk;
 mod config;
 mod customers;
 mod group_commit;
+mod jira;
 mod participants;
 mod portal;
 mod queue;
@@ -39,6 +40,7 @@ pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use customers::{CustomerRecord, OrganizationRecord};
 pub use group_commit::GroupCommit;
+pub use jira::{JiraBackendRecord, JiraFacilitatorRecord, NewJiraBackend};
 pub use participants::ParticipantRecord;
 pub use portal::{PortalPerson, PortalSession, PortalTicket};
 pub use queue::{
@@ -290,6 +292,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "0009_workspaces",
         include_str!("../../migrations/sqlite/0009_workspaces.sql"),
     ),
+    ("0010_jira", include_str!("../../migrations/sqlite/0010_jira.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -319,6 +322,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0009_workspaces",
         include_str!("../../migrations/postgres/0009_workspaces.sql"),
     ),
+    ("0010_jira", include_str!("../../migrations/postgres/0010_jira.sql")),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

@@ -206,7 +206,7 @@ impl Store {
     }
 
     pub async fn ticket_by_key_in(tx: &mut Tx, key: &str) -> Result<Option<TicketRecord>> {
-        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
+        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1 or filed_key = $1 limit 1");
         Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
             .bind(key)
             .fetch_optional(conn)

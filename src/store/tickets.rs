@@ -56,6 +56,15 @@ pub struct TicketRecord {
     pub approval: Option<String>,
     /// The Slack installation it was filed through (`None`: the configured token).
     pub installation: Option<String>,
+    /// Its issue in Jira Service Management, when its project's tickets live there.
+    pub jira_issue_id: Option<String>,
+    pub jira_url: Option<String>,
+    /// `filing` until Jira names it, then `linked`; `failed` (with `jira_error`) when Jira
+    /// refused it, `deleted` when it was deleted in Jira; `None` in a built-in project.
+    pub jira_state: Option<String>,
+    pub jira_error: Option<String>,
+    /// The key it had while it was being filed in Jira.
+    pub filed_key: Option<String>,
 }
 
 // Read by column name: priority, source and status category as the desk's enums.
@@ -93,6 +102,11 @@ from_rows!(TicketRecord, |row| Ok(TicketRecord {
     resolutions: row.try_get("resolutions")?,
     approval: row.try_get("approval")?,
     installation: row.try_get("installation")?,
+    jira_issue_id: row.try_get("jira_issue_id")?,
+    jira_url: row.try_get("jira_url")?,
+    jira_state: row.try_get("jira_state")?,
+    jira_error: row.try_get("jira_error")?,
+    filed_key: row.try_get("filed_key")?,
 }));
 
 impl TicketRecord {
@@ -116,6 +130,25 @@ impl TicketRecord {
         self.approval.as_deref() == Some("pending")
     }
 
+    /// A Jira project's ticket still waiting for Jira to name it.
+    pub fn is_filing(&self) -> bool {
+        self.jira_state.as_deref() == Some("filing")
+    }
+
+    /// In Jira (or on its way there): changes made in deskhand are sent on.
+    pub fn syncs_to_jira(&self) -> bool {
+        matches!(self.jira_state.as_deref(), Some("filing" | "linked"))
+    }
+
+    /// Its key as people are told it: none yet while Jira files it.
+    pub fn shown_key(&self) -> &str {
+        if self.is_filing() {
+            "(filing in Jira)"
+        } else {
+            &self.key
+        }
+    }
+
     /// The person it was filed for through a facilitator, by name.
     pub fn filed_on_behalf_of(&self) -> Option<String> {
         let json: serde_json::Value = serde_json::from_str(self.on_behalf_of.as_deref()?).ok()?;
@@ -127,7 +160,8 @@ pub(super) const TICKET_COLUMNS: &str =
     "id, key, project_key, summary, description, status, priority, source, requester_person_id,
     requester_slack_id, requester_name, on_behalf_of, channel_id, message_ts, permalink, created_at, updated_at, deleted_at,
     department, request_type, reporter_slack_id, reporter_name, assignee_slack_id, assignee_name, private,
-    status_category, resolved_at, origin_thread_ts, previous_status, first_resolved_at, resolutions, approval, installation";
+    status_category, resolved_at, origin_thread_ts, previous_status, first_resolved_at, resolutions, approval, installation,
+    jira_issue_id, jira_url, jira_state, jira_error, filed_key";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CommentRecord {
@@ -149,10 +183,12 @@ pub struct CommentRecord {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// The Jira comment it is, in a Jira project.
+    pub jira_comment_id: Option<String>,
 }
 
 const COMMENT_COLUMNS: &str = "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
-    on_behalf_of, channel_id, message_ts, permalink, created_at, edited_at, deleted_at";
+    on_behalf_of, channel_id, message_ts, permalink, created_at, edited_at, deleted_at, jira_comment_id";
 
 pub struct NewComment<'a> {
     pub ticket_id: i64,
@@ -504,7 +540,7 @@ impl Store {
     }
 
     pub async fn ticket_by_key(&self, key: &str) -> Result<TicketRecord> {
-        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1");
+        let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1 or filed_key = $1 limit 1");
         Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
             .bind(key)
             .fetch_one(pool)
@@ -525,6 +561,14 @@ impl Store {
                 .fetch_all(pool)
                 .await
         })?)
+    }
+
+    pub async fn comment(&self, id: i64) -> Result<CommentRecord> {
+        let sql = format!("select {COMMENT_COLUMNS} from comments where id = $1");
+        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(&sql)
+            .bind(id)
+            .fetch_one(pool)
+            .await)?)
     }
 
     pub async fn comments(&self, ticket_id: i64) -> Result<Vec<CommentRecord>> {

@@ -65,8 +65,18 @@ impl<'a> Unit<'a> {
             "comment_added",
             detail,
         );
+        let Some(ticket) = Store::ticket_in(tx, ticket_id).await? else {
+            return Ok(());
+        };
+        self.send_jira(
+            &ticket,
+            Effect::JiraComment {
+                ticket_id,
+                comment_id: comment.id,
+            },
+        );
         if visibility == desk::Visibility::Public {
-            if let Some(ticket) = Store::ticket_in(tx, ticket_id).await? {
+            {
                 if ticket.requester_slack_id == author.slack_user_id {
                     self.requester_replied(tx, &ticket, author, &message.text).await?;
                 }
@@ -132,8 +142,15 @@ impl<'a> Unit<'a> {
         let comment = Store::insert_comment(tx, &comment).await?;
         let detail = json!({ "comment": comment.id, "visibility": visibility.as_str(), "via": via });
         self.audit_by(ticket_id, author, "comment_added", detail);
-        if visibility == desk::Visibility::Public {
-            if let Some(ticket) = Store::ticket_in(tx, ticket_id).await? {
+        if let Some(ticket) = Store::ticket_in(tx, ticket_id).await? {
+            self.send_jira(
+                &ticket,
+                Effect::JiraComment {
+                    ticket_id,
+                    comment_id: comment.id,
+                },
+            );
+            if visibility == desk::Visibility::Public {
                 let author = (author.slack_user_id.as_str(), author.display_name.as_str());
                 self.tell_participants(tx, &ticket, author, body).await?;
             }
@@ -198,6 +215,13 @@ impl<'a> Unit<'a> {
         Ok(())
     }
 
+    /// Send a change on to Jira, for a ticket in Jira whose change did not come from it.
+    pub(super) fn send_jira(&mut self, ticket: &TicketRecord, effect: Effect) {
+        if ticket.syncs_to_jira() && self.source() != "jira" {
+            self.effect(effect);
+        }
+    }
+
     /// The workflow of a project as looked up (the default one for a project not known).
     pub(super) fn workflow_of(&self, project: &str) -> Workflow {
         self.facts.project(project).map(|p| p.workflow()).unwrap_or_default()
@@ -219,6 +243,7 @@ impl<'a> Unit<'a> {
         let detail = json!({ "assignee": assignee.slack_user_id, "previous": ticket.assignee_slack_id });
         self.audit_by(ticket.id, actor, "ticket_assigned", detail);
         self.refresh_ticket_messages(ticket.id);
+        self.send_jira(ticket, Effect::JiraAssign { ticket_id: ticket.id });
         if assignee.slack_user_id != actor.slack_user_id {
             self.effect(Effect::NotifyAgent {
                 user: assignee.slack_user_id.clone(),
@@ -252,6 +277,13 @@ impl<'a> Unit<'a> {
         let detail = json!({ "from": ticket.status, "to": status.name });
         self.audit_by(ticket.id, actor, "status_changed", detail);
         self.refresh_ticket_messages(ticket.id);
+        self.send_jira(
+            ticket,
+            Effect::JiraTransition {
+                ticket_id: ticket.id,
+                status: status.name.clone(),
+            },
+        );
         self.effect(Effect::PostCardNote {
             ticket_id: ticket.id,
             text: format!(

@@ -24,9 +24,9 @@ use crate::slack::workspaces::{NoClient, Workspaces};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
 use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
+use crate::sync::jira::{JiraDone, JiraSender};
 use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
-use crate::sync::{backoff, out_of_tries};
 
 /// How many Slack calls may be under way at once.
 pub const MAX_IN_FLIGHT: usize = 256;
@@ -37,11 +37,13 @@ const POLL: Duration = Duration::from_millis(250);
 /// How an effect ended, and what it posted.
 #[derive(Clone)]
 pub(super) struct Completion {
-    id: i64,
-    settle: Settle,
-    posted: Option<NewTicketMessage>,
+    pub(super) id: i64,
+    pub(super) settle: Settle,
+    pub(super) posted: Option<NewTicketMessage>,
     /// A form's request now has a conversation: its link.
-    permalink: Option<(i64, String)>,
+    pub(super) permalink: Option<(i64, String)>,
+    /// What Jira answered that the mirror keeps.
+    pub(super) jira: Option<Box<JiraDone>>,
 }
 
 /// How long a project's workflow and a channel's thread sync are remembered.
@@ -62,6 +64,7 @@ pub struct Dispatcher {
     /// Whether each channel syncs its threads, lately read.
     pub(super) synced: Remembered,
     pub(super) mailer: Option<Mailer>,
+    pub(super) jira: JiraSender,
 }
 
 /// Yes-or-no settings read from the store, remembered for [`MEMORY_TTL`].
@@ -90,7 +93,9 @@ async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Res
     let mut done = Vec::new();
     let mut other = Vec::new();
     let mut permalinks = Vec::new();
+    let mut jira = Vec::new();
     for completion in completions.iter() {
+        jira.extend(completion.jira.as_deref());
         posted.extend(completion.posted.iter().cloned());
         permalinks.extend(completion.permalink.iter());
         match &completion.settle {
@@ -102,6 +107,9 @@ async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Res
     Store::record_ticket_messages(&mut tx, &posted).await?;
     for (ticket_id, link) in &permalinks {
         Store::set_ticket_permalink(&mut tx, *ticket_id, link).await?;
+    }
+    for answer in jira {
+        answer.record(&mut tx).await?;
     }
     Store::finish_effects(&mut tx, &done).await?;
     for (id, settle) in &other {
@@ -119,6 +127,7 @@ impl Dispatcher {
         ready: Arc<Notify>,
         lease: Duration,
         mailer: Option<Mailer>,
+        jira: JiraSender,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
         let dispatcher = Self {
@@ -132,6 +141,7 @@ impl Dispatcher {
             lease,
             synced: Remembered::default(),
             mailer,
+            jira,
         };
         (dispatcher, writer)
     }
@@ -244,6 +254,7 @@ impl Dispatcher {
                 }
             }
             Target::Email => self.send_mail(claimed, effect).await,
+            Target::Jira => self.send_to_jira(claimed, effect, ticket).await,
         }
     }
 
@@ -259,6 +270,7 @@ impl Dispatcher {
             settle: Settle::Done,
             posted,
             permalink: None,
+            jira: None,
         };
         let result = match effect {
             Effect::PostThreadReply { ticket_id } => match self.ticket(*ticket_id, ticket).await {
@@ -343,6 +355,11 @@ impl Dispatcher {
             Effect::AskSatisfaction { ticket_id, resolution } => self.ask_satisfaction(*ticket_id, *resolution).await,
             Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
             Effect::Email { .. } | Effect::MailTo { .. } => return self.send_mail(claimed, effect).await,
+            Effect::JiraCreate { .. }
+            | Effect::JiraComment { .. }
+            | Effect::JiraTransition { .. }
+            | Effect::JiraPriority { .. }
+            | Effect::JiraAssign { .. } => return self.send_to_jira(claimed, effect, ticket).await,
             Effect::AddCustomer { .. } => self.add_customer(effect).await,
             Effect::AddParticipant { .. } => self.add_participant(effect).await,
             Effect::DirectMessage { user, text } => match self.dm_channel(user).await {
@@ -435,6 +452,7 @@ impl Dispatcher {
             },
             posted: None,
             permalink: None,
+            jira: None,
         }
     }
 
@@ -545,69 +563,6 @@ impl Dispatcher {
         };
         let ts = self.slack.post_message(&message).await?;
         Ok(posted(ts))
-    }
-
-    pub(super) fn done(&self, claimed: &ClaimedEffect) -> Completion {
-        Completion {
-            id: claimed.id,
-            settle: Settle::Done,
-            posted: None,
-            permalink: None,
-        }
-    }
-
-    pub(super) fn failed(&self, claimed: &ClaimedEffect, error: String) -> Completion {
-        tracing::error!(error = %error, "an effect failed for good and will not be retried");
-        Completion {
-            id: claimed.id,
-            settle: Settle::Fail { error },
-            posted: None,
-            permalink: None,
-        }
-    }
-
-    pub(super) fn retry_store(&self, claimed: &ClaimedEffect, e: StoreError) -> Completion {
-        match e {
-            StoreError::NotFound => self.failed(claimed, "its ticket no longer exists".into()),
-            e if out_of_tries(claimed.created_at, self.store.now_ms(), claimed.attempts) => {
-                self.failed(claimed, format!("gave up after a day of retries: {e}"))
-            }
-            e => Completion {
-                id: claimed.id,
-                settle: Settle::Retry {
-                    due_at: self.store.now_ms() + backoff(claimed.attempts).as_millis() as i64,
-                    error: e.to_string(),
-                    ambiguous: false,
-                },
-                posted: None,
-                permalink: None,
-            },
-        }
-    }
-
-    pub(super) fn slack_failed(&self, claimed: &ClaimedEffect, e: SlackError) -> Completion {
-        if !e.is_transient() {
-            return self.failed(claimed, e.to_string());
-        }
-        if out_of_tries(claimed.created_at, self.store.now_ms(), claimed.attempts) {
-            tracing::error!(attempts = claimed.attempts, error = %e, "Slack failed this effect for a day; set aside");
-            return self.failed(claimed, format!("gave up after a day of retries: {e}"));
-        }
-        let wait = match &e {
-            SlackError::RateLimited(wait) => *wait,
-            _ => backoff(claimed.attempts),
-        };
-        tracing::warn!(error = %e, attempt = claimed.attempts, retry_in = ?wait, "Slack call failed; will retry");
-        Completion {
-            id: claimed.id,
-            settle: Settle::Retry {
-                due_at: self.store.now_ms() + wait.as_millis() as i64,
-                error: e.to_string(),
-                ambiguous: e.is_ambiguous(),
-            },
-            posted: None,
-            permalink: None,
-        }
     }
 }
 

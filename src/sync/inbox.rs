@@ -9,6 +9,15 @@ use crate::store::ChannelRecord;
 /// An inbox row as a command: Slack's payloads, and a requester's Close on the portal.
 pub(super) fn decode(dedupe_key: &str, body: &str) -> Result<Command, DecodeError> {
     use crate::desk::portal::{CLOSE_KEY_PREFIX, REPLY_KEY_PREFIX};
+    if dedupe_key.starts_with(crate::jira::webhook::JIRA_KEY_PREFIX) {
+        return match crate::jira::webhook::decode(body) {
+            Ok((project, Some(event))) => Ok(Command::Jira { project, event }),
+            Ok((_, None)) => Ok(Command::Ignored {
+                what: "a Jira event deskhand does not act on".into(),
+            }),
+            Err(e) => Err(DecodeError::Jira(e.to_string())),
+        };
+    }
     let close = dedupe_key.starts_with(CLOSE_KEY_PREFIX);
     if !close && !dedupe_key.starts_with(REPLY_KEY_PREFIX) {
         return crate::slack::events::decode(dedupe_key, body);

@@ -24,7 +24,7 @@ use crate::store::{
     Store, StoreError, TicketRecord, Tx,
 };
 use crate::sync::lookup::Lookups;
-use crate::sync::tickets::{BuiltIn, TicketStore};
+use crate::sync::tickets::{BuiltIn, ServiceDesk, TicketStore};
 use crate::sync::worker::Workspace;
 
 /// Everything a batch needs that was read or fetched before its transaction.
@@ -229,6 +229,11 @@ impl<'a> Unit<'a> {
         });
     }
 
+    /// Where the changes being made were asked for.
+    pub(super) fn source(&self) -> &'static str {
+        self.source
+    }
+
     /// Audit what follows as asked for from `source` (`slack`, `portal`); the one before.
     pub(super) fn set_source(&mut self, source: &'static str) -> &'static str {
         std::mem::replace(&mut self.source, source)
@@ -320,7 +325,7 @@ impl<'a> Unit<'a> {
                 }
             })
             .collect();
-        let mut tickets: Vec<NumberedTicket> = drafts
+        let tickets: Vec<NumberedTicket> = drafts
             .iter()
             .zip(&starts)
             .map(|(d, (status, approvers))| {
@@ -354,7 +359,13 @@ impl<'a> Unit<'a> {
                 }
             })
             .collect();
-        let stored = BuiltIn.file(tx, &mut tickets).await?;
+        let in_jira = Store::jira_projects_in(tx).await?;
+        let (mut to_jira, mut built_in): (Vec<NumberedTicket>, Vec<NumberedTicket>) =
+            tickets.into_iter().partition(|t| in_jira.contains(t.project_key));
+        let mut stored = BuiltIn.file(tx, &mut built_in).await?;
+        let raised = ServiceDesk.file(tx, &mut to_jira).await?;
+        let raised_ids: HashSet<i64> = raised.iter().map(|t| t.id).collect();
+        stored.extend(raised);
         type Approvers = Option<Vec<String>>;
         let by_origin: HashMap<(&str, &str), (&Draft, &Approvers)> = drafts
             .iter()
@@ -386,6 +397,9 @@ impl<'a> Unit<'a> {
                 .tickets_created
                 .get_or_create(&crate::metrics::kind(ticket.source.as_str()))
                 .inc();
+            if raised_ids.contains(&ticket.id) {
+                self.effect(Effect::JiraCreate { ticket_id: ticket.id });
+            }
             self.effect(Effect::PostThreadReply { ticket_id: ticket.id });
             let agents = match &draft.agent_channel {
                 Some(channel) => channel.clone(),
@@ -428,7 +442,9 @@ impl<'a> Unit<'a> {
                 let managers = project.managers_of(ticket.department.as_deref());
                 let text = format!(
                     "New request *{}* · {} from {}.",
-                    ticket.key, ticket.summary, ticket.requester_name
+                    ticket.shown_key(),
+                    ticket.summary,
+                    ticket.requester_name
                 );
                 self.tell_managers(ticket, &managers, &ticket.requester_slack_id, &text);
             }

@@ -139,6 +139,7 @@ async fn set_priority<'a>(
     let detail = json!({ "from": ticket.priority.as_str(), "to": priority.as_str() });
     unit.audit_by(ticket.id, actor, "priority_changed", detail);
     unit.refresh_ticket_messages(ticket.id);
+    unit.send_jira(ticket, Effect::JiraPriority { ticket_id: ticket.id });
     Ok(())
 }
 

@@ -10,6 +10,7 @@ mod card;
 mod decisions;
 mod desk_command;
 mod form;
+mod jira;
 mod mention;
 mod message;
 mod reaction;
@@ -54,6 +55,7 @@ pub fn channels_of(command: &Command) -> Vec<String> {
         | Command::Rated(_)
         | Command::PublicReply(_)
         | Command::Ignored { .. }
+        | Command::Jira { .. }
         | Command::Uninstalled { .. } => vec![],
     }
 }
@@ -85,9 +87,11 @@ pub fn needs(command: &Command, channels: &HashMap<String, Option<ChannelRecord>
         Command::OpenSurvey(request) => decisions::needs(&request.user),
         Command::Rated(answer) => decisions::needs(&answer.user),
         Command::HomeOpened { user } => ticket_action::needs(user, false, true),
-        Command::Edited { .. } | Command::Deleted { .. } | Command::Ignored { .. } | Command::Uninstalled { .. } => {
-            Needs::default()
-        }
+        Command::Edited { .. }
+        | Command::Deleted { .. }
+        | Command::Ignored { .. }
+        | Command::Jira { .. }
+        | Command::Uninstalled { .. } => Needs::default(),
     }
 }
 
@@ -159,6 +163,7 @@ pub async fn apply<'a>(unit: &mut Unit<'a>, tx: &mut Tx, event: &ClaimedEvent, c
         Command::Ignored { what } => {
             tracing::debug!(inbox.id = event.id, what = %what, "acknowledged and ignored");
         }
+        Command::Jira { project, event } => jira::handle(unit, tx, project, event).await?,
         // The worker forgets the workspace before anything needs its token.
         Command::Uninstalled { .. } => {}
     }
