@@ -17,6 +17,7 @@ mod fuzz;
 mod hostile;
 mod identity;
 mod ingress;
+mod jira;
 mod layers;
 mod manifest;
 mod metrics;

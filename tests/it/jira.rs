@@ -1,0 +1,353 @@
+//! Jira Service Management as a project's ticket store, end to end: signed Slack events in,
+//! the fake JSM's recorded calls out (every body checked against Jira's published API
+//! description); signed Jira webhooks in, the fake Slack's calls out; a guest through the
+//! facilitator's own Jira account; and Jira's faults, which lose nothing.
+
+use std::time::Duration;
+
+use deskhand::vault::Vault;
+use serde_json::{json, Value};
+
+use crate::support::fakes::jira::*;
+use crate::support::*;
+
+const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const SECRET: &str = "the-webhook-secret-of-jira";
+const MESSAGE: &str = "1700000100.000100";
+const FIONA: &str = "U0FIONA";
+
+fn backend(jira: &FakeJira) -> Value {
+    json!({
+        "site_url": jira.url(),
+        "service_desk_id": SERVICE_DESK,
+        "request_type_id": REQUEST_TYPE,
+        "account": { "email": DESKHAND_EMAIL, "api_token": DESKHAND_TOKEN },
+        "webhook_secret": SECRET,
+        "mappings": {
+            "departments": { "Hardware": HARDWARE_TYPE },
+            "priorities": { "Low": "Low", "Normal": "Medium", "High": "High", "Urgent": "Highest" }
+        },
+        "statuses": [
+            { "name": STATUSES[0], "category": "open" },
+            { "name": STATUSES[1], "category": "in_progress" },
+            { "name": STATUSES[2], "category": "in_progress" },
+            { "name": STATUSES[3], "category": "done" }
+        ],
+        "self_close": STATUSES[3],
+        "waiting_for_customer": STATUSES[2]
+    })
+}
+
+/// deskhand whose project IT keeps its tickets in the fake JSM, Bo its agent; Ana is a
+/// customer there.
+async fn connected() -> (TestApp, FakeJira) {
+    let jira = FakeJira::start().await;
+    let app = TestApp::spawn_set_up(|config| config.secret_key = Some(Vault::parse(KEY).unwrap())).await;
+    app.slack.set_members(AGENTS, &[BO]);
+    jira.add_account("acc-ana", "ana@acme.example", "Ana Lima", None, true);
+    app.admin_ok("PUT", "/api/v1/projects/IT/backend", backend(&jira)).await;
+    (app, jira)
+}
+
+/// deskhand's posts in the thread of the support message `ts`.
+fn thread(app: &TestApp, ts: &str) -> Vec<String> {
+    app.slack
+        .messages_in(SUPPORT)
+        .into_iter()
+        .filter(|m| m.thread_ts.as_deref() == Some(ts))
+        .map(|m| format!("{} {}", m.text, m.blocks))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_project_connects_to_its_service_desk_and_its_secrets_stay_sealed() {
+    let jira = FakeJira::start().await;
+    let unsealed = TestApp::spawn().await;
+    let (status, answer) = unsealed
+        .admin("PUT", "/api/v1/projects/IT/backend", Some(backend(&jira)))
+        .await;
+    assert_eq!(status, 503, "no secret key, no Jira: {answer}");
+    assert!(answer.to_string().contains("DESKHAND_SECRET_KEY"));
+
+    let app = TestApp::spawn_set_up(|config| config.secret_key = Some(Vault::parse(KEY).unwrap())).await;
+    let wrong = |change: &dyn Fn(&mut Value)| {
+        let mut body = backend(&jira);
+        change(&mut body);
+        body
+    };
+    for (body, says) in [
+        (
+            wrong(&|b| b["account"]["api_token"] = "not-the-token".into()),
+            "jira account",
+        ),
+        (
+            wrong(&|b| b["site_url"] = "http://acme.atlassian.net".into()),
+            "site_url",
+        ),
+        (wrong(&|b| b["request_type_id"] = "99".into()), "no request type 99"),
+        (wrong(&|b| b["service_desk_id"] = "7".into()), "service desk"),
+        (
+            wrong(&|b| b["mappings"]["priorities"]["Urgent"] = "Blocker".into()),
+            "no priority",
+        ),
+        (wrong(&|b| b["webhook_secret"] = "short".into()), "webhook_secret"),
+    ] {
+        let (status, answer) = app.admin("PUT", "/api/v1/projects/IT/backend", Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer.to_string().contains(says), "{says}: {answer}");
+    }
+    let (status, _) = app.get("/api/v1/projects/IT/backend").await;
+    assert_eq!(status, 404, "nothing was connected");
+
+    let saved = app.admin_ok("PUT", "/api/v1/projects/IT/backend", backend(&jira)).await;
+    assert_eq!(saved["jira_project"], PROJECT);
+    assert_eq!(saved["account_id"], DESKHAND_ACCOUNT);
+    let (_, shown) = app.get("/api/v1/projects/IT/backend").await;
+    for secret in [DESKHAND_TOKEN, SECRET] {
+        assert!(!shown.to_string().contains(secret), "the API never shows a secret");
+        assert!(!saved.to_string().contains(secret));
+    }
+    let (_, project) = app.get("/api/v1/projects/IT").await;
+    assert_eq!(project["backend"], "jira");
+    assert_eq!(project["workflow"]["statuses"][0]["name"], STATUSES[0]);
+
+    let (status, check) = app.get("/api/v1/projects/IT/backend/check").await;
+    assert_eq!(status, 200);
+    assert_eq!(check["ok"], true, "{check}");
+    let (_, doctor) = app.get("/api/v1/doctor").await;
+    let checks: Vec<String> = pluck(&doctor["findings"], "check")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert!(checks.contains(&"jira IT: jira account".to_owned()), "{checks:?}");
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn what_happens_in_slack_reaches_jira() {
+    let (app, jira) = connected().await;
+    app.say("Ev1", ANA, MESSAGE, "The VPN is down since noon").await;
+
+    let issue = jira.issue("SUP-1");
+    assert_eq!(issue.reporter, "acc-ana", "raised on behalf of the requester");
+    assert_eq!(issue.raised_by, DESKHAND_ACCOUNT);
+    assert_eq!(issue.summary, "The VPN is down since noon");
+    assert!(issue.description.contains("deskhand ref"), "{}", issue.description);
+    let ticket = app.ticket("SUP-1").await;
+    assert_eq!(ticket["key"], "SUP-1", "Jira's key is the ticket's key");
+    assert_eq!(ticket["jira_url"], format!("{}/browse/SUP-1", jira.url()));
+    assert_eq!(
+        app.ticket("IT-D1").await["key"],
+        "SUP-1",
+        "the filing key still finds it"
+    );
+    assert!(
+        thread(&app, MESSAGE).iter().any(|m| m.contains("SUP-1")),
+        "the thread reply shows the Jira key: {:?}",
+        thread(&app, MESSAGE)
+    );
+
+    app.answer("Ev2", ANA, "1700000101.000100", MESSAGE, "Still down after a reboot")
+        .await;
+    let card = app.card("SUP-1");
+    app.deliver(
+        "Ev3",
+        reply(AGENTS, BO, "1700000102.000100", &card.ts, "Checking the concentrator"),
+    )
+    .await;
+    let comments = jira.issue("SUP-1").comments;
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert!(comments[0].public && comments[0].body.contains("Still down after a reboot"));
+    assert!(comments[0].body.ends_with("— Ana Lima, in Slack"), "says who wrote it");
+    assert!(!comments[1].public, "a reply in the card's thread is internal");
+
+    app.press(BO, &app.card("SUP-1"), "set_status", Some(STATUSES[1]), "t1")
+        .await;
+    assert_eq!(jira.issue("SUP-1").status, STATUSES[1]);
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "agents_set_priority": true }))
+        .await;
+    app.press(BO, &app.card("SUP-1"), "set_priority", Some("Urgent"), "t2")
+        .await;
+    assert_eq!(jira.issue("SUP-1").priority, "Highest");
+
+    // A move Jira does not offer: the card says so and shows Jira's status.
+    app.press(BO, &app.card("SUP-1"), "set_status", Some(STATUSES[0]), "t3")
+        .await;
+    assert_eq!(jira.issue("SUP-1").status, STATUSES[1]);
+    assert_eq!(app.ticket("SUP-1").await["status"], STATUSES[1]);
+    assert!(app.card_thread("SUP-1").iter().any(|t| t.contains("offers no move")));
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn what_agents_do_in_jira_reaches_slack_once() {
+    let (app, jira) = connected().await;
+    app.say("Ev1", ANA, MESSAGE, "Printer on 3rd floor jams").await;
+    let addr = app.addr.clone();
+
+    let public = jira.agent_comments("SUP-1", "Try tray 2 for now", true);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-1", &public).await, 200);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-1", &public).await, 200, "a redelivery");
+    app.drain().await;
+    let said: Vec<String> = thread(&app, MESSAGE)
+        .into_iter()
+        .filter(|m| m.contains("Try tray 2"))
+        .collect();
+    assert_eq!(said.len(), 1, "posted once: {said:?}");
+    assert!(said[0].contains("Ivy Agent"), "with the agent's name");
+
+    let internal = jira.agent_comments("SUP-1", "Toner is on order", false);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-2", &internal).await, 200);
+    app.drain().await;
+    assert!(app.card_thread("SUP-1").iter().any(|t| t.contains("Toner is on order")));
+    assert!(
+        !thread(&app, MESSAGE).iter().any(|m| m.contains("Toner")),
+        "never to the requester"
+    );
+
+    // deskhand's own comment comes back through the webhook: it is not said again.
+    app.answer("Ev2", ANA, "1700000101.000100", MESSAGE, "Thanks!").await;
+    let ours = jira.issue("SUP-1").comments.last().cloned().unwrap();
+    let echo = json!({
+        "webhookEvent": "comment_created",
+        "issue": { "id": jira.issue("SUP-1").id, "key": "SUP-1", "fields": {} },
+        "comment": { "id": ours.id, "body": ours.body, "jsdPublic": true,
+                     "author": { "accountId": DESKHAND_ACCOUNT, "displayName": "deskhand" } }
+    });
+    let before = app.slack.messages().len();
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-3", &echo).await, 200);
+    app.drain().await;
+    assert_eq!(app.slack.messages().len(), before, "no echo");
+
+    let moved = jira.agent_moves("SUP-1", STATUSES[3]);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-4", &moved).await, 200);
+    app.drain().await;
+    let ticket = app.ticket("SUP-1").await;
+    assert_eq!(ticket["status"], STATUSES[3]);
+    assert!(
+        app.card("SUP-1").blocks.to_string().contains(STATUSES[3]),
+        "the card shows it"
+    );
+    assert_eq!(
+        jira.calls_to("POST", "/rest/api/3/issue/SUP-1/transitions").len(),
+        0,
+        "not sent back"
+    );
+
+    assert_eq!(
+        jira.deliver(&addr, "a-wrong-secret-entirely", "wh-5", &moved).await,
+        401
+    );
+    let deleted =
+        json!({ "webhookEvent": "jira:issue_deleted", "issue": { "id": jira.issue("SUP-1").id, "key": "SUP-1" } });
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-6", &deleted).await, 200);
+    app.drain().await;
+    assert!(app.card_thread("SUP-1").iter().any(|t| t.contains("deleted in Jira")));
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn a_guest_reaches_jira_through_the_facilitators_account() {
+    let (app, jira) = connected().await;
+    app.slack.add_member(FIONA, "Fiona Facilitator", "fiona@acme.example");
+    jira.add_account(
+        "acc-fiona",
+        "fiona@acme.example",
+        "Fiona",
+        Some("fiona-jira-token"),
+        false,
+    );
+    app.admin_ok(
+        "PUT",
+        &format!("/api/v1/channels/{SUPPORT}/facilitator"),
+        json!({ "slack_user_id": FIONA }),
+    )
+    .await;
+    let saved = app
+        .admin_ok(
+            "PUT",
+            &format!("/api/v1/channels/{SUPPORT}/facilitator/jira"),
+            json!({ "email": "fiona@acme.example", "api_token": "fiona-jira-token" }),
+        )
+        .await;
+    assert_eq!(saved["account_id"], "acc-fiona");
+    assert!(!saved.to_string().contains("fiona-jira-token"));
+
+    app.deliver("Ev1", message(SUPPORT, GIL, MESSAGE, "Can't reach the partner portal"))
+        .await;
+    let issue = jira.issue("SUP-1");
+    assert_eq!(issue.raised_by, "acc-fiona", "with the facilitator's own account");
+    assert_eq!(issue.reporter, "acc-fiona", "the guest is no JSM customer");
+    assert!(
+        issue.description.contains("On behalf of Gil Guest"),
+        "{}",
+        issue.description
+    );
+
+    app.answer("Ev2", GIL, "1700000101.000100", MESSAGE, "It says 403")
+        .await;
+    let comment = jira.issue("SUP-1").comments[0].clone();
+    assert_eq!(comment.author, "acc-fiona");
+    assert!(comment.body.contains("on behalf of Gil Guest"), "{}", comment.body);
+
+    // A verified member keeps their own account, facilitator or not.
+    app.deliver("Ev3", message(SUPPORT, ANA, "1700000200.000100", "Laptop fan is loud"))
+        .await;
+    let ana = jira.issue("SUP-2");
+    assert_eq!(
+        (ana.raised_by.as_str(), ana.reporter.as_str()),
+        (DESKHAND_ACCOUNT, "acc-ana")
+    );
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn jira_faults_lose_nothing_and_raise_nothing_twice() {
+    let (app, jira) = connected().await;
+    jira.fail("POST", "/rest/servicedeskapi/request", Fault::LoseAnswer);
+    app.say("Ev1", ANA, MESSAGE, "Monitor flickers").await;
+    assert_eq!(jira.issues().len(), 1, "raised once though its answer was lost");
+    assert_eq!(app.ticket("SUP-1").await["key"], "SUP-1");
+
+    jira.fail("POST", "/comment", Fault::Status(429));
+    jira.fail("POST", "/comment", Fault::Status(500));
+    jira.fail("POST", "/comment", Fault::LoseAnswer);
+    app.answer("Ev2", ANA, "1700000101.000100", MESSAGE, "Also at 60 Hz")
+        .await;
+    assert_eq!(
+        jira.issue("SUP-1").comments.len(),
+        1,
+        "commented once after three faults"
+    );
+
+    // Jira refuses the account: sync pauses, admins hear of it, nothing is dropped.
+    app.admin_ok("PUT", "/api/v1/settings", json!({ "admins": [BO] })).await;
+    jira.set_token(DESKHAND_ACCOUNT, None);
+    app.send_ok("Ev3", reply(SUPPORT, ANA, "1700000102.000100", MESSAGE, "Any news?"))
+        .await;
+    app.slack
+        .wait_until("the admins hear that sync paused", |slack| {
+            slack
+                .messages_in(&fake_slack::dm_channel(BO))
+                .iter()
+                .any(|m| m.text.contains("paused"))
+        })
+        .await;
+    let (_, shown) = app.get("/api/v1/projects/IT/backend").await;
+    assert!(
+        shown["paused_because"].as_str().unwrap_or_default().contains("refused"),
+        "{shown}"
+    );
+    let (_, check) = app.get("/api/v1/projects/IT/backend/check").await;
+    assert_eq!(check["ok"], false, "{check}");
+
+    jira.set_token(DESKHAND_ACCOUNT, Some(DESKHAND_TOKEN));
+    let (_, check) = app.get("/api/v1/projects/IT/backend/check").await;
+    assert_eq!(check["ok"], true, "the check resumes it: {check}");
+    app.advance(Duration::from_secs(20)).await;
+    app.drain().await;
+    let comments = jira.issue("SUP-1").comments;
+    assert_eq!(comments.len(), 2, "the reply waited and was sent: {comments:?}");
+    assert!(comments[1].body.contains("Any news?"));
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
