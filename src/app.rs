@@ -180,6 +180,13 @@ impl App {
             http: crate::jira::api::JiraApi::http_client(config.slack_timeout),
             vault: config.secret_key.clone(),
         };
+        let reconcile = tokio::spawn(crate::sync::reconcile::run(
+            store.clone(),
+            jira.http.clone(),
+            config.secret_key.clone(),
+            config.jira_reconcile,
+            stopped.clone(),
+        ));
         let (dispatcher, completion_writer) = Dispatcher::new(
             store.clone(),
             workspaces,
@@ -209,6 +216,7 @@ impl App {
         let _ = tokio::time::timeout(Duration::from_secs(15), async {
             let _ = worker.await;
             let _ = dispatcher.await;
+            let _ = reconcile.await;
         })
         .await;
         let _ = tokio::time::timeout(Duration::from_secs(5), completion_writer).await;

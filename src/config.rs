@@ -90,6 +90,8 @@ pub struct Config {
     /// The bearer token the mail relay sends with `POST /mail/inbound`; the route
     /// answers 404 when unset.
     pub mail_inbound_token: Option<Secret>,
+    /// How often each Jira project is asked what changed that deskhand did not hear of.
+    pub jira_reconcile: Duration,
 }
 
 /// A Slack app's OAuth credentials.
@@ -205,6 +207,7 @@ const SETTINGS: &[&str] = &[
     "DESKHAND_SMTP_URL",
     "DESKHAND_SMTP_FROM",
     "DESKHAND_MAIL_INBOUND_TOKEN",
+    "DESKHAND_JIRA_RECONCILE_SECS",
 ];
 
 /// A setting's key in `deskhand.toml`: its variable in lower case, without `DESKHAND_`.
@@ -346,6 +349,13 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let reconcile_secs: u64 = sources.parsed("DESKHAND_JIRA_RECONCILE_SECS", 300)?;
+        if reconcile_secs == 0 {
+            return Err(ConfigError::Invalid {
+                name: "DESKHAND_JIRA_RECONCILE_SECS",
+                reason: "must be at least 1".into(),
+            });
+        }
         let lease_ms: u64 = sources.parsed("DESKHAND_LEASE_MS", 60_000)?;
         if lease_ms < 3 * timeout_ms {
             return Err(ConfigError::Invalid {
@@ -375,6 +385,7 @@ impl Config {
             smtp_url: smtp_url.map(Secret::new),
             smtp_from,
             mail_inbound_token: sources.get("DESKHAND_MAIL_INBOUND_TOKEN").map(Secret::new),
+            jira_reconcile: Duration::from_secs(reconcile_secs),
             slack_signing_secret,
             slack_bot_token,
             slack_oauth,

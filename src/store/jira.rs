@@ -265,6 +265,16 @@ impl Store {
         .flatten())
     }
 
+    /// Whether a ticket is linked to the issue: `Some` of its Slack installation.
+    pub async fn jira_ticket_of_issue(&self, issue_id: &str) -> Result<Option<Option<String>>> {
+        Ok(on_pool!(self, |pool| sqlx::query_scalar(
+            "select installation from tickets where jira_issue_id = $1"
+        )
+        .bind(issue_id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
     /// A project's linked tickets, as (ticket id, issue key), oldest first.
     pub async fn jira_linked_tickets(&self, project: &str) -> Result<Vec<(i64, String)>> {
         Ok(on_pool!(self, |pool| sqlx::query_as(

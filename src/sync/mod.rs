@@ -12,6 +12,7 @@ pub mod lookup;
 pub mod mail;
 mod notices;
 pub mod ratelimit;
+pub mod reconcile;
 mod render;
 mod settle;
 pub mod tickets;

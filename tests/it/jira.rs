@@ -351,3 +351,51 @@ async fn jira_faults_lose_nothing_and_raise_nothing_twice() {
     assert!(comments[1].body.contains("Any news?"));
     assert!(jira.violations().is_empty(), "{:?}", jira.violations());
 }
+
+#[tokio::test]
+async fn the_reconcile_brings_what_the_webhook_never_delivered() {
+    let jira = FakeJira::start().await;
+    let app = TestApp::spawn_set_up(|config| {
+        config.secret_key = Some(Vault::parse(KEY).unwrap());
+        config.jira_reconcile = Duration::from_secs(1);
+    })
+    .await;
+    app.slack.set_members(AGENTS, &[BO]);
+    jira.add_account("acc-ana", "ana@acme.example", "Ana Lima", None, true);
+    jira.add_account("acc-bo", "bo@acme.example", "Bo Agent", None, false);
+    app.admin_ok("PUT", "/api/v1/projects/IT/backend", backend(&jira)).await;
+    app.say("Ev1", ANA, MESSAGE, "Badge reader rejects me").await;
+
+    // Bo, whom deskhand knows from Slack, and Ivy act in Jira; no webhook arrives.
+    let card = app.card("SUP-1");
+    app.deliver(
+        "Ev2",
+        reply(AGENTS, BO, "1700000101.000100", &card.ts, "Taking it in Jira"),
+    )
+    .await;
+    let _ = jira.agent_comments("SUP-1", "Re-enrolled your badge", true);
+    let _ = jira.agent_moves("SUP-1", STATUSES[2]);
+    jira.agent_assigns("SUP-1", "acc-bo");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        app.drain().await;
+        let ticket = app.ticket("SUP-1").await;
+        if ticket["status"] == STATUSES[2] && ticket["assignee_slack_id"] == BO {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reconcile never brought it: {ticket}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Another pass finds nothing new: the same comment is said once.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.drain().await;
+    let said = thread(&app, MESSAGE)
+        .into_iter()
+        .filter(|m| m.contains("Re-enrolled your badge"))
+        .count();
+    assert_eq!(said, 1);
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}

@@ -165,6 +165,7 @@ pub fn config(db_url: &str, slack: &FakeSlack) -> Config {
         smtp_url: None,
         smtp_from: "Help desk <help@acme.example>".into(),
         mail_inbound_token: Some(Secret::new(MAIL_TOKEN)),
+        jira_reconcile: Duration::from_secs(300),
     }
 }
 

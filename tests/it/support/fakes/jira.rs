@@ -302,6 +302,13 @@ impl FakeJira {
         updated(&issue, &inner.accounts, IVY_ACCOUNT, "status", &from, status)
     }
 
+    /// An agent assigns an issue in Jira (no webhook: the reconcile finds it).
+    pub fn agent_assigns(&self, key: &str, account_id: &str) {
+        let mut inner = self.lock();
+        let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue");
+        issue.assignee = Some(account_id.into());
+    }
+
     /// Jira's webhook delivery of `body`, signed with `secret`, to deskhand at `url`.
     pub async fn deliver(&self, url: &str, secret: &str, identifier: &str, body: &Value) -> u16 {
         let raw = body.to_string();
@@ -343,7 +350,7 @@ fn issue_json(issue: &Issue, accounts: &[Account]) -> Value {
     json!({
         "id": issue.id, "key": issue.key,
         "fields": {
-            "summary": issue.summary, "description": issue.description,
+            "summary": issue.summary, "description": issue.description, "updated": "2026-12-02T10:00:00.000+0000",
             "status": { "name": issue.status }, "priority": { "name": issue.priority },
             "reporter": user_json(&issue.reporter, accounts),
             "assignee": issue.assignee.as_deref().map(|a| user_json(a, accounts)),
@@ -596,6 +603,9 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
 /// The JQL deskhand sends: `project = "P" AND text ~ "words"`, or `key = "K"`.
 fn jql_matches(jql: &str, issue: &Issue) -> bool {
     let quoted: Vec<&str> = jql.split('"').skip(1).step_by(2).collect();
+    if jql.contains("updated >= ") {
+        return quoted.first().is_some_and(|p| issue.key.starts_with(&format!("{p}-")));
+    }
     if jql.starts_with("key = ") {
         return quoted.first() == Some(&issue.key.as_str());
     }
