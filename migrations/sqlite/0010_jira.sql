@@ -42,6 +42,8 @@ alter table tickets add column jira_url text;
 alter table tickets add column jira_state text;
 alter table tickets add column jira_error text;
 alter table tickets add column filed_key text;
+-- when (Jira's clock, ms) the newest change Jira told of was made: older ones come late
+alter table tickets add column jira_seen_at bigint;
 create unique index tickets_jira_issue on tickets (jira_issue_id);
 create index tickets_filed_key on tickets (filed_key);
 

@@ -193,6 +193,17 @@ pub struct JiraEvent {
     /// Who made the change, when Jira says.
     pub actor: Option<String>,
     pub comment: Option<JiraComment>,
+    /// When Jira made the change (its clock, ms): a change older than one already seen
+    /// came late, and the fields it shows are stale.
+    #[serde(default)]
+    pub at: Option<i64>,
+}
+
+/// Jira's time stamps (`2026-12-02T10:00:00.000+0000`) as unix milliseconds.
+pub fn jira_time(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3f%z")
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// The words of a Jira text field: plain text, or an Atlassian Document's text nodes
@@ -292,6 +303,13 @@ mod tests {
         assert_eq!(comment_body("hi", guest), "hi\n\n— on behalf of Gil (https://s/p1)");
         let description = request_description("VPN down", "https://s/p1", Some("Gil"), "deskhand1x2");
         assert!(description.contains("On behalf of Gil (https://s/p1)") && description.ends_with("deskhand1x2"));
+    }
+
+    #[test]
+    fn jira_times_read_as_milliseconds() {
+        assert_eq!(jira_time("1970-01-01T00:00:01.500+0000"), Some(1500));
+        assert_eq!(jira_time("2026-12-02T10:00:00.000+0100"), Some(1_796_202_000_000));
+        assert_eq!(jira_time("yesterday"), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::admin::jira::webhook_purpose;
-use crate::desk::jira::{is_numeric_id, plain_text, JiraComment, JiraEvent, JiraEventKind, JiraUser};
+use crate::desk::jira::{is_numeric_id, jira_time, plain_text, JiraComment, JiraEvent, JiraEventKind, JiraUser};
 use crate::state::AppState;
 use crate::store::NewEvent;
 
@@ -200,6 +200,9 @@ pub fn event_of(event: &Value) -> Result<Option<JiraEvent>, DecodeError> {
         reporter: user_of(&fields["reporter"]),
         actor: event["user"]["accountId"].as_str().map(str::to_owned),
         comment,
+        at: event["timestamp"]
+            .as_i64()
+            .or_else(|| fields["updated"].as_str().and_then(jira_time)),
     }))
 }
 

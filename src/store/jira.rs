@@ -285,6 +285,18 @@ impl Store {
         .await)?)
     }
 
+    /// Note that Jira told of the ticket's issue as of `at`; whether nothing newer was
+    /// seen before (an older change came late, and its fields are stale).
+    pub async fn saw_jira_at(tx: &mut Tx, ticket_id: i64, at: i64) -> Result<bool> {
+        let newer = execute!(
+            tx,
+            "update tickets set jira_seen_at = $2 where id = $1 and (jira_seen_at is null or jira_seen_at <= $2)",
+            ticket_id,
+            at
+        )?;
+        Ok(newer > 0)
+    }
+
     /// Record which Jira comment a comment became.
     pub async fn link_jira_comment(tx: &mut Tx, comment_id: i64, jira_comment_id: &str) -> Result<()> {
         execute!(

@@ -48,6 +48,8 @@ pub enum JiraDone {
     },
     /// A comment is this Jira comment.
     Comment { comment_id: i64, jira_id: String },
+    /// deskhand changed the issue at `at` (unix ms): what Jira told of before is older.
+    Seen { ticket_id: i64, at: i64 },
     /// Jira did not make a move deskhand asked for: the mirror shows Jira's status again.
     Status {
         ticket_id: i64,
@@ -96,6 +98,9 @@ impl JiraDone {
                 Store::enqueue_effects(tx, &effects).await?;
             }
             JiraDone::Comment { comment_id, jira_id } => Store::link_jira_comment(tx, *comment_id, jira_id).await?,
+            JiraDone::Seen { ticket_id, at } => {
+                Store::saw_jira_at(tx, *ticket_id, *at).await?;
+            }
             JiraDone::Status {
                 ticket_id,
                 installation,
@@ -197,7 +202,11 @@ impl Dispatcher {
             }
             Effect::JiraTransition { status, .. } => self.move_issue(&api, &backend, &ticket, status).await.into(),
             Effect::JiraPriority { .. } => match backend.mappings().jira_priority(ticket.priority) {
-                Some(priority) => api.set_priority(&ticket.key, priority).await.map(|_| None).into(),
+                Some(priority) => api
+                    .set_priority(&ticket.key, priority)
+                    .await
+                    .map(|_| seen(&ticket))
+                    .into(),
                 None => Sent::Done(None),
             },
             Effect::JiraAssign { .. } => self.assign(&api, &ticket).await.into(),
@@ -432,7 +441,7 @@ impl Dispatcher {
         let transitions = api.transitions(&ticket.key).await?;
         if let Some(t) = transitions.iter().find(|t| t.to.name.eq_ignore_ascii_case(status)) {
             api.transition(&ticket.key, &t.id).await?;
-            return Ok(None);
+            return Ok(seen(ticket));
         }
         let found = api
             .search(&format!("key = {}", jql_string(&ticket.key)), 0, 1, &["status"])
@@ -477,7 +486,7 @@ impl Dispatcher {
             return Ok(None);
         };
         match api.user_by_email(&email).await? {
-            Some(account) => api.assign(&ticket.key, &account.account_id).await.map(|_| None),
+            Some(account) => api.assign(&ticket.key, &account.account_id).await.map(|_| seen(ticket)),
             None => {
                 tracing::info!(ticket.key = %ticket.key, "the assignee has no Jira account; not assigned in Jira");
                 Ok(None)
@@ -547,6 +556,14 @@ impl Dispatcher {
             tracing::error!(error = %e, "could not tell the admins that Jira sync paused");
         }
     }
+}
+
+/// deskhand's own change is the newest Jira has: by the wall clock, as Jira's is.
+fn seen(ticket: &TicketRecord) -> Option<JiraDone> {
+    Some(JiraDone::Seen {
+        ticket_id: ticket.id,
+        at: chrono::Utc::now().timestamp_millis(),
+    })
 }
 
 /// Jira's summary is one line of at most 255 characters.

@@ -1,8 +1,9 @@
 //! Nothing missed: every few minutes each connected project asks Jira what changed since
 //! its last pass (JQL on `updated`, paged with `startAt`/`maxResults`, and each changed
 //! request's comments, paged with `start`/`limit`/`isLastPage`). What it finds goes into
-//! the inbox in the webhook's own shape, keyed by the state it shows, so a change the
-//! webhook already brought, or an earlier pass found, is stored once and applied once.
+//! the inbox in the webhook's own shape, keyed by when the issue last changed, so a change
+//! an earlier pass found is stored once; one the webhook already brought matches the
+//! mirror, and one older than what was seen is stale and left alone.
 
 use std::time::Duration;
 
@@ -100,15 +101,10 @@ pub async fn reconcile(
                 continue;
             };
             let key = issue["key"].as_str().unwrap_or_default().to_owned();
-            let state = format!(
-                "{}|{}|{}",
-                issue["fields"]["status"]["name"],
-                issue["fields"]["priority"]["name"],
-                issue["fields"]["assignee"]["accountId"]
-            );
+            let updated = issue["fields"]["updated"].as_str().unwrap_or_default().to_owned();
             events.push(event(
                 &backend.project_key,
-                format!("sync:{id}:{:x}", Sha256::digest(state.as_bytes())),
+                format!("sync:{id}:{:x}", Sha256::digest(updated.as_bytes())),
                 &id,
                 installation.clone(),
                 json!({ "webhookEvent": "jira:issue_updated", "issue": issue }),

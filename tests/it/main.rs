@@ -18,6 +18,7 @@ mod hostile;
 mod identity;
 mod ingress;
 mod jira;
+mod jira_model;
 mod layers;
 mod manifest;
 mod metrics;

@@ -72,6 +72,12 @@ async fn apply(unit: &mut Unit<'_>, tx: &mut Tx, project: &str, event: &JiraEven
             }
         }
         JiraEventKind::IssueCreated | JiraEventKind::IssueUpdated => {
+            if let Some(at) = event.at {
+                if !Store::saw_jira_at(tx, ticket.id, at).await? {
+                    tracing::info!(jira.key = %ticket.key, "a Jira change came after a newer one; its fields are stale");
+                    return Ok(());
+                }
+            }
             let actor = jira_actor(event.actor.as_deref().unwrap_or("jira"), "Jira");
             updated(unit, tx, &ticket, event, &actor, by_deskhand).await?;
         }
@@ -99,11 +105,18 @@ async fn updated(
     by_deskhand: bool,
 ) -> Handled {
     if let Some(status) = event.status.as_deref().filter(|s| *s != ticket.status) {
-        let workflow = unit.workflow_of(&ticket.project_key);
-        let status = workflow.status(status).cloned().unwrap_or_else(|| Status {
+        // Jira's own name, in the category the connection gave it.
+        let workflow = Store::project_in(tx, &ticket.project_key)
+            .await?
+            .map(|p| p.workflow())
+            .unwrap_or_default();
+        let status = Status {
             name: status.to_owned(),
-            category: Category::InProgress,
-        });
+            category: workflow
+                .status(status)
+                .map(|s| s.category)
+                .unwrap_or(Category::InProgress),
+        };
         unit.transition(tx, ticket, &status, actor, !by_deskhand).await?;
     }
     let mappings = Store::jira_mappings_in(tx, &ticket.project_key).await?;

@@ -63,6 +63,8 @@ pub struct Issue {
     pub reporter: String,
     pub assignee: Option<String>,
     pub comments: Vec<Comment>,
+    /// When it last changed, unix ms.
+    pub updated: i64,
 }
 
 /// One call deskhand made: who (by email), what, and the body.
@@ -90,6 +92,32 @@ struct Inner {
     faults: VecDeque<(String, String, Fault)>,
     violations: Vec<String>,
     next_id: u64,
+    /// The fake's clock, ms: every change is later than the one before.
+    clock: i64,
+}
+
+impl Inner {
+    fn tick(&mut self) -> i64 {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.clock = (self.clock + 1).max(now);
+        self.clock
+    }
+
+    /// Mark an issue changed now; the time.
+    fn touch(&mut self, key: &str) -> i64 {
+        let at = self.tick();
+        if let Some(issue) = self.issues.iter_mut().find(|i| i.key == key) {
+            issue.updated = at;
+        }
+        at
+    }
+}
+
+fn jira_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+        .to_string()
 }
 
 #[derive(Clone)]
@@ -281,10 +309,11 @@ impl FakeJira {
             public,
             author: IVY_ACCOUNT.into(),
         });
-        let issue = issue.clone();
+        let at = inner.touch(key);
+        let issue = inner.issues.iter().find(|i| i.key == key).cloned().expect("the issue");
         let issue = issue_json(&issue, &inner.accounts);
         json!({
-            "timestamp": 1, "webhookEvent": "comment_created",
+            "timestamp": at, "webhookEvent": "comment_created",
             "comment": {
                 "id": id, "body": body, "jsdPublic": public,
                 "author": { "accountId": IVY_ACCOUNT, "displayName": "Ivy Agent" }
@@ -298,7 +327,8 @@ impl FakeJira {
         let mut inner = self.lock();
         let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue");
         let from = std::mem::replace(&mut issue.status, status.to_owned());
-        let issue = issue.clone();
+        inner.touch(key);
+        let issue = inner.issues.iter().find(|i| i.key == key).cloned().expect("the issue");
         updated(&issue, &inner.accounts, IVY_ACCOUNT, "status", &from, status)
     }
 
@@ -307,6 +337,7 @@ impl FakeJira {
         let mut inner = self.lock();
         let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue");
         issue.assignee = Some(account_id.into());
+        inner.touch(key);
     }
 
     /// Jira's webhook delivery of `body`, signed with `secret`, to deskhand at `url`.
@@ -332,7 +363,7 @@ impl FakeJira {
 /// An `issue_updated` webhook body for one changed field.
 pub fn updated(issue: &Issue, accounts: &[Account], by: &str, field: &str, from: &str, to: &str) -> Value {
     json!({
-        "timestamp": 1, "webhookEvent": "jira:issue_updated",
+        "timestamp": issue.updated, "webhookEvent": "jira:issue_updated",
         "user": { "accountId": by },
         "issue": issue_json(issue, accounts),
         "changelog": { "items": [{ "field": field, "fromString": from, "toString": to }] },
@@ -350,7 +381,7 @@ fn issue_json(issue: &Issue, accounts: &[Account]) -> Value {
     json!({
         "id": issue.id, "key": issue.key,
         "fields": {
-            "summary": issue.summary, "description": issue.description, "updated": "2026-12-02T10:00:00.000+0000",
+            "summary": issue.summary, "description": issue.description, "updated": jira_time(issue.updated),
             "status": { "name": issue.status }, "priority": { "name": issue.priority },
             "reporter": user_json(&issue.reporter, accounts),
             "assignee": issue.assignee.as_deref().map(|a| user_json(a, accounts)),
@@ -505,7 +536,9 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 reporter,
                 assignee: None,
                 comments: Vec::new(),
+                updated: 0,
             });
+            inner.touch(&key);
             answer(201, json!({ "issueId": id, "issueKey": key }))
         }
         ("POST", ["rest", "api", "3", "search"]) => {
@@ -533,6 +566,7 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 public: body["public"].as_bool().unwrap_or(true),
                 author: who.account_id.clone(),
             });
+            inner.touch(key);
             answer(201, json!({ "id": id, "body": body["body"], "public": body["public"] }))
         }
         ("GET", ["rest", "servicedeskapi", "request", key, "comment"]) => {
@@ -575,6 +609,7 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
             match to {
                 Some(status) if *status != issue.status && status != STATUSES[0] => {
                     issue.status = status.into();
+                    inner.touch(key);
                     answer(204, Value::Null)
                 }
                 _ => error(400, "It is not on the appropriate screen, or unknown."),
@@ -585,6 +620,7 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 return error(404, "Issue does not exist");
             };
             issue.assignee = body["accountId"].as_str().map(str::to_owned);
+            inner.touch(key);
             answer(204, Value::Null)
         }
         ("PUT", ["rest", "api", "3", "issue", key]) => {
@@ -594,6 +630,7 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
             if let Some(priority) = body["fields"]["priority"]["name"].as_str() {
                 issue.priority = priority.into();
             }
+            inner.touch(key);
             answer(204, Value::Null)
         }
         _ => error(404, &format!("the fake Jira has no {method} {path}")),
