@@ -49,3 +49,12 @@ create index tickets_filed_key on tickets (filed_key);
 
 alter table comments add column jira_comment_id text;
 create unique index comments_jira on comments (ticket_id, jira_comment_id);
+
+-- Who was asked, in Slack, for an approval Jira waits for (once each).
+create table jira_approvals (
+    ticket_id   bigint not null references tickets (id),
+    approval_id text not null,
+    account_id  text not null,
+    asked_at    bigint not null,
+    primary key (ticket_id, approval_id, account_id)
+);

@@ -102,6 +102,14 @@ pub async fn add(
             let effect = NewEffect::of(&effect).through(ticket.installation.as_deref());
             Store::enqueue_effects(&mut tx, &[effect]).await?;
         }
+        // A Jira request's participants are Jira's too.
+        if let Some(email) = new.and_then(|p| p.email.clone()).filter(|_| ticket.syncs_to_jira()) {
+            let effect = Effect::JiraParticipant {
+                ticket_id: ticket.id,
+                email,
+            };
+            Store::enqueue_effects(&mut tx, &[NewEffect::of(&effect)]).await?;
+        }
         let detail = json!({ "participant": person, "earlier_replies": replies.len() });
         let mut audit = actor.audit("participant_added", detail);
         audit.ticket_id = Some(ticket.id);

@@ -140,6 +140,11 @@ pub enum Effect {
     JiraPriority { ticket_id: i64 },
     /// Assign the Jira issue to the ticket's assignee (their account, found by email).
     JiraAssign { ticket_id: i64 },
+    /// Ask, in Slack, the approvers of the approvals Jira waits for on the ticket (once
+    /// each), with a link: only their own Jira account can answer.
+    JiraApprovals { ticket_id: i64 },
+    /// Add a person (by email) as a participant of the ticket's Jira request.
+    JiraParticipant { ticket_id: i64, email: String },
     /// Tell a support channel's agents (in `agent_channel`) which parked messages of
     /// `channel` waited past the retention and were not filed.
     ReportParked {
@@ -187,6 +192,8 @@ impl Effect {
             Effect::JiraTransition { .. } => "jira_transition",
             Effect::JiraPriority { .. } => "jira_priority",
             Effect::JiraAssign { .. } => "jira_assign",
+            Effect::JiraApprovals { .. } => "jira_approvals",
+            Effect::JiraParticipant { .. } => "jira_participant",
         }
     }
 
@@ -211,7 +218,9 @@ impl Effect {
             | Effect::JiraComment { .. }
             | Effect::JiraTransition { .. }
             | Effect::JiraPriority { .. }
-            | Effect::JiraAssign { .. } => Target::Jira,
+            | Effect::JiraAssign { .. }
+            | Effect::JiraApprovals { .. }
+            | Effect::JiraParticipant { .. } => Target::Jira,
             _ => Target::Slack,
         }
     }
@@ -234,7 +243,9 @@ impl Effect {
             | Effect::JiraComment { ticket_id, .. }
             | Effect::JiraTransition { ticket_id, .. }
             | Effect::JiraPriority { ticket_id }
-            | Effect::JiraAssign { ticket_id } => format!("jira:{ticket_id}"),
+            | Effect::JiraAssign { ticket_id }
+            | Effect::JiraApprovals { ticket_id }
+            | Effect::JiraParticipant { ticket_id, .. } => format!("jira:{ticket_id}"),
             Effect::AskSatisfaction { ticket_id, .. } => format!("survey:{ticket_id}"),
             // The filed view shows the ticket's link, known once its thread reply is posted.
             Effect::ShowFiled { ticket_id, .. } => format!("ticket:{ticket_id}:{THREAD_REPLY}"),

@@ -134,6 +134,25 @@ fn yes() -> bool {
     true
 }
 
+/// An approval of a request, with its approvers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    pub id: String,
+    #[serde(default)]
+    pub final_decision: String,
+    #[serde(default)]
+    pub approvers: Vec<Approver>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approver {
+    pub approver: Account,
+    #[serde(default)]
+    pub approver_decision: String,
+}
+
 /// A comment of a request, as the Service Management API lists it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RequestComment {
@@ -354,6 +373,28 @@ impl JiraApi {
             None,
         )
         .await
+    }
+
+    /// A request's approvals, one page.
+    pub async fn approvals(&self, issue: &str) -> Result<Page<Approval>> {
+        self.call(
+            Method::GET,
+            &format!("/rest/servicedeskapi/request/{issue}/approval?start=0&limit=50"),
+            None,
+        )
+        .await
+    }
+
+    /// Add customers to a request's participants.
+    pub async fn add_participant(&self, issue: &str, account_id: &str) -> Result<()> {
+        let body = json!({ "accountIds": [account_id] });
+        self.call_text(
+            Method::POST,
+            &format!("/rest/servicedeskapi/request/{issue}/participant"),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The moves an issue can make now.

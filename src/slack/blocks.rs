@@ -93,9 +93,30 @@ pub fn ticket_text(ticket: &TicketRecord) -> String {
     format!("{}: {}", ticket.key, ticket.summary)
 }
 
-/// The ticket's key, linked to the conversation about it when there is one.
+/// The key of a Jira project's ticket as its messages show it: linked to the request in
+/// Jira, or what became of it there. `None` for a built-in project's ticket.
+fn jira_key(ticket: &TicketRecord) -> Option<String> {
+    Some(match ticket.jira_state.as_deref()? {
+        "filing" => "new request _(filing it in Jira…)_".to_owned(),
+        "failed" => format!(
+            "{} _(not in Jira: {})_",
+            ticket.key,
+            escape(ticket.jira_error.as_deref().unwrap_or("refused"))
+        ),
+        "deleted" => format!("{} _(deleted in Jira)_", ticket.key),
+        _ => match &ticket.jira_url {
+            Some(url) => format!("<{url}|{}>", ticket.key),
+            None => ticket.key.clone(),
+        },
+    })
+}
+
+/// The ticket's key, linked to the conversation about it when there is one (to the
+/// request in Jira, for a Jira project's).
 pub fn ticket_link(ticket: &TicketRecord) -> String {
-    if ticket.permalink.is_empty() {
+    if let Some(key) = jira_key(ticket) {
+        key
+    } else if ticket.permalink.is_empty() {
         ticket.key.clone()
     } else {
         format!("<{}|{}>", ticket.permalink, ticket.key)
@@ -197,7 +218,11 @@ pub fn thread_reply(
     };
     let mut blocks = vec![
         headline(
-            format!(":ticket: *{}* · {}", ticket.key, escape(&ticket.summary)),
+            format!(
+                ":ticket: *{}* · {}",
+                jira_key(ticket).unwrap_or_else(|| ticket.key.clone()),
+                escape(&ticket.summary)
+            ),
             ticket,
             shown.fields,
         ),

@@ -297,6 +297,21 @@ impl Store {
         Ok(newer > 0)
     }
 
+    /// Note that an approver was asked for a Jira approval; whether they had not been.
+    pub async fn asked_jira_approver(tx: &mut Tx, ticket_id: i64, approval_id: &str, account_id: &str) -> Result<bool> {
+        let now = tx.now_ms();
+        let asked = execute!(
+            tx,
+            "insert into jira_approvals (ticket_id, approval_id, account_id, asked_at) values ($1, $2, $3, $4)
+             on conflict do nothing",
+            ticket_id,
+            approval_id,
+            account_id,
+            now
+        )?;
+        Ok(asked > 0)
+    }
+
     /// Record which Jira comment a comment became.
     pub async fn link_jira_comment(tx: &mut Tx, comment_id: i64, jira_comment_id: &str) -> Result<()> {
         execute!(

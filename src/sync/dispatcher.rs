@@ -359,7 +359,9 @@ impl Dispatcher {
             | Effect::JiraComment { .. }
             | Effect::JiraTransition { .. }
             | Effect::JiraPriority { .. }
-            | Effect::JiraAssign { .. } => return self.send_to_jira(claimed, effect, ticket).await,
+            | Effect::JiraAssign { .. }
+            | Effect::JiraApprovals { .. }
+            | Effect::JiraParticipant { .. } => return self.send_to_jira(claimed, effect, ticket).await,
             Effect::AddCustomer { .. } => self.add_customer(effect).await,
             Effect::AddParticipant { .. } => self.add_participant(effect).await,
             Effect::DirectMessage { user, text } => match self.dm_channel(user).await {

@@ -14,7 +14,7 @@ use crate::desk::effects::Effect;
 use crate::desk::jira::{comment_body, reference, request_description, Voice};
 use crate::desk::workflow::Workflow;
 use crate::jira::api::{jql_string, JiraApi, JiraError, NewRequest};
-use crate::store::{ClaimedEffect, JiraBackendRecord, NewEffect, Settle, Store, StoreError, TicketRecord, Tx};
+use crate::store::{ClaimedEffect, JiraBackendRecord, NewEffect, Settle, Store, StoreError, TicketRecord};
 use crate::sync::dispatcher::{Completion, Dispatcher};
 use crate::sync::{backoff, out_of_tries};
 use crate::vault::Vault;
@@ -22,104 +22,13 @@ use crate::vault::Vault;
 /// How long a paused project's effects wait before they look again.
 const PAUSED_WAIT: Duration = Duration::from_secs(15);
 
+pub use super::jira_answers::{ApproverAsk, JiraDone};
+
 /// What deskhand needs to call Jira.
 #[derive(Clone)]
 pub struct JiraSender {
     pub http: reqwest::Client,
     pub vault: Option<Vault>,
-}
-
-/// What Jira answered that the mirror keeps, recorded with the effect's outcome.
-#[derive(Debug, Clone)]
-pub enum JiraDone {
-    /// The request was raised: the ticket takes its key, and its messages show it.
-    Linked {
-        ticket_id: i64,
-        installation: Option<String>,
-        issue_id: String,
-        key: String,
-        url: String,
-    },
-    /// Jira refused the request for good: the card says why.
-    Refused {
-        ticket_id: i64,
-        installation: Option<String>,
-        error: String,
-    },
-    /// A comment is this Jira comment.
-    Comment { comment_id: i64, jira_id: String },
-    /// deskhand changed the issue at `at` (unix ms): what Jira told of before is older.
-    Seen { ticket_id: i64, at: i64 },
-    /// Jira did not make a move deskhand asked for: the mirror shows Jira's status again.
-    Status {
-        ticket_id: i64,
-        installation: Option<String>,
-        status: String,
-        category: String,
-        note: String,
-    },
-}
-
-impl JiraDone {
-    pub(super) async fn record(&self, tx: &mut Tx) -> Result<(), StoreError> {
-        let refresh = |ticket_id: i64, installation: &Option<String>| -> Vec<NewEffect> {
-            [
-                Effect::RefreshThreadReply { ticket_id },
-                Effect::RefreshAgentCard { ticket_id },
-            ]
-            .iter()
-            .map(|e| NewEffect::of(e).through(installation.as_deref()))
-            .collect()
-        };
-        match self {
-            JiraDone::Linked {
-                ticket_id,
-                installation,
-                issue_id,
-                key,
-                url,
-            } => {
-                if Store::link_jira_issue(tx, *ticket_id, issue_id, key, url).await? {
-                    Store::enqueue_effects(tx, &refresh(*ticket_id, installation)).await?;
-                }
-            }
-            JiraDone::Refused {
-                ticket_id,
-                installation,
-                error,
-            } => {
-                Store::jira_filing_failed(tx, *ticket_id, error).await?;
-                let mut effects = refresh(*ticket_id, installation);
-                let note = Effect::PostCardNote {
-                    ticket_id: *ticket_id,
-                    text: format!(":warning: Jira refused to raise this request: {error}"),
-                };
-                effects.push(NewEffect::of(&note).through(installation.as_deref()));
-                Store::enqueue_effects(tx, &effects).await?;
-            }
-            JiraDone::Comment { comment_id, jira_id } => Store::link_jira_comment(tx, *comment_id, jira_id).await?,
-            JiraDone::Seen { ticket_id, at } => {
-                Store::saw_jira_at(tx, *ticket_id, *at).await?;
-            }
-            JiraDone::Status {
-                ticket_id,
-                installation,
-                status,
-                category,
-                note,
-            } => {
-                Store::set_ticket_status(tx, *ticket_id, status, category).await?;
-                let mut effects = refresh(*ticket_id, installation);
-                let note = Effect::PostCardNote {
-                    ticket_id: *ticket_id,
-                    text: note.clone(),
-                };
-                effects.push(NewEffect::of(&note).through(installation.as_deref()));
-                Store::enqueue_effects(tx, &effects).await?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// How a call ended before it is a completion.
@@ -150,7 +59,9 @@ impl Dispatcher {
             | Effect::JiraComment { ticket_id, .. }
             | Effect::JiraTransition { ticket_id, .. }
             | Effect::JiraPriority { ticket_id }
-            | Effect::JiraAssign { ticket_id } => *ticket_id,
+            | Effect::JiraAssign { ticket_id }
+            | Effect::JiraApprovals { ticket_id }
+            | Effect::JiraParticipant { ticket_id, .. } => *ticket_id,
             _ => return self.failed(claimed, "not a Jira effect".into()),
         };
         let ticket = match ticket {
@@ -210,6 +121,12 @@ impl Dispatcher {
                 None => Sent::Done(None),
             },
             Effect::JiraAssign { .. } => self.assign(&api, &ticket).await.into(),
+            Effect::JiraApprovals { .. } => self.approvers(&api, &ticket).await.into(),
+            Effect::JiraParticipant { email, .. } => match self.customer(&api, &backend, email, email).await {
+                Ok(Some(account)) => api.add_participant(&ticket.key, &account).await.map(|_| None).into(),
+                Ok(None) => Sent::Done(None),
+                Err(e) => Sent::Failed(e),
+            },
             _ => return self.failed(claimed, "not a Jira effect".into()),
         };
         match sent {
@@ -467,6 +384,39 @@ impl Dispatcher {
             status: now.to_owned(),
             category: category.to_owned(),
             note: format!(":warning: Jira offers no move from *{now}* to *{status}*; the request stays *{now}*."),
+        }))
+    }
+
+    /// The approvers of the ticket's pending Jira approvals whom deskhand knows in Slack:
+    /// told with a link, since only their own Jira account can answer.
+    async fn approvers(&self, api: &JiraApi, ticket: &TicketRecord) -> Result<Option<JiraDone>, JiraError> {
+        let page = api.approvals(&ticket.key).await?;
+        let link = ticket.jira_url.as_deref().unwrap_or_default();
+        let mut asks = Vec::new();
+        for approval in page.values.iter().filter(|a| a.final_decision == "pending") {
+            for approver in approval.approvers.iter().filter(|a| a.approver_decision == "pending") {
+                let Some(email) = approver.approver.email_address.as_deref() else {
+                    continue;
+                };
+                let Ok(Some(user)) = self.store.slack_user_by_email(&email.to_lowercase()).await else {
+                    continue;
+                };
+                asks.push(ApproverAsk {
+                    approval_id: approval.id.clone(),
+                    account_id: approver.approver.account_id.clone(),
+                    slack_user: user.slack_user_id,
+                    text: format!(
+                        ":raised_hand: Your approval is asked for *<{link}|{}>* · {} from {}. Jira takes the \
+                         decision only from your own account: <{link}|approve or decline it in Jira>.",
+                        ticket.key, ticket.summary, ticket.requester_name
+                    ),
+                });
+            }
+        }
+        Ok((!asks.is_empty()).then(|| JiraDone::Approvers {
+            ticket_id: ticket.id,
+            installation: ticket.installation.clone(),
+            asks,
         }))
     }
 

@@ -8,6 +8,7 @@ mod gather;
 mod handlers;
 mod inbox;
 pub mod jira;
+mod jira_answers;
 pub mod lookup;
 pub mod mail;
 mod notices;

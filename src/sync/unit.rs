@@ -307,7 +307,9 @@ impl<'a> Unit<'a> {
                 self.agent_channels.insert(draft.project.clone(), found);
             }
         }
-        // Where each starts: its workflow's first status, or waiting for its approvers.
+        let in_jira = Store::jira_projects_in(tx).await?;
+        // Where each starts: its workflow's first status, or waiting for its approvers
+        // (in a Jira project, Jira's approvals decide: the first status is Jira's).
         let starts: Vec<(String, Option<Vec<String>>)> = drafts
             .iter()
             .map(|d| {
@@ -318,7 +320,7 @@ impl<'a> Unit<'a> {
                         let approval = p.approval_for(d.request_type.as_deref())?;
                         Some(approval.approvers(&p.department_list(), d.department.as_deref()))
                     })
-                    .filter(|a| !a.is_empty());
+                    .filter(|a| !a.is_empty() && !in_jira.contains(&d.project));
                 match approvers {
                     Some(approvers) => (AWAITING_APPROVAL.to_owned(), Some(approvers)),
                     None => (workflow.initial().name.clone(), None),
@@ -359,7 +361,6 @@ impl<'a> Unit<'a> {
                 }
             })
             .collect();
-        let in_jira = Store::jira_projects_in(tx).await?;
         let (mut to_jira, mut built_in): (Vec<NumberedTicket>, Vec<NumberedTicket>) =
             tickets.into_iter().partition(|t| in_jira.contains(t.project_key));
         let mut stored = BuiltIn.file(tx, &mut built_in).await?;

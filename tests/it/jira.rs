@@ -189,6 +189,12 @@ async fn what_agents_do_in_jira_reaches_slack_once() {
     assert_eq!(jira.deliver(&addr, SECRET, "wh-1", &public).await, 200);
     assert_eq!(jira.deliver(&addr, SECRET, "wh-1", &public).await, 200, "a redelivery");
     app.drain().await;
+    assert!(
+        thread(&app, MESSAGE)
+            .iter()
+            .any(|m| m.contains(&format!("<{}/browse/SUP-1|SUP-1>", jira.url()))),
+        "the thread message links the request in Jira"
+    );
     let said: Vec<String> = thread(&app, MESSAGE)
         .into_iter()
         .filter(|m| m.contains("Try tray 2"))
@@ -398,4 +404,92 @@ async fn the_reconcile_brings_what_the_webhook_never_delivered() {
         .count();
     assert_eq!(said, 1);
     assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn approvals_participants_and_ratings_meet_jira_where_it_lets_deskhand() {
+    let (app, jira) = connected().await;
+    jira.add_account("acc-bo", "bo@acme.example", "Bo Agent", None, false);
+    jira.add_account("acc-cy", "cy@partner.example", "Cy Customer", None, true);
+    app.say("Ev1", ANA, MESSAGE, "I need admin rights on my laptop").await;
+    let card = app.card("SUP-1");
+    app.deliver(
+        "Ev2",
+        reply(AGENTS, BO, "1700000101.000100", &card.ts, "Needs approval"),
+    )
+    .await;
+
+    // Jira's approval step: the approver hears of it in Slack, with a link, once.
+    jira.ask_approval("SUP-1", "acc-bo");
+    let addr = app.addr.clone();
+    let moved = jira.agent_moves("SUP-1", STATUSES[1]);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-1", &moved).await, 200);
+    let again = jira.agent_moves("SUP-1", STATUSES[2]);
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-2", &again).await, 200);
+    app.drain().await;
+    let asked: Vec<_> = app
+        .dms(BO)
+        .into_iter()
+        .filter(|m| m.text.contains("Your approval is asked for"))
+        .collect();
+    assert_eq!(asked.len(), 1, "asked once: {asked:?}");
+    assert!(asked[0].text.contains(&format!("{}/browse/SUP-1", jira.url())));
+    assert!(
+        element(&asked[0].blocks, "approve").is_none(),
+        "no buttons that would fail"
+    );
+
+    // A participant added in deskhand is one in Jira.
+    app.admin_ok(
+        "POST",
+        "/api/v1/customers",
+        json!({ "email": "cy@partner.example", "name": "Cy" }),
+    )
+    .await;
+    app.admin_ok(
+        "POST",
+        "/api/v1/tickets/SUP-1/participants",
+        json!({ "person": "cy@partner.example", "confirm": true }),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(jira.issue("SUP-1").participants, ["acc-cy"]);
+
+    // The requester's rating reaches Jira's agents as an internal note.
+    app.press(BO, &app.card("SUP-1"), "set_status", Some(STATUSES[3]), "s1")
+        .await;
+    let survey = app
+        .dms(ANA)
+        .into_iter()
+        .find(|m| element(&m.blocks, "rate").is_some())
+        .expect("a survey");
+    app.press(ANA, &survey, "rate", None, "s2").await;
+    let view = app.slack.last_view();
+    app.submit_view(ANA, &view, &[("rating", "5"), ("comment", "Fast")])
+        .await;
+    let note = jira.issue("SUP-1").comments.last().cloned().unwrap();
+    assert!(
+        !note.public && note.body.contains("Rated the help 5/5: Fast"),
+        "{note:?}"
+    );
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn a_request_jira_refuses_stays_in_deskhand_and_says_why() {
+    let (app, jira) = connected().await;
+    jira.fail("POST", "/rest/servicedeskapi/request", Fault::Status(400));
+    app.say("Ev1", ANA, MESSAGE, "Keyboard missing keys").await;
+    assert!(jira.issues().is_empty());
+    let ticket = app.ticket("IT-D1").await;
+    assert_eq!(ticket["jira_state"], "failed");
+    let card = app.card("IT-D1").blocks.to_string();
+    assert!(card.contains("not in Jira"), "{card}");
+    assert!(app.card_thread("IT-D1").iter().any(|t| t.contains("Jira refused")));
+    app.answer("Ev2", ANA, "1700000101.000100", MESSAGE, "Any news?").await;
+    assert_eq!(
+        jira.calls_to("POST", "/rest/servicedeskapi/request/").len(),
+        0,
+        "nothing sent on"
+    );
 }

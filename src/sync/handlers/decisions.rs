@@ -209,6 +209,17 @@ pub(super) async fn handle_rated<'a>(unit: &mut Unit<'a>, tx: &mut Tx, answered:
         let detail = json!({ "rating": rating, "comment": comment, "resolution": answered.resolution });
         unit.audit_by(ticket.id, requester, "satisfaction_rated", detail);
         unit.refresh_ticket_messages(ticket.id);
+        if ticket.syncs_to_jira() {
+            // Jira takes feedback only from the customer's own account: its agents read
+            // the rating as an internal note.
+            let note = match comment {
+                Some(words) => format!("Rated the help {rating}/5: {words}"),
+                None => format!("Rated the help {rating}/5."),
+            };
+            let origin = format!("survey-{}-{}", ticket.id, answered.resolution);
+            unit.add_written_comment(tx, ticket.id, requester, Visibility::Internal, &origin, &note, "survey")
+                .await?;
+        }
         format!("Thank you for rating *{}* {rating}/5.", ticket.key)
     } else {
         format!("You had rated *{}* already; your first answer stands.", ticket.key)

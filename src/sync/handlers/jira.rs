@@ -118,6 +118,8 @@ async fn updated(
                 .unwrap_or(Category::InProgress),
         };
         unit.transition(tx, ticket, &status, actor, !by_deskhand).await?;
+        // A request may now wait for approvals: their approvers hear of it in Slack.
+        unit.effect(Effect::JiraApprovals { ticket_id: ticket.id });
     }
     let mappings = Store::jira_mappings_in(tx, &ticket.project_key).await?;
     if let Some(priority) = event.priority.as_deref().and_then(|p| mappings.priority_of(p)) {

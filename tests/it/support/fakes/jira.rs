@@ -65,6 +65,9 @@ pub struct Issue {
     pub comments: Vec<Comment>,
     /// When it last changed, unix ms.
     pub updated: i64,
+    /// Approvals as (id, approver's account, decision).
+    pub approvals: Vec<(String, String, String)>,
+    pub participants: Vec<String>,
 }
 
 /// One call deskhand made: who (by email), what, and the body.
@@ -154,6 +157,12 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "ServiceDeskCustomerDTO",
     ),
     ("POST", "/rest/api/3/search", "platform", "SearchRequestBean"),
+    (
+        "POST",
+        "/rest/servicedeskapi/request/*/participant",
+        "servicedesk",
+        "RequestParticipantUpdateDTO",
+    ),
     (
         "POST",
         "/rest/api/3/issue/*/transitions",
@@ -330,6 +339,15 @@ impl FakeJira {
         inner.touch(key);
         let issue = inner.issues.iter().find(|i| i.key == key).cloned().expect("the issue");
         updated(&issue, &inner.accounts, IVY_ACCOUNT, "status", &from, status)
+    }
+
+    /// The request waits for `account`'s approval (Jira's approval step).
+    pub fn ask_approval(&self, key: &str, account: &str) {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id.to_string();
+        let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue");
+        issue.approvals.push((id, account.into(), "pending".into()));
     }
 
     /// An agent assigns an issue in Jira (no webhook: the reconcile finds it).
@@ -537,6 +555,8 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 assignee: None,
                 comments: Vec::new(),
                 updated: 0,
+                approvals: Vec::new(),
+                participants: Vec::new(),
             });
             inner.touch(&key);
             answer(201, json!({ "issueId": id, "issueKey": key }))
@@ -582,6 +602,32 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 200,
                 json!({ "values": values, "isLastPage": true, "start": 0, "limit": 50 }),
             )
+        }
+        ("GET", ["rest", "servicedeskapi", "request", key, "approval"]) => {
+            let Some(issue) = inner.issues.iter().find(|i| i.key == *key) else {
+                return error(404, "Issue does not exist");
+            };
+            let values: Vec<Value> = issue
+                .approvals
+                .iter()
+                .map(|(id, account, decision)| {
+                    json!({ "id": id, "name": "Manager approval", "finalDecision": decision,
+                            "approvers": [{ "approver": user_json(account, &inner.accounts), "approverDecision": decision }] })
+                })
+                .collect();
+            answer(
+                200,
+                json!({ "values": values, "isLastPage": true, "start": 0, "limit": 50 }),
+            )
+        }
+        ("POST", ["rest", "servicedeskapi", "request", key, "participant"]) => {
+            let Some(issue) = inner.issues.iter_mut().find(|i| i.key == *key) else {
+                return error(404, "Issue does not exist");
+            };
+            for id in body["accountIds"].as_array().into_iter().flatten() {
+                issue.participants.extend(id.as_str().map(str::to_owned));
+            }
+            answer(200, json!({ "values": [], "isLastPage": true }))
         }
         ("GET", ["rest", "api", "3", "issue", key, "transitions"]) => {
             let Some(issue) = inner.issues.iter().find(|i| i.key == *key) else {
