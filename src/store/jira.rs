@@ -265,14 +265,26 @@ impl Store {
         .flatten())
     }
 
-    /// Whether a ticket is linked to the issue: `Some` of its Slack installation.
-    pub async fn jira_ticket_of_issue(&self, issue_id: &str) -> Result<Option<Option<String>>> {
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(
-            "select installation from tickets where jira_issue_id = $1"
+    /// The ticket linked to the issue: its id and Slack installation.
+    pub async fn jira_ticket_of_issue(&self, issue_id: &str) -> Result<Option<(i64, Option<String>)>> {
+        Ok(on_pool!(self, |pool| sqlx::query_as(
+            "select id, installation from tickets where jira_issue_id = $1"
         )
         .bind(issue_id)
         .fetch_optional(pool)
         .await)?)
+    }
+
+    /// Whether changes to a ticket still wait to be sent to Jira: until they are, what
+    /// Jira shows of it is older than deskhand's.
+    pub async fn jira_changes_pending(&self, ticket_id: i64) -> Result<bool> {
+        let found: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(
+            "select id from outbox where order_key = $1 and state = 'pending' limit 1"
+        )
+        .bind(format!("jira:{ticket_id}"))
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
     }
 
     /// A project's linked tickets, as (ticket id, issue key), oldest first.

@@ -97,9 +97,13 @@ pub async fn reconcile(
                 continue;
             };
             let linked = store.jira_ticket_of_issue(&id).await.map_err(|e| e.to_string())?;
-            let Some(installation) = linked else {
+            let Some((ticket_id, installation)) = linked else {
                 continue;
             };
+            // deskhand's own changes go first: the next pass sees Jira with them.
+            if store.jira_changes_pending(ticket_id).await.map_err(|e| e.to_string())? {
+                continue;
+            }
             let key = issue["key"].as_str().unwrap_or_default().to_owned();
             let updated = issue["fields"]["updated"].as_str().unwrap_or_default().to_owned();
             events.push(event(

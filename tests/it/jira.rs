@@ -240,6 +240,33 @@ async fn what_agents_do_in_jira_reaches_slack_once() {
         "not sent back"
     );
 
+    let urgent = jira.agent_prioritizes("SUP-1", "Highest");
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-7", &urgent).await, 200);
+    app.drain().await;
+    assert_eq!(app.ticket("SUP-1").await["priority"], "Urgent", "by the mapping");
+    assert!(
+        app.status_dms(ANA)
+            .iter()
+            .any(|m| m.text.contains("now *Urgent* priority")),
+        "the requester hears of it"
+    );
+
+    // A request raised in Jira itself for someone deskhand knows in Slack.
+    let raised = json!({
+        "timestamp": 1, "webhookEvent": "jira:issue_created",
+        "issue": { "id": "99001", "key": "SUP-77", "fields": {
+            "summary": "Phone line for the new office",
+            "reporter": { "accountId": "acc-ana", "emailAddress": "ana@acme.example", "displayName": "Ana Lima" } } }
+    });
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-8", &raised).await, 200);
+    app.drain().await;
+    assert!(
+        app.dms(ANA)
+            .iter()
+            .any(|m| m.text.contains("opened for you in Jira") && m.text.contains("SUP-77")),
+        "announced to its requester"
+    );
+
     assert_eq!(
         jira.deliver(&addr, "a-wrong-secret-entirely", "wh-5", &moved).await,
         401

@@ -128,6 +128,8 @@ async fn updated(
             let detail = json!({ "from": ticket.priority.as_str(), "to": priority.as_str() });
             unit.audit_by(ticket.id, actor, "priority_changed", detail);
             unit.refresh_ticket_messages(ticket.id);
+            let news = format!("Your request *{}* is now *{}* priority.", ticket.key, priority.as_str());
+            tell_requester(unit, tx, ticket, by_deskhand, news).await?;
         }
     }
     if let Some(Some(assignee)) = &event.assignee {
@@ -136,9 +138,39 @@ async fn updated(
             None => None,
         };
         match slack {
-            Some(user) => unit.assign(tx, ticket, &user, actor).await?,
+            Some(user) if ticket.assignee_slack_id.as_deref() != Some(user.slack_user_id.as_str()) => {
+                unit.assign(tx, ticket, &user, actor).await?;
+                let news = format!(
+                    "{} is now looking after your request *{}*.",
+                    user.display_name, ticket.key
+                );
+                tell_requester(unit, tx, ticket, by_deskhand, news).await?;
+            }
+            Some(_) => {}
             None => tracing::info!(jira.key = %ticket.key, "assigned in Jira to someone deskhand cannot find in Slack"),
         }
+    }
+    Ok(())
+}
+
+/// Tell the requester of an agent's change in Jira, when they asked to hear of changes.
+async fn tell_requester(
+    unit: &mut Unit<'_>,
+    tx: &mut Tx,
+    ticket: &TicketRecord,
+    by_deskhand: bool,
+    text: String,
+) -> Handled {
+    if !by_deskhand
+        && Store::user_prefs_in(tx, &ticket.requester_slack_id)
+            .await?
+            .notifications
+    {
+        unit.effect(Effect::Notify {
+            user: ticket.requester_slack_id.clone(),
+            ticket_id: ticket.id,
+            text,
+        });
     }
     Ok(())
 }

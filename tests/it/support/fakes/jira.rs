@@ -341,6 +341,16 @@ impl FakeJira {
         updated(&issue, &inner.accounts, IVY_ACCOUNT, "status", &from, status)
     }
 
+    /// An agent changes an issue's priority in Jira: the webhook body.
+    pub fn agent_prioritizes(&self, key: &str, priority: &str) -> Value {
+        let mut inner = self.lock();
+        let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue");
+        let from = std::mem::replace(&mut issue.priority, priority.to_owned());
+        inner.touch(key);
+        let issue = inner.issues.iter().find(|i| i.key == key).cloned().expect("the issue");
+        updated(&issue, &inner.accounts, IVY_ACCOUNT, "priority", &from, priority)
+    }
+
     /// The request waits for `account`'s approval (Jira's approval step).
     pub fn ask_approval(&self, key: &str, account: &str) {
         let mut inner = self.lock();
