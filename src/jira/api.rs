@@ -27,12 +27,6 @@ pub enum JiraError {
     Refused(String),
 }
 
-impl JiraError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, JiraError::Transient { .. })
-    }
-}
-
 pub type Result<T, E = JiraError> = std::result::Result<T, E>;
 
 /// Longest wait a `Retry-After` may ask for before the outbox tries again.

@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::admin::jira::webhook_purpose;
-use crate::desk::jira::{is_numeric_id, jira_time, plain_text, JiraComment, JiraEvent, JiraEventKind, JiraUser};
+use crate::desk::jira::{
+    is_issue_key, is_numeric_id, jira_time, plain_text, JiraComment, JiraEvent, JiraEventKind, JiraUser,
+};
 use crate::state::AppState;
 use crate::store::NewEvent;
 
@@ -98,8 +100,9 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(None) => return answer(StatusCode::OK, "nothing deskhand acts on"),
         Err(e) => return answer(StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let installation = match state.store.installation_of_jira_issue(&decoded.issue_id).await {
-        Ok(installation) => installation,
+    // Handled with the Slack token of the workspace its ticket came from.
+    let installation = match state.store.jira_ticket_of_issue(&decoded.issue_id).await {
+        Ok(linked) => linked.and_then(|(_, installation)| installation),
         Err(e) => {
             tracing::error!(error = %e, "could not look up a Jira webhook's ticket");
             return answer(StatusCode::SERVICE_UNAVAILABLE, "try again");
@@ -168,6 +171,10 @@ pub fn event_of(event: &Value) -> Result<Option<JiraEvent>, DecodeError> {
     if !is_numeric_id(&issue_id) {
         return Err(DecodeError::Missing("a numeric issue.id"));
     }
+    let issue_key = issue["key"].as_str().unwrap_or_default();
+    if !issue_key.is_empty() && !is_issue_key(issue_key) {
+        return Err(DecodeError::Missing("an issue.key shaped as Jira's"));
+    }
     let fields = &issue["fields"];
     let assignee = match fields.get("assignee") {
         None => None,
@@ -192,7 +199,7 @@ pub fn event_of(event: &Value) -> Result<Option<JiraEvent>, DecodeError> {
     Ok(Some(JiraEvent {
         kind,
         issue_id,
-        issue_key: issue["key"].as_str().unwrap_or_default().to_owned(),
+        issue_key: issue_key.to_owned(),
         summary: fields["summary"].as_str().map(str::to_owned),
         status: fields["status"]["name"].as_str().map(str::to_owned),
         priority: fields["priority"]["name"].as_str().map(str::to_owned),

@@ -253,18 +253,6 @@ impl Store {
             .await)?)
     }
 
-    /// The Slack installation of the ticket linked to an issue: its events are handled
-    /// with that workspace's token.
-    pub async fn installation_of_jira_issue(&self, issue_id: &str) -> Result<Option<String>> {
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(
-            "select installation from tickets where jira_issue_id = $1"
-        )
-        .bind(issue_id)
-        .fetch_optional(pool)
-        .await)?
-        .flatten())
-    }
-
     /// The ticket linked to the issue: its id and Slack installation.
     pub async fn jira_ticket_of_issue(&self, issue_id: &str) -> Result<Option<(i64, Option<String>)>> {
         Ok(on_pool!(self, |pool| sqlx::query_as(
@@ -285,16 +273,6 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(found.is_some())
-    }
-
-    /// A project's linked tickets, as (ticket id, issue key), oldest first.
-    pub async fn jira_linked_tickets(&self, project: &str) -> Result<Vec<(i64, String)>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
-            "select id, key from tickets where project_key = $1 and jira_state = 'linked' order by id"
-        )
-        .bind(project)
-        .fetch_all(pool)
-        .await)?)
     }
 
     /// Note that Jira told of the ticket's issue as of `at`; whether nothing newer was
@@ -386,15 +364,6 @@ impl Store {
 
     /// The Jira accounts deskhand writes with (every project's and facilitator's): what
     /// Jira says they did, deskhand did.
-    pub async fn jira_own_accounts(&self) -> Result<Vec<String>> {
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(
-            "select account_id from jira_backends union select account_id from jira_facilitators"
-        )
-        .fetch_all(pool)
-        .await)?)
-    }
-
-    /// The same, inside a transaction.
     pub async fn jira_own_accounts_in(tx: &mut Tx) -> Result<Vec<String>> {
         Ok(on_tx!(tx, |conn| sqlx::query_scalar(
             "select account_id from jira_backends union select account_id from jira_facilitators"
@@ -436,9 +405,5 @@ impl Store {
         .bind(email)
         .fetch_optional(conn)
         .await)?)
-    }
-
-    pub async fn remove_jira_facilitator(tx: &mut Tx, channel: &str) -> Result<bool> {
-        Ok(execute!(tx, "delete from jira_facilitators where channel_id = $1", channel)? > 0)
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::admin::jira::{connection_of, facilitator_purpose};
 use crate::desk::customers::managed_domain;
 use crate::desk::effects::Effect;
-use crate::desk::jira::{comment_body, reference, request_description, Voice};
+use crate::desk::jira::{comment_body, is_issue_key, is_numeric_id, reference, request_description, Voice};
 use crate::desk::workflow::Workflow;
 use crate::jira::api::{jql_string, JiraApi, JiraError, NewRequest};
 use crate::store::{ClaimedEffect, JiraBackendRecord, NewEffect, Settle, Store, StoreError, TicketRecord};
@@ -106,7 +106,7 @@ impl Dispatcher {
         let sent: Sent = match effect {
             Effect::JiraCreate { .. } => self.raise(claimed, &api, vault, &backend, &ticket).await,
             Effect::JiraComment { comment_id, .. } => {
-                match self.comment(claimed, &api, vault, &backend, &ticket, *comment_id).await {
+                match self.comment(claimed, &api, vault, &ticket, *comment_id).await {
                     Ok(sent) => sent,
                     Err(e) => return self.retry_store(claimed, e),
                 }
@@ -178,9 +178,12 @@ impl Dispatcher {
             );
             match api.search(&jql, 0, 1, &["summary"]).await {
                 Ok(found) => {
-                    if let Some(issue) = found.issues.first() {
-                        let id = issue["id"].as_str().unwrap_or_default().to_owned();
-                        let key = issue["key"].as_str().unwrap_or_default().to_owned();
+                    let found = found.issues.first().and_then(|issue| {
+                        let id = issue["id"].as_str().filter(|id| is_numeric_id(id))?;
+                        let key = issue["key"].as_str().filter(|key| is_issue_key(key))?;
+                        Some((id.to_owned(), key.to_owned()))
+                    });
+                    if let Some((id, key)) = found {
                         tracing::info!(ticket.id = ticket.id, jira.key = %key, "found the request an earlier attempt raised");
                         return linked(id, key);
                     }
@@ -227,7 +230,13 @@ impl Dispatcher {
             raise_on_behalf_of: on_behalf,
         };
         match api.create_request(&request).await {
-            Ok(raised) => linked(raised.issue_id, raised.issue_key),
+            Ok(raised) if is_issue_key(&raised.issue_key) && is_numeric_id(&raised.issue_id) => {
+                linked(raised.issue_id, raised.issue_key)
+            }
+            Ok(raised) => Sent::Failed(JiraError::Refused(format!(
+                "Jira answered with an issue key deskhand cannot use: {:?}",
+                raised.issue_key
+            ))),
             Err(JiraError::Refused(why)) => Sent::Done(Some(JiraDone::Refused {
                 ticket_id: ticket.id,
                 installation: ticket.installation.clone(),
@@ -305,7 +314,6 @@ impl Dispatcher {
         claimed: &ClaimedEffect,
         api: &JiraApi,
         vault: &Vault,
-        backend: &JiraBackendRecord,
         ticket: &TicketRecord,
         comment_id: i64,
     ) -> Result<Sent, StoreError> {
@@ -339,7 +347,6 @@ impl Dispatcher {
                 Err(e) => return Ok(Sent::Failed(e)),
             }
         }
-        let _ = backend;
         Ok(match api.add_comment(&ticket.key, &body, public).await {
             Ok(id) => linked(id),
             Err(e) => Sent::Failed(e),

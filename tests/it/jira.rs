@@ -323,10 +323,28 @@ async fn a_guest_reaches_jira_through_the_facilitators_account() {
     assert_eq!(comment.author, "acc-fiona");
     assert!(comment.body.contains("on behalf of Gil Guest"), "{}", comment.body);
 
+    // A guest Jira knows is raised on their own behalf, still through the facilitator.
+    jira.add_account("acc-gil", "gil@partner.example", "Gil Guest", None, true);
+    app.deliver("Ev4", message(SUPPORT, GIL, "1700000300.000100", "Portal login loops"))
+        .await;
+    let known = jira
+        .issues()
+        .into_iter()
+        .find(|i| i.summary == "Portal login loops")
+        .unwrap();
+    assert_eq!(
+        (known.raised_by.as_str(), known.reporter.as_str()),
+        ("acc-fiona", "acc-gil")
+    );
+
     // A verified member keeps their own account, facilitator or not.
     app.deliver("Ev3", message(SUPPORT, ANA, "1700000200.000100", "Laptop fan is loud"))
         .await;
-    let ana = jira.issue("SUP-2");
+    let ana = jira
+        .issues()
+        .into_iter()
+        .find(|i| i.summary == "Laptop fan is loud")
+        .unwrap();
     assert_eq!(
         (ana.raised_by.as_str(), ana.reporter.as_str()),
         (DESKHAND_ACCOUNT, "acc-ana")
@@ -518,5 +536,66 @@ async fn a_request_jira_refuses_stays_in_deskhand_and_says_why() {
         jira.calls_to("POST", "/rest/servicedeskapi/request/").len(),
         0,
         "nothing sent on"
+    );
+}
+
+#[tokio::test]
+async fn requesters_become_customers_when_the_project_allows_but_never_a_managed_domain() {
+    let jira = FakeJira::start().await;
+    let app = TestApp::spawn_set_up(|config| config.secret_key = Some(Vault::parse(KEY).unwrap())).await;
+    app.slack.add_member("U0NIA", "Nia New", "nia@acme.example");
+    app.slack.add_member("U0OLA", "Ola Own", "ola@corp.example");
+    app.admin_ok(
+        "PUT",
+        "/api/v1/settings",
+        json!({ "managed_domains": ["corp.example"] }),
+    )
+    .await;
+    let mut body = backend(&jira);
+    body["create_customers"] = true.into();
+    app.admin_ok("PUT", "/api/v1/projects/IT/backend", body).await;
+
+    app.say("Ev1", "U0NIA", MESSAGE, "Need a VPN account").await;
+    let nia = jira.account_by_email("nia@acme.example").expect("made a customer");
+    assert_eq!(jira.issue("SUP-1").reporter, nia.account_id, "raised on her behalf");
+    assert_eq!(
+        jira.calls_to(
+            "POST",
+            &format!("/rest/servicedeskapi/servicedesk/{SERVICE_DESK}/customer")
+        )
+        .len(),
+        1,
+        "and let into the service desk"
+    );
+
+    app.say("Ev2", "U0OLA", "1700000200.000100", "Need a VPN account too")
+        .await;
+    assert!(
+        jira.account_by_email("ola@corp.example").is_none(),
+        "never for a managed domain"
+    );
+    let ola = jira.issue("SUP-2");
+    assert_eq!(ola.reporter, DESKHAND_ACCOUNT);
+    assert!(ola.description.contains("On behalf of Ola Own"), "{}", ola.description);
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
+}
+
+#[tokio::test]
+async fn an_outage_of_an_hour_ends_with_everything_sent_once() {
+    let (app, jira) = connected().await;
+    for _ in 0..20 {
+        jira.fail("POST", "/rest/servicedeskapi/request", Fault::Status(500));
+    }
+    let started = app.store.now_ms();
+    app.say("Ev1", ANA, MESSAGE, "Mail is down").await;
+    assert!(
+        app.store.now_ms() - started > 3_600_000,
+        "retried for over an hour of deskhand's clock"
+    );
+    assert_eq!(jira.issues().len(), 1);
+    assert_eq!(app.ticket("SUP-1").await["jira_state"], "linked");
+    assert!(
+        thread(&app, MESSAGE).iter().any(|m| m.contains("SUP-1")),
+        "Slack shows it"
     );
 }
