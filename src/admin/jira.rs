@@ -421,6 +421,21 @@ pub async fn authorize_facilitator(
         .ok_or_else(|| AdminError::NotFound(format!("{channel} has no facilitator")))
 }
 
+/// Revoke a support channel's facilitator's Jira account: its guests reach Jira through
+/// the project's account again, their names in the words.
+pub async fn revoke_facilitator(store: &Store, actor: Actor<'_>, channel: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if !Store::remove_jira_facilitator(&mut tx, channel).await? {
+        return Err(AdminError::NotFound(format!(
+            "{channel} has no facilitator's Jira account"
+        )));
+    }
+    let detail = json!({ "channel": channel });
+    Store::insert_audits(&mut tx, &[actor.audit("jira_facilitator_revoked", detail)]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The project's connection, or not found.
 pub async fn backend_of(store: &Store, project: &str) -> Result<JiraBackendRecord> {
     store

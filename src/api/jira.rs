@@ -70,3 +70,11 @@ pub(super) async fn put_facilitator_account(
     .await?;
     Ok(Json(json!(saved)))
 }
+
+pub(super) async fn delete_facilitator_account(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+) -> Result<impl IntoResponse> {
+    jira::revoke_facilitator(&state.store, ADMIN_API, &channel).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

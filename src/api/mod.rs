@@ -199,7 +199,10 @@ pub fn routes(state: AppState) -> Router {
         .route("/projects/{key}/departments", get(config::list_departments))
         .route("/projects/{key}/backend", get(jira::get_backend).put(jira::put_backend))
         .route("/projects/{key}/backend/check", get(jira::check_backend))
-        .route("/channels/{id}/facilitator/jira", put(jira::put_facilitator_account))
+        .route(
+            "/channels/{id}/facilitator/jira",
+            put(jira::put_facilitator_account).delete(jira::delete_facilitator_account),
+        )
         .route(
             "/projects/{key}/departments/{slug}",
             put(config::put_department).delete(config::delete_department),

@@ -362,6 +362,11 @@ impl Store {
         .await)?)
     }
 
+    /// Forget a support channel's facilitator's Jira account; whether it had one.
+    pub async fn remove_jira_facilitator(tx: &mut Tx, channel: &str) -> Result<bool> {
+        Ok(execute!(tx, "delete from jira_facilitators where channel_id = $1", channel)? > 0)
+    }
+
     /// The Jira accounts deskhand writes with (every project's and facilitator's): what
     /// Jira says they did, deskhand did.
     pub async fn jira_own_accounts_in(tx: &mut Tx) -> Result<Vec<String>> {

@@ -337,6 +337,15 @@ async fn a_guest_reaches_jira_through_the_facilitators_account() {
         ("acc-fiona", "acc-gil")
     );
 
+    // Without the facilitator's Jira account, the project's account files for guests.
+    let path = format!("/api/v1/channels/{SUPPORT}/facilitator/jira");
+    assert_eq!(app.admin("DELETE", &path, None).await.0, 204);
+    assert_eq!(app.admin("DELETE", &path, None).await.0, 404);
+    app.deliver("Ev5", message(SUPPORT, GIL, "1700000400.000100", "Portal slow"))
+        .await;
+    let revoked = jira.issues().into_iter().find(|i| i.summary == "Portal slow").unwrap();
+    assert_eq!(revoked.raised_by, DESKHAND_ACCOUNT);
+
     // A verified member keeps their own account, facilitator or not.
     app.deliver("Ev3", message(SUPPORT, ANA, "1700000200.000100", "Laptop fan is loud"))
         .await;
