@@ -22,6 +22,8 @@ pub struct Connection {
     pub email: String,
     pub token: Secret,
     pub service_desk_id: String,
+    /// The request type whose fields are asked about.
+    pub request_type_id: String,
 }
 
 /// What Jira said about a connection, one answer per question.
@@ -35,6 +37,9 @@ pub struct Probed {
     pub request_types: std::result::Result<Vec<(String, String)>, String>,
     /// The names of Jira's priorities.
     pub priorities: std::result::Result<Vec<String>, String>,
+    /// The default request type's field ids, and whether the account may raise requests
+    /// on behalf of customers.
+    pub fields: std::result::Result<(Vec<String>, bool), String>,
 }
 
 /// Jira, as the use cases ask it.
@@ -161,6 +166,7 @@ pub async fn connect(
         email: request.account.email.clone(),
         token: Secret::new(request.account.api_token.clone()),
         service_desk_id: request.service_desk_id.clone(),
+        request_type_id: request.request_type_id.clone(),
     };
     let probed = probe.probe(&connection).await;
     let lines = judge(&probed, &request.request_type_id, &request.mappings);
@@ -229,6 +235,7 @@ pub fn connection_of(backend: &JiraBackendRecord, vault: &Vault) -> Result<Conne
         email: backend.account_email.clone(),
         token: Secret::new(token),
         service_desk_id: backend.service_desk_id.clone(),
+        request_type_id: backend.request_type_id.clone(),
     })
 }
 
@@ -285,6 +292,34 @@ fn judge(probed: &Probed, request_type: &str, mappings: &Mappings) -> Vec<Findin
             }
         }
         Err(e) => lines.push(line("request types".into(), false, e.clone())),
+    }
+    match &probed.fields {
+        Ok((fields, can_raise)) => {
+            lines.push(if *can_raise {
+                line(
+                    "raise on behalf".into(),
+                    true,
+                    "the account raises requests on behalf of customers".into(),
+                )
+            } else {
+                line(
+                    "raise on behalf".into(),
+                    false,
+                    "the account cannot raise requests on behalf of customers: make it an agent of the service desk"
+                        .into(),
+                )
+            });
+            if let Some(field) = &mappings.department_field {
+                let ok = fields.contains(field);
+                let detail = if ok {
+                    format!("departments are set in {field}")
+                } else {
+                    format!("the default request type has no field {field}")
+                };
+                lines.push(line("department field".into(), ok, detail));
+            }
+        }
+        Err(e) => lines.push(line("request type fields".into(), false, e.clone())),
     }
     match &probed.priorities {
         Ok(names) => {
@@ -395,6 +430,7 @@ pub async fn authorize_facilitator(
         email: account.email.clone(),
         token: Secret::new(account.api_token.clone()),
         service_desk_id: backend.service_desk_id.clone(),
+        request_type_id: backend.request_type_id.clone(),
     };
     let probed = probe.probe(&connection).await;
     let account_id = match probed.account {

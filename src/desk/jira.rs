@@ -19,6 +19,10 @@ pub struct Mappings {
     /// deskhand's priority (`Low`, `Normal`, `High`, `Urgent`) → the Jira priority's name.
     #[serde(default)]
     pub priorities: BTreeMap<String, String>,
+    /// A field of the request types (`customfield_10050`) whose option is the request's
+    /// department, by name: instead of, or beside, a request type per department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_field: Option<String>,
 }
 
 impl Mappings {
@@ -50,6 +54,14 @@ impl Mappings {
             if Priority::parse(ours).is_none() {
                 problems.push(format!(
                     "priorities: {ours:?} is not a priority (Low, Normal, High, Urgent)"
+                ));
+            }
+        }
+        if let Some(field) = &self.department_field {
+            let custom = field.strip_prefix("customfield_").is_some_and(is_numeric_id);
+            if !custom {
+                problems.push(format!(
+                    "department_field: {field:?} is not a custom field id (customfield_…)"
                 ));
             }
         }
@@ -279,6 +291,7 @@ mod tests {
         let mappings = Mappings {
             priorities: [("Urgent".to_owned(), "Highest".to_owned())].into(),
             departments: [("Hardware".to_owned(), "13".to_owned())].into(),
+            department_field: Some("customfield_10050".into()),
         };
         assert_eq!(mappings.jira_priority(Priority::Urgent), Some("Highest"));
         assert_eq!(mappings.jira_priority(Priority::Low), None);
@@ -289,8 +302,9 @@ mod tests {
         let bad = Mappings {
             priorities: [("Whenever".to_owned(), "Low".to_owned())].into(),
             departments: [("Hardware".to_owned(), "laptops".to_owned())].into(),
+            department_field: Some("Department".into()),
         };
-        assert_eq!(bad.problems().len(), 2);
+        assert_eq!(bad.problems().len(), 3);
     }
 
     #[test]

@@ -70,6 +70,24 @@ pub struct RequestType {
     pub name: String,
 }
 
+/// What a request type asks for, and what the account may do with it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestTypeFields {
+    #[serde(default)]
+    pub request_type_fields: Vec<RequestTypeField>,
+    #[serde(default)]
+    pub can_raise_on_behalf_of: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestTypeField {
+    pub field_id: String,
+    #[serde(default)]
+    pub required: bool,
+}
+
 /// A request Jira raised: its issue's id and key.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -294,6 +312,16 @@ impl JiraApi {
             }
         }
         Ok(all)
+    }
+
+    /// The fields of a request type, and whether the account may raise it for others.
+    pub async fn request_type_fields(&self, service_desk: &str, request_type: &str) -> Result<RequestTypeFields> {
+        self.call(
+            Method::GET,
+            &format!("/rest/servicedeskapi/servicedesk/{service_desk}/requesttype/{request_type}/field"),
+            None,
+        )
+        .await
     }
 
     /// The Jira user with this address, when Jira finds exactly them.

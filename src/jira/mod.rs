@@ -47,11 +47,20 @@ impl ServiceDeskProbe for JiraProbe {
                 .map(|types| types.into_iter().map(|t| (t.id, t.name)).collect())
                 .map_err(said);
             let priorities = api.priorities().await.map_err(said);
+            let fields = api
+                .request_type_fields(&connection.service_desk_id, &connection.request_type_id)
+                .await
+                .map(|f| {
+                    let ids = f.request_type_fields.into_iter().map(|f| f.field_id).collect();
+                    (ids, f.can_raise_on_behalf_of)
+                })
+                .map_err(said);
             Probed {
                 account,
                 service_desk,
                 request_types,
                 priorities,
+                fields,
             }
         })
     }

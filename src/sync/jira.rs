@@ -217,16 +217,20 @@ impl Dispatcher {
             (None, Some(guest)) => Some(guest.name.as_str()),
             (None, None) => Some(ticket.requester_name.as_str()),
         };
+        let mappings = backend.mappings();
+        let mut fields = serde_json::json!({
+            "summary": summary_of(&ticket.summary),
+            "description": request_description(&ticket.description, &ticket.permalink, behalf_words, &reference),
+        });
+        if let (Some(field), Some(department)) = (&mappings.department_field, &ticket.department) {
+            fields[field] = serde_json::json!({ "value": department });
+        }
         let request = NewRequest {
             service_desk_id: backend.service_desk_id.clone(),
-            request_type_id: backend
-                .mappings()
+            request_type_id: mappings
                 .request_type(ticket.department.as_deref(), &backend.request_type_id)
                 .to_owned(),
-            request_field_values: serde_json::json!({
-                "summary": summary_of(&ticket.summary),
-                "description": request_description(&ticket.description, &ticket.permalink, behalf_words, &reference),
-            }),
+            request_field_values: fields,
             raise_on_behalf_of: on_behalf,
         };
         match api.create_request(&request).await {

@@ -91,6 +91,10 @@ async fn a_project_connects_to_its_service_desk_and_its_secrets_stay_sealed() {
             "no priority",
         ),
         (wrong(&|b| b["webhook_secret"] = "short".into()), "webhook_secret"),
+        (
+            wrong(&|b| b["mappings"]["department_field"] = "customfield_99".into()),
+            "no field customfield_99",
+        ),
     ] {
         let (status, answer) = app.admin("PUT", "/api/v1/projects/IT/backend", Some(body)).await;
         assert_eq!(status, 422, "{answer}");
@@ -607,4 +611,31 @@ async fn an_outage_of_an_hour_ends_with_everything_sent_once() {
         thread(&app, MESSAGE).iter().any(|m| m.contains("SUP-1")),
         "Slack shows it"
     );
+}
+
+#[tokio::test]
+async fn a_department_picks_its_request_type_and_fills_the_department_field() {
+    let jira = FakeJira::start().await;
+    let app = TestApp::spawn_set_up(|config| config.secret_key = Some(Vault::parse(KEY).unwrap())).await;
+    jira.add_account("acc-ana", "ana@acme.example", "Ana Lima", None, true);
+    app.admin_ok(
+        "PUT",
+        "/api/v1/projects/IT",
+        json!({ "name": "IT Help", "departments": ["Hardware", "Network"] }),
+    )
+    .await;
+    app.set_support_channel(json!({ "agent_channel": AGENTS, "default_department": "Hardware" }))
+        .await;
+    let mut body = backend(&jira);
+    body["mappings"]["department_field"] = DEPARTMENT_FIELD.into();
+    app.admin_ok("PUT", "/api/v1/projects/IT/backend", body).await;
+    let (_, check) = app.get("/api/v1/projects/IT/backend/check").await;
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(check.to_string().contains("raises requests on behalf of customers"));
+
+    app.say("Ev1", ANA, MESSAGE, "My dock is dead").await;
+    let issue = jira.issue("SUP-1");
+    assert_eq!(issue.request_type, HARDWARE_TYPE, "the department's request type");
+    assert_eq!(issue.fields[DEPARTMENT_FIELD]["value"], "Hardware");
+    assert!(jira.violations().is_empty(), "{:?}", jira.violations());
 }

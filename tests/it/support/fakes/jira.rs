@@ -23,6 +23,8 @@ pub const SERVICE_DESK: &str = "4";
 pub const PROJECT: &str = "SUP";
 pub const REQUEST_TYPE: &str = "10";
 pub const HARDWARE_TYPE: &str = "11";
+/// The request types' field for the department.
+pub const DEPARTMENT_FIELD: &str = "customfield_10050";
 /// deskhand's own account.
 pub const DESKHAND_EMAIL: &str = "deskhand@acme.example";
 pub const DESKHAND_TOKEN: &str = "jira-api-token-deskhand";
@@ -68,6 +70,8 @@ pub struct Issue {
     /// Approvals as (id, approver's account, decision).
     pub approvals: Vec<(String, String, String)>,
     pub participants: Vec<String>,
+    /// The request's field values as deskhand sent them.
+    pub fields: Value,
 }
 
 /// One call deskhand made: who (by email), what, and the body.
@@ -511,6 +515,14 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 { "id": HARDWARE_TYPE, "name": "Request hardware" }
             ], "isLastPage": true, "start": 0, "limit": 50, "size": 2 }),
         ),
+        ("GET", ["rest", "servicedeskapi", "servicedesk", _, "requesttype", _, "field"]) => answer(
+            200,
+            json!({ "requestTypeFields": [
+                { "fieldId": "summary", "name": "Summary", "required": true },
+                { "fieldId": "description", "name": "Description", "required": false },
+                { "fieldId": DEPARTMENT_FIELD, "name": "Department", "required": false }
+            ], "canRaiseOnBehalfOf": true, "canAddRequestParticipants": true }),
+        ),
         ("GET", ["rest", "api", "3", "priority"]) => answer(
             200,
             json!(["Highest", "High", "Medium", "Low", "Lowest"]
@@ -567,6 +579,7 @@ fn act(inner: &mut Inner, who: &Account, method: &str, path: &str, query: &Optio
                 updated: 0,
                 approvals: Vec::new(),
                 participants: Vec::new(),
+                fields: fields.clone(),
             });
             inner.touch(&key);
             answer(201, json!({ "issueId": id, "issueKey": key }))
