@@ -206,6 +206,22 @@ async fn what_agents_do_in_jira_reaches_slack_once() {
     assert_eq!(said.len(), 1, "posted once: {said:?}");
     assert!(said[0].contains("Ivy Agent"), "with the agent's name");
 
+    let first = jira.issue("SUP-1").comments[0].clone();
+    let edited = json!({
+        "timestamp": 2, "webhookEvent": "comment_updated",
+        "issue": { "id": jira.issue("SUP-1").id, "key": "SUP-1", "fields": {} },
+        "comment": { "id": first.id, "body": "Try tray 2 or 3 for now", "jsdPublic": true,
+                     "author": { "accountId": IVY_ACCOUNT, "displayName": "Ivy Agent" } }
+    });
+    assert_eq!(jira.deliver(&addr, SECRET, "wh-1b", &edited).await, 200);
+    app.drain().await;
+    let mirrored = app.ticket("SUP-1").await["comments"][0].clone();
+    assert_eq!(
+        mirrored["body"], "Try tray 2 or 3 for now",
+        "the mirror keeps Jira's words"
+    );
+    assert!(mirrored["edited_at"].is_number());
+
     let internal = jira.agent_comments("SUP-1", "Toner is on order", false);
     assert_eq!(jira.deliver(&addr, SECRET, "wh-2", &internal).await, 200);
     app.drain().await;

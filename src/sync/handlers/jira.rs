@@ -89,8 +89,19 @@ async fn apply(unit: &mut Unit<'_>, tx: &mut Tx, project: &str, event: &JiraEven
                 }
             }
         }
-        // Edits and deletions in Jira stay there: Slack keeps what was said.
-        JiraEventKind::CommentUpdated | JiraEventKind::CommentDeleted => {}
+        // The mirror keeps Jira's words; what Slack already showed stays as it was said.
+        JiraEventKind::CommentUpdated | JiraEventKind::CommentDeleted => {
+            if let Some(comment) = &event.comment {
+                let origin = format!("jira:{}", comment.id);
+                if let Some(mirrored) = Store::comment_by_message(tx, "", &origin).await? {
+                    if event.kind == JiraEventKind::CommentDeleted {
+                        Store::mark_comment_deleted(tx, mirrored.id).await?;
+                    } else if mirrored.body != comment.body {
+                        Store::update_comment_body(tx, mirrored.id, &comment.body).await?;
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
