@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 use crate::support::fakes::jira::*;
 use crate::support::*;
 
-const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const SECRET: &str = "the-webhook-secret-of-jira";
+pub(crate) const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub(crate) const SECRET: &str = "the-webhook-secret-of-jira";
 const MESSAGE: &str = "1700000100.000100";
 const FIONA: &str = "U0FIONA";
 
-fn backend(jira: &FakeJira) -> Value {
+pub(crate) fn backend(jira: &FakeJira) -> Value {
     json!({
         "site_url": jira.url(),
         "service_desk_id": SERVICE_DESK,
@@ -41,8 +41,17 @@ fn backend(jira: &FakeJira) -> Value {
 /// deskhand whose project IT keeps its tickets in the fake JSM, Bo its agent; Ana is a
 /// customer there.
 async fn connected() -> (TestApp, FakeJira) {
+    connected_with(|_| {}).await
+}
+
+/// The same, with deskhand's configuration adjusted first.
+pub(crate) async fn connected_with(adjust: impl FnOnce(&mut deskhand::config::Config)) -> (TestApp, FakeJira) {
     let jira = FakeJira::start().await;
-    let app = TestApp::spawn_set_up(|config| config.secret_key = Some(Vault::parse(KEY).unwrap())).await;
+    let app = TestApp::spawn_set_up(|config| {
+        config.secret_key = Some(Vault::parse(KEY).unwrap());
+        adjust(config);
+    })
+    .await;
     app.slack.set_members(AGENTS, &[BO]);
     jira.add_account("acc-ana", "ana@acme.example", "Ana Lima", None, true);
     app.admin_ok("PUT", "/api/v1/projects/IT/backend", backend(&jira)).await;

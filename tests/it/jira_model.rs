@@ -7,16 +7,14 @@
 
 use std::time::{Duration, Instant};
 
-use deskhand::vault::Vault;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::jira::{backend, connected_with, SECRET};
 use crate::support::fakes::jira::*;
 use crate::support::*;
 
-const KEY: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const SECRET: &str = "the-webhook-secret-of-jira";
 const STEPS: usize = 28;
 
 struct Model {
@@ -39,19 +37,6 @@ impl Model {
         self.said += 1;
         format!("{what} number {}.", self.said)
     }
-}
-
-fn backend(jira: &FakeJira) -> Value {
-    json!({
-        "site_url": jira.url(), "service_desk_id": SERVICE_DESK, "request_type_id": REQUEST_TYPE,
-        "account": { "email": DESKHAND_EMAIL, "api_token": DESKHAND_TOKEN },
-        "webhook_secret": SECRET,
-        "statuses": [
-            { "name": STATUSES[0], "category": "open" }, { "name": STATUSES[1], "category": "in_progress" },
-            { "name": STATUSES[2], "category": "in_progress" }, { "name": STATUSES[3], "category": "done" }
-        ],
-        "self_close": STATUSES[3]
-    })
 }
 
 fn fault(rng: &mut StdRng) -> Option<Fault> {
@@ -238,15 +223,7 @@ async fn disagreement(app: &TestApp, jira: &FakeJira, model: &Model) -> Option<S
 }
 
 async fn run(seed: u64) {
-    let jira = FakeJira::start().await;
-    let app = TestApp::spawn_set_up(|config| {
-        config.secret_key = Some(Vault::parse(KEY).unwrap());
-        config.jira_reconcile = Duration::from_secs(1);
-    })
-    .await;
-    app.slack.set_members(AGENTS, &[BO]);
-    jira.add_account("acc-ana", "ana@acme.example", "Ana Lima", None, true);
-    app.admin_ok("PUT", "/api/v1/projects/IT/backend", backend(&jira)).await;
+    let (app, jira) = connected_with(|config| config.jira_reconcile = Duration::from_secs(1)).await;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut model = Model {
         requests: Vec::new(),
