@@ -202,8 +202,10 @@ pub struct JiraEvent {
     /// `Some(None)`: unassigned; `None`: the change does not say.
     pub assignee: Option<Option<JiraUser>>,
     pub reporter: Option<JiraUser>,
-    /// Who made the change, when Jira says.
+    /// Who made the change, when Jira says: their account and name.
     pub actor: Option<String>,
+    #[serde(default)]
+    pub actor_name: Option<String>,
     pub comment: Option<JiraComment>,
     /// When Jira made the change (its clock, ms): a change older than one already seen
     /// came late, and the fields it shows are stale.

@@ -206,6 +206,7 @@ pub fn event_of(event: &Value) -> Result<Option<JiraEvent>, DecodeError> {
         assignee,
         reporter: user_of(&fields["reporter"]),
         actor: event["user"]["accountId"].as_str().map(str::to_owned),
+        actor_name: event["user"]["displayName"].as_str().map(str::to_owned),
         comment,
         at: event["timestamp"]
             .as_i64()

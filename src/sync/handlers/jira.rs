@@ -78,7 +78,10 @@ async fn apply(unit: &mut Unit<'_>, tx: &mut Tx, project: &str, event: &JiraEven
                     return Ok(());
                 }
             }
-            let actor = jira_actor(event.actor.as_deref().unwrap_or("jira"), "Jira");
+            let actor = jira_actor(
+                event.actor.as_deref().unwrap_or("jira"),
+                event.actor_name.as_deref().unwrap_or("Jira"),
+            );
             updated(unit, tx, &ticket, event, &actor, by_deskhand).await?;
         }
         JiraEventKind::CommentCreated => {

@@ -396,7 +396,7 @@ impl FakeJira {
 pub fn updated(issue: &Issue, accounts: &[Account], by: &str, field: &str, from: &str, to: &str) -> Value {
     json!({
         "timestamp": issue.updated, "webhookEvent": "jira:issue_updated",
-        "user": { "accountId": by },
+        "user": user_json(by, accounts),
         "issue": issue_json(issue, accounts),
         "changelog": { "items": [{ "field": field, "fromString": from, "toString": to }] },
     })
