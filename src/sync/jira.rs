@@ -106,7 +106,7 @@ impl Dispatcher {
         let sent: Sent = match effect {
             Effect::JiraCreate { .. } => self.raise(claimed, &api, vault, &backend, &ticket).await,
             Effect::JiraComment { comment_id, .. } => {
-                match self.comment(claimed, &api, vault, &ticket, *comment_id).await {
+                match self.comment(claimed, &api, vault, &backend, &ticket, *comment_id).await {
                     Ok(sent) => sent,
                     Err(e) => return self.retry_store(claimed, e),
                 }
@@ -194,7 +194,7 @@ impl Dispatcher {
         // A guest's request goes through their channel's facilitator's own account.
         let guest = guest_of(ticket);
         let facilitator = match &guest {
-            Some(_) => self.facilitator_api(vault, &ticket.channel_id).await,
+            Some(_) => self.facilitator_api(vault, &backend.site_url, &ticket.channel_id).await,
             None => None,
         };
         let api = facilitator.as_ref().unwrap_or(api);
@@ -285,31 +285,19 @@ impl Dispatcher {
         Ok(Some(account.account_id))
     }
 
-    /// The Jira client of a support channel's facilitator, when an admin authorized one.
-    async fn facilitator_api(&self, vault: &Vault, channel: &str) -> Option<JiraApi> {
+    /// The Jira client of a support channel's facilitator, on the project's site, when an
+    /// admin authorized one.
+    async fn facilitator_api(&self, vault: &Vault, site: &str, channel: &str) -> Option<JiraApi> {
         let facilitator = self.store.jira_facilitator(channel).await.ok().flatten()?;
         let token = vault
             .open(&facilitator.account_token, &facilitator_purpose(channel))
             .ok()?;
-        let backend_site = self.facilitator_site(channel).await?;
         Some(JiraApi::new(
             self.jira.http.clone(),
-            &backend_site,
+            site,
             &facilitator.email,
             crate::config::Secret::new(token),
         ))
-    }
-
-    /// The Jira site of a support channel's project.
-    async fn facilitator_site(&self, channel: &str) -> Option<String> {
-        let channel = self.store.channel(channel).await.ok().flatten()?;
-        let backend = self
-            .store
-            .jira_backend(channel.project_key.as_deref()?)
-            .await
-            .ok()
-            .flatten()?;
-        Some(backend.site_url)
     }
 
     /// Add a comment to the request, once; a guest's through their facilitator.
@@ -318,6 +306,7 @@ impl Dispatcher {
         claimed: &ClaimedEffect,
         api: &JiraApi,
         vault: &Vault,
+        backend: &JiraBackendRecord,
         ticket: &TicketRecord,
         comment_id: i64,
     ) -> Result<Sent, StoreError> {
@@ -339,7 +328,7 @@ impl Dispatcher {
         };
         let body = comment_body(&comment.body, voice);
         let facilitator = match &guest {
-            Some(_) => self.facilitator_api(vault, &ticket.channel_id).await,
+            Some(_) => self.facilitator_api(vault, &backend.site_url, &ticket.channel_id).await,
             None => None,
         };
         let api = facilitator.as_ref().unwrap_or(api);
