@@ -17,6 +17,8 @@
 
 #[path = "../tests/it/support/fakes/slack/mod.rs"]
 mod fake_slack;
+mod phases;
+mod reference;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -48,7 +50,10 @@ fn unix_now() -> i64 {
 }
 
 /// One event: a top-level message in one of the support channels.
+#[derive(Clone)]
 struct Event {
+    id: String,
+    channel: String,
     ts: String,
     body: String,
 }
@@ -57,16 +62,19 @@ fn make_events(run: &str, from: usize, n: usize) -> Vec<Event> {
     (from..from + n)
         .map(|i| {
             let ts = format!("{}.{:06}", 1_700_000_000 + i / 1_000_000, i % 1_000_000);
+            let (id, channel) = (format!("Ev{run}{i:08}"), format!("C{:07}", i % SUPPORT_CHANNELS));
             let event = json!({
                 "type": "event_callback", "team_id": fake_slack::TEAM, "api_app_id": "A0BENCH",
-                "event_id": format!("Ev{run}{i:08}"), "event_time": unix_now(),
+                "event_id": id, "event_time": unix_now(),
                 "event": {
-                    "type": "message", "channel": format!("C{:07}", i % SUPPORT_CHANNELS),
+                    "type": "message", "channel": channel,
                     "user": format!("U{:07}", i % USERS), "ts": ts, "event_ts": ts, "channel_type": "channel",
                     "text": format!("Request {i}: my laptop will not connect to the VPN\nI tried restarting it twice."),
                 },
             });
             Event {
+                id,
+                channel,
                 ts,
                 body: event.to_string(),
             }
@@ -74,9 +82,21 @@ fn make_events(run: &str, from: usize, n: usize) -> Vec<Event> {
         .collect()
 }
 
+/// What is measured: deskhand, or the minimal durable handler beside it.
+#[derive(Clone, Copy, PartialEq)]
+enum System {
+    Reference,
+    Deskhand,
+}
+
 struct Server {
     child: Child,
     addr: String,
+    port: u16,
+    system: System,
+    log: String,
+    database_url: String,
+    slack_api: String,
 }
 
 impl Drop for Server {
@@ -86,22 +106,51 @@ impl Drop for Server {
     }
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 impl Server {
-    fn start(database: &str, database_url: &str, slack: &FakeSlack) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        // `DESKHAND_BENCH_BIN`: another build to measure the same way (an earlier
-        // deskhand, to compare two builds in one run on this shared machine).
-        let binary = std::env::var("DESKHAND_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deskhand").to_owned());
-        let child = Command::new(binary)
-            .arg("serve")
-            .env_clear()
+    /// Start `system` on a free port; its log goes to `target/bench-<log>.log`.
+    fn start(system: System, log: &str, database_url: &str, slack: &FakeSlack) -> Server {
+        let port = free_port();
+        let child = Self::spawn(system, log, port, database_url, &slack.api_url());
+        Server {
+            child,
+            addr: format!("http://127.0.0.1:{port}"),
+            port,
+            system,
+            log: log.to_owned(),
+            database_url: database_url.to_owned(),
+            slack_api: slack.api_url(),
+        }
+    }
+
+    fn spawn(system: System, log: &str, port: u16, database_url: &str, slack_api: &str) -> Child {
+        let mut command = match system {
+            // `DESKHAND_BENCH_BIN`: another build to measure the same way (an earlier
+            // deskhand, to compare two builds in one run on this shared machine).
+            System::Deskhand => {
+                let binary =
+                    std::env::var("DESKHAND_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_deskhand").to_owned());
+                let mut command = Command::new(binary);
+                command.arg("serve");
+                command
+            }
+            System::Reference => Command::new(std::env::current_exe().expect("this benchmark's path")),
+        };
+        command.env_clear();
+        if system == System::Reference {
+            command.env("DESKHAND_BENCH_ROLE", "reference");
+        }
+        command
             .env("SLACK_SIGNING_SECRET", SECRET)
             .env("SLACK_BOT_TOKEN", "xoxb-bench")
-            .env("SLACK_API_URL", slack.api_url())
+            .env("SLACK_API_URL", slack_api)
             .env("DATABASE_URL", database_url)
             .env("DESKHAND_LISTEN", format!("127.0.0.1:{port}"))
             .env("DESKHAND_ADMIN_TOKEN", ADMIN)
@@ -110,14 +159,21 @@ impl Server {
             .env("DESKHAND_SLACK_CHANNEL_BURST", "100000")
             .env("RUST_LOG", "warn")
             // deskhand logs to stdout: keep its warnings for after the run.
-            .stdout(log_file(database))
+            .stdout(log_file(log))
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("deskhand starts");
-        Server {
-            child,
-            addr: format!("http://127.0.0.1:{port}"),
-        }
+            .expect("the server starts")
+    }
+
+    /// `kill -9`: no shutdown, no flush, nothing.
+    fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the same system again on the same port and database (after `kill_9`).
+    fn restart(&mut self) {
+        self.child = Self::spawn(self.system, &self.log, self.port, &self.database_url, &self.slack_api);
     }
 
     /// User + system CPU time the server has used.
@@ -144,9 +200,9 @@ impl Server {
 }
 
 /// Where the server's log goes: `target/bench-<database>.log`.
-fn log_file(database: &str) -> Stdio {
+fn log_file(name: &str) -> Stdio {
     let path = format!(
-        "{}/bench-{database}.log",
+        "{}/bench-{name}.log",
         env!("CARGO_TARGET_TMPDIR").trim_end_matches("/tmp")
     );
     std::fs::File::create(&path).map_or_else(|_| Stdio::null(), Stdio::from)
@@ -215,222 +271,139 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Wait until a thread reply has arrived for every event (or `within` runs out).
-async fn collect_replies(slack: &FakeSlack, events: &[Event], within: Duration) -> HashMap<String, Instant> {
-    let start = Instant::now();
-    let mut replies = HashMap::new();
-    loop {
-        replies.extend(slack.take_thread_replies());
-        if events.iter().all(|e| replies.contains_key(&e.ts)) || start.elapsed() > within {
-            return replies;
+/// Thread replies seen so far, by the `thread_ts` they answered: when the first arrived,
+/// and how many there were.
+#[derive(Default)]
+struct Replies(HashMap<String, (Instant, usize)>);
+
+impl Replies {
+    fn take(&mut self, slack: &FakeSlack) {
+        for (ts, at) in slack.take_thread_replies() {
+            self.0.entry(ts).or_insert((at, 0)).1 += 1;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    fn first(&self, ts: &str) -> Option<Instant> {
+        self.0.get(ts).map(|(at, _)| *at)
+    }
+
+    fn answered(&self, events: &[Event]) -> usize {
+        events.iter().filter(|e| self.0.contains_key(&e.ts)).count()
+    }
+
+    /// Threads answered more than once.
+    fn doubled(&self) -> usize {
+        self.0.values().filter(|(_, n)| *n > 1).count()
     }
 }
 
-/// Events at a fixed rate, open loop. Returns (ack latencies, reply latencies, failures).
-async fn fixed_rate(
-    http: &reqwest::Client,
-    server: &Server,
-    slack: &FakeSlack,
-    events: Vec<Event>,
-    rate: u64,
-) -> (Vec<Duration>, Vec<Duration>, usize) {
-    let url = format!("{}/slack/events", server.addr);
+/// Wait until a thread reply has arrived for every event (or `within` runs out), then a
+/// moment more, so that a second reply would be seen too.
+async fn collect_replies(slack: &FakeSlack, replies: &mut Replies, events: &[Event], within: Duration) {
+    let start = Instant::now();
+    while replies.answered(events) < events.len() && start.elapsed() < within {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        replies.take(slack);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    replies.take(slack);
+}
+
+/// When each event was sent and, if it was acknowledged, when.
+type Sent = Vec<(Instant, Option<Instant>)>;
+
+/// Events at a fixed rate, open loop, spread over `urls` in turn.
+async fn stream(http: &reqwest::Client, urls: &[String], events: &[Event], rate: u64) -> Sent {
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(events.len());
-    let mut sent_at = HashMap::with_capacity(events.len());
     for (i, event) in events.iter().enumerate() {
-        let due = start + interval * i as u32;
-        tokio::time::sleep_until(due.into()).await;
-        let (http, url, body) = (http.clone(), url.clone(), event.body.clone());
+        tokio::time::sleep_until((start + interval * i as u32).into()).await;
+        let (http, url, body) = (http.clone(), urls[i % urls.len()].clone(), event.body.clone());
         let sent = Instant::now();
-        sent_at.insert(event.ts.clone(), sent);
         tasks.push(tokio::spawn(async move {
             let ok = post_event(&http, &url, &body).await;
-            (ok, sent.elapsed())
+            (sent, ok.then(Instant::now))
         }));
     }
-    let mut acks = Vec::with_capacity(tasks.len());
-    let mut failures = 0;
+    let mut sent = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let (ok, latency) = task.await.expect("sender");
-        if ok {
-            acks.push(latency)
-        } else {
-            failures += 1
-        }
+        sent.push(task.await.expect("sender"));
     }
-    let replies = collect_replies(slack, &events, Duration::from_secs(60)).await;
+    sent
+}
+
+/// One fixed-rate phase.
+struct Rate {
+    rate: u64,
+    events: usize,
+    acks: Vec<Duration>,
+    replies: Vec<Duration>,
+    failed: usize,
+    cpu: Duration,
+}
+
+async fn fixed_rate(http: &reqwest::Client, server: &Server, slack: &FakeSlack, events: &[Event], rate: u64) -> Rate {
+    let cpu = server.cpu();
+    let sent = stream(http, &[format!("{}/slack/events", server.addr)], events, rate).await;
+    let mut replies = Replies::default();
+    collect_replies(slack, &mut replies, events, Duration::from_secs(60)).await;
+    let cpu = (server.cpu() - cpu) / events.len() as u32;
+    let mut acks: Vec<Duration> = sent
+        .iter()
+        .filter_map(|(at, acked)| Some(acked.as_ref()?.duration_since(*at)))
+        .collect();
     let mut reply_latencies: Vec<Duration> = events
         .iter()
-        .filter_map(|e| Some(replies.get(&e.ts)?.duration_since(sent_at[&e.ts])))
+        .zip(&sent)
+        .filter_map(|(e, (at, _))| Some(replies.first(&e.ts)?.duration_since(*at)))
         .collect();
-    failures += events.len() - reply_latencies.len();
     acks.sort();
     reply_latencies.sort();
-    (acks, reply_latencies, failures)
-}
-
-/// Send the request form's shortcut, signed, as user number `user`; when it was sent.
-async fn post_shortcut(http: &reqwest::Client, server: &Server, trigger: &str, user: usize) -> Instant {
-    let payload = json!({
-        "type": "shortcut", "callback_id": "new_request", "trigger_id": trigger,
-        "user": { "id": format!("U{user:07}") },
-    });
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish();
-    let timestamp = unix_now();
-    let started = Instant::now();
-    let response = http
-        .post(format!("{}/slack/interactivity", server.addr))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", timestamp.to_string())
-        .header("x-slack-signature", sign(timestamp, &body))
-        .body(body)
-        .send()
-        .await;
-    assert!(
-        matches!(response, Ok(r) if r.status().is_success()),
-        "shortcut acknowledged"
-    );
-    started
-}
-
-/// How long a shortcut's modal takes to open: from the shortcut's POST to the fake Slack
-/// receiving `views.open` (its `trigger_id` is valid for 3 s). 200 shortcuts at 20/s.
-async fn modal_latency(http: &reqwest::Client, server: &Server, slack: &FakeSlack) {
-    let mut sent = HashMap::new();
-    let mut ticker = tokio::time::interval(Duration::from_millis(50));
-    for i in 0..200 {
-        ticker.tick().await;
-        let trigger = format!("modal.{i}");
-        let started = post_shortcut(http, server, &trigger, i % USERS).await;
-        sent.insert(trigger, started);
+    Rate {
+        rate,
+        events: events.len(),
+        failed: events.len() - acks.len().min(reply_latencies.len()),
+        acks,
+        replies: reply_latencies,
+        cpu,
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut latencies: Vec<Duration> = slack
-        .views()
-        .into_iter()
-        .filter_map(|v| {
-            let started = sent.get(v.trigger_id.as_deref()?)?;
-            Some(v.at.duration_since(*started))
-        })
-        .collect();
-    latencies.sort();
-    println!(
-        "Shortcut → views.open: {} of 200 opened; p50 {}, p99 {}, max {}\n",
-        latencies.len(),
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
-        ms(latencies.last().copied().unwrap_or_default()),
-    );
 }
 
-/// The queues' depths, as `GET /metrics` shows them: (inbox, outbox).
-async fn queue_depths(http: &reqwest::Client, addr: &str) -> (i64, i64) {
-    let text = match http.get(format!("{addr}/metrics")).send().await {
-        Ok(answer) => answer.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let depth = |queue: &str| {
-        let prefix = format!("deskhand_queue_depth{{queue=\"{queue}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(-1)
-    };
-    (depth("inbox"), depth("outbox"))
+/// The saturation phase.
+struct Burst {
+    events: usize,
+    acked: usize,
+    acked_in: Duration,
+    replied: usize,
+    done_in: Duration,
+    doubled: usize,
+    cpu: Duration,
 }
 
-/// Send one shortcut now and time it to its `views.open`, with how much was queued ahead.
-async fn shortcut_behind_backlog(http: &reqwest::Client, server: &Server, slack: &FakeSlack) -> String {
-    let (inbox, outbox) = queue_depths(http, &server.addr).await;
-    let trigger = "behind.backlog";
-    let started = post_shortcut(http, server, trigger, 0).await;
-    while started.elapsed() < Duration::from_secs(30) {
-        let opened = slack
-            .views()
-            .into_iter()
-            .find(|v| v.trigger_id.as_deref() == Some(trigger));
-        if let Some(view) = opened {
-            return format!(
-                "Shortcut behind {inbox} queued events and {outbox} queued effects → views.open in **{}**.",
-                ms(view.at.duration_since(started))
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+impl Burst {
+    fn tickets_per_second(&self) -> f64 {
+        self.replied as f64 / self.done_in.as_secs_f64()
     }
-    format!("Shortcut behind {inbox} queued events and {outbox} queued effects: no views.open within 30 s.")
 }
 
-async fn run(database: &str, database_url: &str) {
-    let slack = FakeSlack::start().await;
-    slack.stop_recording();
-    for u in 0..USERS {
-        slack.add_member(
-            &format!("U{u:07}"),
-            &format!("User {u}"),
-            &format!("user{u}@acme.example"),
-        );
-    }
-    let server = Server::start(database, database_url, &slack);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(512)
-        .build()
-        .expect("client");
-    wait_ready(&http, &server.addr).await;
-    configure(&http, &server.addr).await;
-
-    let seconds: u64 = std::env::var("DESKHAND_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let burst: usize = std::env::var("DESKHAND_BENCH_BURST")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30_000);
-    println!("\n## {database}\n");
-
-    // Warm up: every user looked up once, connections open.
-    let mut next = 0;
-    let warm = make_events("w", next, 2 * USERS);
-    next += warm.len();
-    let _ = fixed_rate(&http, &server, &slack, warm, 500).await;
-
-    modal_latency(&http, &server, &slack).await;
-
-    println!("| phase | events | ack p50 | ack p99 | reply p50 | reply p99 | failed | CPU/event |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for rate in [1000_u64, 2000] {
-        let n = (rate * seconds) as usize;
-        let events = make_events("r", next, n);
-        next += n;
-        let cpu = server.cpu();
-        let (acks, replies, failed) = fixed_rate(&http, &server, &slack, events, rate).await;
-        let cpu_per_event = (server.cpu() - cpu) / n as u32;
-        println!(
-            "| {rate} events/s for {seconds} s | {n} | {} | {} | {} | {} | {failed} | {:.3} ms |",
-            ms(percentile(&acks, 0.5)),
-            ms(percentile(&acks, 0.99)),
-            ms(percentile(&replies, 0.5)),
-            ms(percentile(&replies, 0.99)),
-            cpu_per_event.as_secs_f64() * 1000.0,
-        );
-    }
-
-    // Throughput: as fast as 64 concurrent senders go, until the last reply is in Slack.
-    let events = make_events("b", next, burst);
-    let cpu = server.cpu();
+/// Events as fast as `senders` concurrent senders go, spread over `urls`, until the last
+/// reply is in Slack. `behind` runs the moment the last event is acknowledged.
+async fn burst<F: std::future::Future<Output = ()>>(
+    http: &reqwest::Client,
+    servers: &[&Server],
+    slack: &FakeSlack,
+    events: &[Event],
+    behind: F,
+) -> Burst {
+    let cpu: Duration = servers.iter().map(|s| s.cpu()).sum();
     let start = Instant::now();
     let slots = Arc::new(Semaphore::new(64));
-    let url = format!("{}/slack/events", server.addr);
-    let mut tasks = Vec::with_capacity(burst);
-    for event in &events {
+    let urls: Vec<String> = servers.iter().map(|s| format!("{}/slack/events", s.addr)).collect();
+    let mut tasks = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
         let slot = slots.clone().acquire_owned().await.expect("semaphore");
-        let (http, url, body) = (http.clone(), url.clone(), event.body.clone());
+        let (http, url, body) = (http.clone(), urls[i % urls.len()].clone(), event.body.clone());
         tasks.push(tokio::spawn(async move {
             let ok = post_event(&http, &url, &body).await;
             drop(slot);
@@ -442,32 +415,242 @@ async fn run(database: &str, database_url: &str) {
         acked += usize::from(task.await.expect("sender"));
     }
     let acked_in = start.elapsed();
-    // A shortcut sent behind what the burst left queued: its modal must open within
-    // Slack's 3 s.
-    let behind = shortcut_behind_backlog(&http, &server, &slack).await;
-    let replies = collect_replies(&slack, &events, Duration::from_secs(300)).await;
-    let done_in = replies
-        .values()
-        .max()
-        .map_or(start.elapsed(), |last| last.duration_since(start));
-    let cpu_per_event = (server.cpu() - cpu) / burst as u32;
+    behind.await;
+    let mut replies = Replies::default();
+    collect_replies(slack, &mut replies, events, Duration::from_secs(300)).await;
+    let last = events.iter().filter_map(|e| replies.first(&e.ts)).max();
+    let cpu = servers.iter().map(|s| s.cpu()).sum::<Duration>() - cpu;
+    Burst {
+        events: events.len(),
+        acked,
+        acked_in,
+        replied: replies.answered(events),
+        done_in: last.map_or(start.elapsed(), |last| last.duration_since(start)),
+        doubled: replies.doubled(),
+        cpu: cpu / events.len() as u32,
+    }
+}
+
+/// What one system did under the common load.
+struct Figures {
+    rates: Vec<Rate>,
+    burst: Burst,
+    rss: f64,
+}
+
+struct Settings {
+    seconds: u64,
+    burst: usize,
+    backlog: usize,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let number =
+            |name: &str, default: usize| std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+        Settings {
+            seconds: number("DESKHAND_BENCH_SECONDS", 5) as u64,
+            burst: number("DESKHAND_BENCH_BURST", 30_000),
+            backlog: number("DESKHAND_BENCH_BACKLOG", 20_000),
+        }
+    }
+}
+
+/// Event numbers: each phase takes fresh ones, so no event is ever a redelivery.
+struct Numbers(usize);
+
+impl Numbers {
+    fn events(&mut self, run: &str, n: usize) -> Vec<Event> {
+        let events = make_events(run, self.0, n);
+        self.0 += n;
+        events
+    }
+}
+
+/// The phases every system goes through: warm-up, fixed rates, saturation. For deskhand,
+/// `extra` runs after the warm-up (the modal), and a shortcut follows the burst.
+async fn measure(
+    http: &reqwest::Client,
+    server: &Server,
+    slack: &FakeSlack,
+    settings: &Settings,
+    numbers: &mut Numbers,
+) -> Figures {
+    // Warm up: every user looked up once, connections open.
+    let warm = numbers.events("w", 2 * USERS);
+    let _ = fixed_rate(http, server, slack, &warm, 500).await;
+    if server.system == System::Deskhand {
+        phases::modal_latency(http, &server.addr, slack).await;
+    }
+    let mut rates = Vec::new();
+    for rate in [1000_u64, 3000] {
+        let events = numbers.events("r", (rate * settings.seconds) as usize);
+        rates.push(fixed_rate(http, server, slack, &events, rate).await);
+    }
+    let events = numbers.events("b", settings.burst);
+    let behind = async {
+        // A shortcut sent behind what the burst left queued: its modal must open within
+        // Slack's 3 s.
+        if server.system == System::Deskhand {
+            println!(
+                "{}\n",
+                phases::shortcut_behind_backlog(http, &server.addr, slack, "behind.burst").await
+            );
+        }
+    };
+    let burst = burst(http, &[server], slack, &events, behind).await;
+    Figures {
+        rates,
+        burst,
+        rss: server.peak_rss_mib(),
+    }
+}
+
+fn print_phases(name: &str, f: &Figures) {
+    println!("{name}:\n");
+    println!("| phase | events | ack p50 | ack p99 | reply p50 | reply p99 | failed | CPU/event |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in &f.rates {
+        println!(
+            "| {} events/s | {} | {} | {} | {} | {} | {} | {:.3} ms |",
+            r.rate,
+            r.events,
+            ms(percentile(&r.acks, 0.5)),
+            ms(percentile(&r.acks, 0.99)),
+            ms(percentile(&r.replies, 0.5)),
+            ms(percentile(&r.replies, 0.99)),
+            r.failed,
+            r.cpu.as_secs_f64() * 1000.0,
+        );
+    }
+    let b = &f.burst;
     println!(
-        "| burst of {burst}, 64 senders | {burst} | acknowledged {acked} in {:.2} s ({:.0}/s) | | {} replied in {:.2} s | | {} | {:.3} ms |",
-        acked_in.as_secs_f64(),
-        acked as f64 / acked_in.as_secs_f64(),
-        replies.len(),
-        done_in.as_secs_f64(),
-        burst - replies.len(),
-        cpu_per_event.as_secs_f64() * 1000.0,
+        "| burst, 64 senders | {} | acknowledged {} in {:.2} s ({:.0}/s) | | {} replied in {:.2} s | | {} lost, {} doubled | {:.3} ms |",
+        b.events,
+        b.acked,
+        b.acked_in.as_secs_f64(),
+        b.acked as f64 / b.acked_in.as_secs_f64(),
+        b.replied,
+        b.done_in.as_secs_f64(),
+        b.events - b.replied,
+        b.doubled,
+        b.cpu.as_secs_f64() * 1000.0,
     );
-    println!("\n{behind}");
     println!(
-        "\nSustained messages → tickets (answered in their thread): **{:.0}/s**; peak RSS **{:.1} MiB**.",
-        replies.len() as f64 / done_in.as_secs_f64(),
-        server.peak_rss_mib()
+        "\nSustained messages → tickets: **{:.0}/s**; peak RSS **{:.1} MiB**.\n",
+        b.tickets_per_second(),
+        f.rss
     );
 }
 
+/// deskhand beside the reference, and as a ratio of it.
+fn print_comparison(reference: &Figures, deskhand: &Figures) {
+    let row = |what: &str, r: f64, d: f64, unit: &str| {
+        println!("| {what} | {r:.2}{unit} | {d:.2}{unit} | {:.2}× |", d / r);
+    };
+    let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| | reference | deskhand | deskhand ÷ reference |");
+    println!("| --- | ---: | ---: | ---: |");
+    row(
+        "sustained tickets/s",
+        reference.burst.tickets_per_second(),
+        deskhand.burst.tickets_per_second(),
+        "",
+    );
+    row(
+        "CPU per event at saturation",
+        millis(reference.burst.cpu),
+        millis(deskhand.burst.cpu),
+        " ms",
+    );
+    for (r, d) in reference.rates.iter().zip(&deskhand.rates) {
+        let at = format!("at {}/s", r.rate);
+        row(&format!("CPU per event {at}"), millis(r.cpu), millis(d.cpu), " ms");
+        row(
+            &format!("ack p99 {at}"),
+            millis(percentile(&r.acks, 0.99)),
+            millis(percentile(&d.acks, 0.99)),
+            " ms",
+        );
+        row(
+            &format!("reply p50 {at}"),
+            millis(percentile(&r.replies, 0.5)),
+            millis(percentile(&d.replies, 0.5)),
+            " ms",
+        );
+        row(
+            &format!("reply p99 {at}"),
+            millis(percentile(&r.replies, 0.99)),
+            millis(percentile(&d.replies, 0.99)),
+            " ms",
+        );
+    }
+    row("peak RSS", reference.rss, deskhand.rss, " MiB");
+    println!();
+}
+
+async fn start_slack() -> FakeSlack {
+    let slack = FakeSlack::start().await;
+    slack.stop_recording();
+    for u in 0..USERS {
+        slack.add_member(
+            &format!("U{u:07}"),
+            &format!("User {u}"),
+            &format!("user{u}@acme.example"),
+        );
+    }
+    slack
+}
+
+/// The reference on a SQLite file of its own, under the same load.
+async fn run_reference(http: &reqwest::Client, settings: &Settings) -> Figures {
+    let slack = start_slack().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("reference.db").display());
+    let server = Server::start(System::Reference, "reference", &url, &slack);
+    wait_ready(http, &server.addr).await;
+    let figures = measure(http, &server, &slack, settings, &mut Numbers(0)).await;
+    println!("\n## reference (minimal durable handler, SQLite)\n");
+    print_phases("reference", &figures);
+    figures
+}
+
+async fn run(http: &reqwest::Client, database: &str, database_url: &str, settings: &Settings, reference: &Figures) {
+    let slack = start_slack().await;
+    let mut server = Server::start(System::Deskhand, database, database_url, &slack);
+    wait_ready(http, &server.addr).await;
+    configure(http, &server.addr).await;
+    println!("\n## deskhand on {database}\n");
+    let mut numbers = Numbers(0);
+    let figures = measure(http, &server, &slack, settings, &mut numbers).await;
+    print_phases("deskhand", &figures);
+    print_comparison(reference, &figures);
+
+    let backlog = numbers.events("q", settings.backlog);
+    phases::behind_queued_events(http, &mut server, &slack, &backlog).await;
+    let mut rss = figures.rss.max(server.peak_rss_mib());
+    let events = numbers.events("k", (1000 * settings.seconds.max(4)) as usize);
+    if database == "sqlite" {
+        println!("Peak RSS through every phase before the crash: **{rss:.1} MiB**.\n");
+        phases::crash_and_restart(http, &mut server, &slack, &events).await;
+    } else {
+        let single = figures.burst.tickets_per_second();
+        let replica = Server::start(System::Deskhand, "postgres-replica", database_url, &slack);
+        wait_ready(http, &replica.addr).await;
+        let events_two = numbers.events("t", settings.burst);
+        let two = burst(http, &[&server, &replica], &slack, &events_two, async {}).await;
+        println!(
+            "Two replicas, the burst spread over both: **{:.0} tickets/s**, {:.2}× one replica's {single:.0}/s; {} lost, {} doubled.\n",
+            two.tickets_per_second(),
+            two.tickets_per_second() / single,
+            two.events - two.replied,
+            two.doubled,
+        );
+        rss = rss.max(server.peak_rss_mib()).max(replica.peak_rss_mib());
+        println!("Peak RSS through every phase before the crash: **{rss:.1} MiB** (the larger replica).\n");
+        phases::replica_killed(http, &mut server, &replica, &slack, &events).await;
+    }
+}
 async fn postgres_database() -> Option<(String, String)> {
     use sqlx::Connection;
     let admin = std::env::var("DESKHAND_TEST_POSTGRES_URL")
@@ -500,6 +683,9 @@ async fn drop_postgres_database(name: &str) {
 }
 
 fn main() {
+    if std::env::var("DESKHAND_BENCH_ROLE").as_deref() == Ok("reference") {
+        return reference::main();
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: only run
     // when benchmarking.
     if !std::env::args().any(|a| a == "--bench") {
@@ -510,19 +696,25 @@ fn main() {
         .build()
         .expect("runtime");
     let which = std::env::var("DESKHAND_BENCH_DB").unwrap_or_else(|_| "both".into());
+    let settings = Settings::from_env();
     runtime.block_on(async {
         println!(
             "# deskhand load benchmark ({} cores)",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(512)
+            .build()
+            .expect("client");
+        let reference = run_reference(&http, &settings).await;
         if which == "sqlite" || which == "both" {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-            run("sqlite", &url).await;
+            run(&http, "sqlite", &url, &settings, &reference).await;
         }
         if which == "postgres" || which == "both" {
             if let Some((url, name)) = postgres_database().await {
-                run("postgres", &url).await;
+                run(&http, "postgres", &url, &settings, &reference).await;
                 drop_postgres_database(&name).await;
             }
         }

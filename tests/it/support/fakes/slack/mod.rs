@@ -369,9 +369,10 @@ impl FakeSlack {
             .collect()
     }
 
-    /// When each of deskhand's thread replies arrived, by the `thread_ts` it answered;
-    /// forgets all messages (for load runs, whose messages would otherwise pile up).
-    pub fn take_thread_replies(&self) -> HashMap<String, Instant> {
+    /// Each of deskhand's thread replies, as the `thread_ts` it answered and when it
+    /// arrived; forgets all messages (for load runs, whose messages would otherwise pile
+    /// up).
+    pub fn take_thread_replies(&self) -> Vec<(String, Instant)> {
         let messages = std::mem::take(&mut self.lock().messages);
         messages
             .into_iter()
