@@ -276,6 +276,21 @@ impl Store {
         Self::finish_rows(tx, "inbox", ids).await
     }
 
+    /// Let this transaction's commit return before PostgreSQL has flushed it to disk
+    /// (`synchronous_commit = off`, for this transaction only). For the dispatcher's
+    /// outcomes: one lost in a database crash leaves its effect claimed, and when the
+    /// lease runs out the effect comes back ambiguous and finds what it had done (its
+    /// post, by its metadata; its Jira request, by its reference) instead of doing it
+    /// again. SQLite's commits do not wait for the disk (WAL, `synchronous=NORMAL`).
+    pub async fn commit_without_waiting_for_disk(tx: &mut Tx) -> Result<()> {
+        if let TxInner::Postgres(t) = &mut tx.inner {
+            sqlx::query("set local synchronous_commit = off")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Mark these outbox rows done.
     pub async fn finish_effects(tx: &mut Tx, ids: &[i64]) -> Result<()> {
         Self::finish_rows(tx, "outbox", ids).await

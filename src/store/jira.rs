@@ -131,16 +131,6 @@ impl Store {
         Ok(())
     }
 
-    /// The keys of the projects whose tickets live in Jira.
-    pub async fn jira_projects_in(tx: &mut Tx) -> Result<std::collections::HashSet<String>> {
-        let keys: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(
-            "select key from projects where backend = 'jira'"
-        )
-        .fetch_all(conn)
-        .await)?;
-        Ok(keys.into_iter().collect())
-    }
-
     /// Every project connected to a service desk.
     pub async fn jira_backends(&self) -> Result<Vec<JiraBackendRecord>> {
         let sql = format!("select {BACKEND_COLUMNS} from jira_backends order by project_key");

@@ -378,16 +378,21 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .pragma("temp_store", "memory")
-                .pragma("cache_size", "-8000");
+                .pragma("temp_store", "memory");
+            // A connection to a local file does not go stale: no ping before each use,
+            // which would be one more round trip to the connection's thread per query.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
-                .connect_with(options.clone())
+                .test_before_acquire(false)
+                .connect_with(options.clone().pragma("cache_size", "-8000"))
                 .await?;
+            // Each reading connection keeps a page cache of its own: a smaller one, so
+            // that four of them do not hold 32 MiB.
             let read = SqlitePoolOptions::new()
                 .max_connections(4)
-                .connect_with(options)
+                .test_before_acquire(false)
+                .connect_with(options.pragma("cache_size", "-2000"))
                 .await?;
             Db::Sqlite { read, write }
         } else {

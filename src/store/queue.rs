@@ -266,13 +266,25 @@ impl Store {
             )
         );
         let json = serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut tx = self.begin().await?;
-        let new: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
-            .bind(&json)
-            .bind(self.now_ms())
-            .fetch_all(conn)
-            .await)?;
-        tx.commit().await?;
+        let new: Vec<String> = if let Db::Sqlite { write, .. } = &self.db {
+            // One statement commits on its own (see `claim`).
+            let new = sqlx::query_scalar(&sql)
+                .bind(&json)
+                .bind(self.now_ms())
+                .fetch_all(write)
+                .await?;
+            self.commits.notify_waiters();
+            new
+        } else {
+            let mut tx = self.begin().await?;
+            let new = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+                .bind(&json)
+                .bind(self.now_ms())
+                .fetch_all(conn)
+                .await)?;
+            tx.commit().await?;
+            new
+        };
         let new: std::collections::HashSet<String> = new.into_iter().collect();
         Ok(events.iter().map(|e| new.contains(&e.dedupe_key)).collect())
     }
@@ -348,15 +360,28 @@ impl Store {
     /// Lease the rows `sql` (from [`claim_sql`]) picks, under the queue's claim lock, in id
     /// order.
     async fn claim<T: Claimed>(&self, lock: i64, sql: &str, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<T>> {
-        let sqlite = matches!(self.db, Db::Sqlite { .. });
+        if let Db::Sqlite { write, .. } = &self.db {
+            // One statement on the one writing connection commits on its own: no BEGIN
+            // and COMMIT round trips to the connection's thread.
+            let mut rows = sqlx::query_as::<_, T>(sql)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(limit)
+                .bind(&self.replica.id)
+                .fetch_all(write)
+                .await?;
+            self.commits.notify_waiters();
+            rows.sort_by_key(Claimed::id);
+            return Ok(rows);
+        }
         let mut tx = self.begin().await?;
         Self::claim_lock(&mut tx, lock).await?;
         let mut rows = on_tx!(tx, |conn| {
             sqlx::query_as::<_, T>(sql)
-                // On PostgreSQL, planned afresh each time: a cached generic plan from
-                // when the queue was small can turn a millisecond claim into seconds once
-                // it is large. SQLite's cached statements have no such plan to go stale.
-                .persistent(sqlite)
+                // Planned afresh each time: a cached generic plan from when the queue
+                // was small can turn a millisecond claim into seconds once it is large.
+                // (SQLite's cached statements have no such plan to go stale.)
+                .persistent(false)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)

@@ -23,7 +23,7 @@ use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
 use crate::slack::workspaces::{NoClient, Workspaces};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
-use crate::store::{ClaimedEffect, NewTicketMessage, Settle, Store, StoreError, TicketRecord};
+use crate::store::{ClaimedEffect, NewTicketMessage, ProjectRecord, Settle, Store, StoreError, TicketRecord};
 use crate::sync::jira::{JiraDone, JiraSender};
 use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
@@ -65,6 +65,9 @@ pub struct Dispatcher {
     pub(super) synced: Remembered,
     pub(super) mailer: Option<Mailer>,
     pub(super) jira: JiraSender,
+    /// The projects as read when the batch under way was claimed: its posts render from
+    /// them instead of each reading its project again.
+    pub(super) projects: Arc<HashMap<String, ProjectRecord>>,
 }
 
 /// Yes-or-no settings read from the store, remembered for [`MEMORY_TTL`].
@@ -104,6 +107,7 @@ async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Res
         }
     }
     let mut tx = store.begin().await?;
+    Store::commit_without_waiting_for_disk(&mut tx).await?;
     Store::record_ticket_messages(&mut tx, &posted).await?;
     for (ticket_id, link) in &permalinks {
         Store::set_ticket_permalink(&mut tx, *ticket_id, link).await?;
@@ -142,6 +146,7 @@ impl Dispatcher {
             synced: Remembered::default(),
             mailer,
             jira,
+            projects: Arc::default(),
         };
         (dispatcher, writer)
     }
@@ -195,11 +200,22 @@ impl Dispatcher {
                 HashMap::new()
             }
         };
+        let projects: Arc<HashMap<String, ProjectRecord>> = match tickets.is_empty() {
+            true => Arc::default(),
+            false => match self.store.projects().await {
+                Ok(projects) => Arc::new(projects.into_iter().map(|p| (p.key.clone(), p)).collect()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the projects of a batch of effects");
+                    Arc::default()
+                }
+            },
+        };
         for effect in claimed {
             let Ok(slot) = self.slots.clone().acquire_owned().await else {
                 break;
             };
-            let this = self.clone();
+            let mut this = self.clone();
+            this.projects = projects.clone();
             // A ticket's reply and card are usually claimed together: both use the one read.
             let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.get(&id).cloned());
             tokio::spawn(async move {

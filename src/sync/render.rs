@@ -19,7 +19,10 @@ struct Beside {
 
 impl Dispatcher {
     async fn beside(&self, ticket: &TicketRecord, card: bool) -> Beside {
-        let project = self.store.project(&ticket.project_key).await.ok();
+        let project = match self.projects.get(&ticket.project_key) {
+            Some(project) => Some(project.clone()),
+            None => self.store.project(&ticket.project_key).await.ok(),
+        };
         let approval = match ticket.approval {
             Some(_) => self.store.approval(ticket.id).await.ok().flatten(),
             None => None,

@@ -307,7 +307,14 @@ impl<'a> Unit<'a> {
                 self.agent_channels.insert(draft.project.clone(), found);
             }
         }
-        let in_jira = Store::jira_projects_in(tx).await?;
+        // The projects as the batch read them, before its transaction.
+        let in_jira: HashSet<&str> = facts
+            .lookups
+            .projects
+            .values()
+            .filter(|p| p.backend == "jira")
+            .map(|p| p.key.as_str())
+            .collect();
         // Where each starts: its workflow's first status, or waiting for its approvers
         // (in a Jira project, Jira's approvals decide: the first status is Jira's).
         let starts: Vec<(String, Option<Vec<String>>)> = drafts
@@ -320,7 +327,7 @@ impl<'a> Unit<'a> {
                         let approval = p.approval_for(d.request_type.as_deref())?;
                         Some(approval.approvers(&p.department_list(), d.department.as_deref()))
                     })
-                    .filter(|a| !a.is_empty() && !in_jira.contains(&d.project));
+                    .filter(|a| !a.is_empty() && !in_jira.contains(d.project.as_str()));
                 match approvers {
                     Some(approvers) => (AWAITING_APPROVAL.to_owned(), Some(approvers)),
                     None => (workflow.initial().name.clone(), None),

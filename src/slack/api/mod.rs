@@ -114,7 +114,9 @@ impl SlackApi {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(64)
+            // As many as the dispatcher has calls in flight (256): a connection that
+            // finishes a call is kept for the next, never closed and opened again.
+            .pool_max_idle_per_host(256)
             .user_agent(concat!("deskhand/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
