@@ -202,7 +202,10 @@ impl App {
             .then(|| tokio::spawn(crate::slack::socket::run(self.state.clone(), slack.clone(), stopped)));
 
         tracing::info!(addr = %self.listener.local_addr()?, database = store.backend(), "deskhand is serving");
-        axum::serve(self.listener, router(self.state, self.signature, self.oauth))
+        // One router for every connection: served as is, a router is rebuilt for each
+        // connection (a copy of every route, held while the connection stays open).
+        let routes = router(self.state, self.signature, self.oauth).into_make_service();
+        axum::serve(self.listener, routes)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed")?;
