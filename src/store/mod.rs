@@ -385,7 +385,7 @@ impl Store {
                 .max_connections(1)
                 .min_connections(1)
                 .test_before_acquire(false)
-                .connect_with(options.clone().pragma("cache_size", "-8000"))
+                .connect_with(options.clone().pragma("cache_size", "-2000"))
                 .await?;
             // Each reading connection keeps a page cache of its own: a smaller one, so
             // that four of them do not hold 32 MiB.
@@ -397,8 +397,13 @@ impl Store {
             Db::Sqlite { read, write }
         } else {
             let options = PgConnectOptions::from_str(url)?;
+            // No ping before each use: it is a round trip to the server per query. A
+            // connection the server dropped fails its next query, and is closed; the
+            // worker and the dispatcher try again, and Slack resends an event whose
+            // storing failed.
             let pool = PgPoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;

@@ -109,6 +109,8 @@ struct Inner {
     users: HashMap<String, Value>,
     /// deskhand's posts and people's messages, in the order the fake learnt of them.
     messages: Vec<Message>,
+    /// How many of `messages` `take_thread_replies` has handed out.
+    messages_taken: usize,
     views: Vec<View>,
     homes: HashMap<String, Home>,
     /// (channel, timestamp, name), in the order they were added.
@@ -369,15 +371,17 @@ impl FakeSlack {
             .collect()
     }
 
-    /// Each of deskhand's thread replies, as the `thread_ts` it answered and when it
-    /// arrived; forgets all messages (for load runs, whose messages would otherwise pile
-    /// up).
+    /// Each of deskhand's thread replies posted since the last call, as the `thread_ts`
+    /// it answered and when it arrived (for load runs). The messages stay: deskhand may
+    /// still look for one it is not sure it posted.
     pub fn take_thread_replies(&self) -> Vec<(String, Instant)> {
-        let messages = std::mem::take(&mut self.lock().messages);
-        messages
-            .into_iter()
+        let mut inner = self.lock();
+        let from = inner.messages_taken;
+        inner.messages_taken = inner.messages.len();
+        inner.messages[from..]
+            .iter()
             .filter(|m| m.user.is_none())
-            .filter_map(|m| m.thread_ts.map(|t| (t, m.at)))
+            .filter_map(|m| Some((m.thread_ts.clone()?, m.at)))
             .collect()
     }
 
