@@ -160,16 +160,19 @@ impl App {
 
         tokio::spawn(check_slack(slack.clone(), config.clone()));
         let heartbeat = tokio::spawn(keep_beating(store.clone(), wake.clone(), stopped.clone()));
-        let worker = Worker::new(
-            store.clone(),
-            workspaces.clone(),
-            wake.inbox,
-            wake.outbox.clone(),
-            config.lease,
-            config.smtp_url.is_some(),
-            config.public_url.clone(),
-        );
-        let worker = tokio::spawn(worker.run(stopped.clone()));
+        let new_worker = || {
+            Worker::new(
+                store.clone(),
+                workspaces.clone(),
+                wake.inbox.clone(),
+                wake.outbox.clone(),
+                config.lease,
+                config.smtp_url.is_some(),
+                config.public_url.clone(),
+            )
+        };
+        let urgent_lane = tokio::spawn(new_worker().urgent_lane().run(stopped.clone()));
+        let worker = tokio::spawn(new_worker().run(stopped.clone()));
         let pacer =
             ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst).shared_through(store.clone());
         let mailer = match &config.smtp_url {
@@ -218,6 +221,7 @@ impl App {
         let _ = self.inbox_writer.await;
         let _ = tokio::time::timeout(Duration::from_secs(15), async {
             let _ = worker.await;
+            let _ = urgent_lane.await;
             let _ = dispatcher.await;
             let _ = reconcile.await;
         })

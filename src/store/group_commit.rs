@@ -52,7 +52,7 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> GroupCommit<I, O> {
                 let items: Arc<[I]> = items.into();
                 match apply(store.clone(), items.clone()).await {
                     Ok(outputs) => {
-                        committed.notify_one();
+                        wake(&committed);
                         for (waiter, output) in waiters.into_iter().zip(outputs) {
                             let _ = waiter.send(Ok(output));
                         }
@@ -69,7 +69,7 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> GroupCommit<I, O> {
                                     .ok_or_else(|| Arc::new(StoreError::Other("nothing written".into())))
                             });
                             if outcome.is_ok() {
-                                committed.notify_one();
+                                wake(&committed);
                             }
                             let _ = waiter.send(outcome);
                         }
@@ -93,6 +93,13 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> GroupCommit<I, O> {
         self.sender.send((item, done)).await.map_err(|_| SubmitError::Closed)?;
         wait.await.map_err(|_| SubmitError::Closed)?.map_err(SubmitError::Store)
     }
+}
+
+/// Wake every task waiting on `committed` now (the worker and its urgent lane both wait
+/// for the inbox writer), and leave a permit for the next one if none is.
+fn wake(committed: &Notify) {
+    committed.notify_waiters();
+    committed.notify_one();
 }
 
 #[cfg(test)]

@@ -219,26 +219,33 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 /// waits for (a modal within Slack's 3 s) never waits behind a backlog. That keeps a claim's cost independent of how much is pending, and
 /// of the planner's statistics. The outer conditions are checked again after any row lock
 /// wait, so a row settled meanwhile is never claimed.
-fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool) -> String {
+/// `urgent_only`: the urgent window alone (the worker's urgent lane).
+fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict: bool, urgent_only: bool) -> String {
     let blocking = if strict { "" } else { " and e.attempts > 0" };
     let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
+    let lock = if skip_locked { " for update skip locked" } else { "" };
+    let backlog = match urgent_only {
+        true => String::new(),
+        false => format!(
+            "
+             union all
+             select * from (select id, order_key, urgent from {table} where {claimable}
+                            order by id limit $3 * 4 + 64{lock}) a"
+        ),
+    };
     // `materialized`: the choice is made once, whatever plan the outer update gets (left to
     // the planner, a nested loop can run it again for every pending row).
     format!(
         "with picked as materialized (
            select q.id from (
              select * from (select id, order_key, urgent from {table} where {claimable} and urgent
-                            order by id limit $3 + 16{lock}) u
-             union all
-             select * from (select id, order_key, urgent from {table} where {claimable}
-                            order by id limit $3 * 4 + 64{lock}) a) q
+                            order by id limit $3 + 16{lock}) u{backlog}) q
            where not exists (
              select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
            order by q.urgent desc, q.id limit $3)
          update {table} set lease_until = $1, attempts = attempts + 1, claimed_by = $4{set}
          where {claimable} and id in (select id from picked)
-         returning {returning}",
-        lock = if skip_locked { " for update skip locked" } else { "" }
+         returning {returning}"
     )
 }
 
@@ -320,8 +327,9 @@ impl Store {
         Ok((events, effects))
     }
 
-    /// Lease up to `limit` events that are due, oldest first, in order per channel.
-    pub async fn claim_events(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEvent>> {
+    /// Lease up to `limit` events that are due, urgent ones first, then oldest first, in
+    /// order per channel; with `urgent_only`, urgent ones alone.
+    pub async fn claim_events(&self, limit: i64, lease_ms: i64, urgent_only: bool) -> Result<Vec<ClaimedEvent>> {
         let now = self.now_ms();
         let sql = claim_sql(
             "inbox",
@@ -329,6 +337,7 @@ impl Store {
             "id, dedupe_key, order_key, body, attempts, received_at, installation",
             matches!(self.db, Db::Postgres(_)),
             false,
+            urgent_only,
         );
         self.claim(INBOX_CLAIM_LOCK, &sql, now, limit, lease_ms).await
     }
@@ -353,6 +362,7 @@ impl Store {
             "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation",
             matches!(self.db, Db::Postgres(_)),
             true,
+            false,
         );
         self.claim(OUTBOX_CLAIM_LOCK, &sql, now, limit, lease_ms).await
     }

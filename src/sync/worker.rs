@@ -88,6 +88,10 @@ pub struct Worker {
     pub(super) agents: HashMap<Option<String>, (HashSet<String>, Instant)>,
     /// How long a claimed batch is ours before another worker may take it.
     lease: Duration,
+    /// The urgent lane: claims only what someone waits for (interactions, slash
+    /// commands), beside the worker that takes the backlog, so a modal never waits for a
+    /// batch in progress. It does no housekeeping.
+    urgent_only: bool,
 }
 
 impl Worker {
@@ -112,7 +116,14 @@ impl Worker {
             refused: HashMap::new(),
             users: HashMap::new(),
             agents: HashMap::new(),
+            urgent_only: false,
         }
+    }
+
+    /// This worker as the urgent lane (see [`Worker::urgent_only`]).
+    pub fn urgent_lane(mut self) -> Self {
+        self.urgent_only = true;
+        self
     }
 
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
@@ -120,8 +131,13 @@ impl Worker {
         // On the store's clock, so that a test moving it sees the hourly work run.
         let mut last_housekeeping: Option<i64> = None;
         let (mut last_statistics, mut since_statistics) = (Instant::now(), 0);
+        let inbox_ready = self.inbox_ready.clone();
         loop {
-            if since_statistics > 0 && last_statistics.elapsed() > STATISTICS_EVERY {
+            // Listening before the claim: a commit made while it runs still wakes us.
+            let ready = inbox_ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            if !self.urgent_only && since_statistics > 0 && last_statistics.elapsed() > STATISTICS_EVERY {
                 if let Err(e) = self.store.refresh_statistics().await {
                     tracing::warn!(error = %e, "could not refresh table statistics");
                 }
@@ -136,7 +152,8 @@ impl Worker {
                 Err(e) => tracing::error!(error = %e, "worker could not take events; trying again"),
             }
             let now = self.store.now_ms();
-            if last_housekeeping.is_none_or(|at| now - at >= HOUSEKEEPING_EVERY.as_millis() as i64) {
+            if !self.urgent_only && last_housekeeping.is_none_or(|at| now - at >= HOUSEKEEPING_EVERY.as_millis() as i64)
+            {
                 last_housekeeping = Some(now);
                 if let Err(e) = self.store.purge_finished(self.store.now_ms() - 7 * 86_400_000).await {
                     tracing::warn!(error = %e, "could not purge finished queue rows");
@@ -158,7 +175,7 @@ impl Worker {
                 }
             }
             tokio::select! {
-                _ = self.inbox_ready.notified() => {}
+                _ = &mut ready => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = shutdown.changed() => return,
             }
@@ -171,7 +188,10 @@ impl Worker {
     /// Take one batch of due events and handle it, each installation's events with its
     /// own token. How many events were taken.
     pub async fn run_once(&mut self) -> Result<usize, StoreError> {
-        let claimed = self.store.claim_events(BATCH, self.lease.as_millis() as i64).await?;
+        let claimed = self
+            .store
+            .claim_events(BATCH, self.lease.as_millis() as i64, self.urgent_only)
+            .await?;
         let claimed_at = Instant::now();
         if claimed.is_empty() {
             return Ok(0);

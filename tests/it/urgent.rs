@@ -48,3 +48,38 @@ async fn a_shortcut_behind_a_backlog_of_messages_opens_its_modal_first() {
         "the modal opened after {posts_before} of {posts} posts: it waited behind the backlog"
     );
 }
+
+/// The urgent lane: while the worker is in the middle of a batch (here waiting on a slow
+/// `users.info` for a message's author), a shortcut is claimed and answered beside it.
+#[tokio::test]
+async fn a_shortcut_is_answered_while_the_worker_is_busy_with_a_batch() {
+    let app = TestApp::spawn().await;
+    app.slack
+        .fail("users.info", 1, Failure::Slow(std::time::Duration::from_millis(1200)));
+    assert_eq!(
+        app.send_event(
+            "EvBusy",
+            message(SUPPORT, ANA, "1700002000.000100", "My printer is jammed")
+        )
+        .await,
+        200
+    );
+    app.slack
+        .wait_until("the worker looking the author up", |s| {
+            !s.calls_to("users.info").is_empty()
+        })
+        .await;
+    let shortcut =
+        json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "8.8.8", "user": { "id": BO } });
+    assert_eq!(app.interact(shortcut).await.status(), 200);
+    app.drain().await;
+
+    let calls = app.slack.calls();
+    let position = |method: &str| calls.iter().position(|c| c.method == method);
+    let opened = position("views.open").expect("the modal was opened");
+    let replied = position("chat.postMessage").expect("the message got its reply");
+    assert!(
+        opened < replied,
+        "the modal waited for the batch in progress: views.open came after the message's reply"
+    );
+}
