@@ -352,9 +352,10 @@ impl Store {
         settle_row(tx, "outbox", id, settle).await
     }
 
-    /// Lease up to `limit` due effects, in order per ticket. An effect whose earlier lease
-    /// ran out (its process died mid-call) comes back marked ambiguous.
-    pub async fn claim_effects(&self, limit: i64, lease_ms: i64) -> Result<Vec<ClaimedEffect>> {
+    /// Lease up to `limit` due effects, urgent ones first, in order per ticket; with
+    /// `urgent_only`, urgent ones alone. An effect whose earlier lease ran out (its
+    /// process died mid-call) comes back marked ambiguous.
+    pub async fn claim_effects(&self, limit: i64, lease_ms: i64, urgent_only: bool) -> Result<Vec<ClaimedEffect>> {
         let now = self.now_ms();
         let sql = claim_sql(
             "outbox",
@@ -362,7 +363,7 @@ impl Store {
             "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation",
             matches!(self.db, Db::Postgres(_)),
             true,
-            false,
+            urgent_only,
         );
         self.claim(OUTBOX_CLAIM_LOCK, &sql, now, limit, lease_ms).await
     }

@@ -177,14 +177,16 @@ impl Dispatcher {
     /// Claim as many due effects as there are free slots and start them. How many started.
     pub async fn dispatch_once(&self) -> Result<usize, StoreError> {
         let free = self.slots.available_permits();
-        // Under load, claim in large batches rather than one claim per finished effect:
-        // each claim is a write transaction of its own.
-        if free < CLAIM_AT_LEAST {
+        // Under load, claim the backlog in large batches rather than one claim per
+        // finished effect: each claim is a write transaction of its own. What someone
+        // waits for (a modal) is claimed into any free slot at once.
+        let urgent_only = free < CLAIM_AT_LEAST;
+        if free == 0 {
             return Ok(0);
         }
         let claimed = self
             .store
-            .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64)
+            .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64, urgent_only)
             .await?;
         let started = claimed.len();
         if started > 0 {

@@ -83,3 +83,49 @@ async fn a_shortcut_is_answered_while_the_worker_is_busy_with_a_batch() {
         "the modal waited for the batch in progress: views.open came after the message's reply"
     );
 }
+
+/// The dispatcher: with its slots nearly all taken by slow posts, a modal still goes out
+/// into a free slot at once, without waiting for a batch of slots to free up.
+#[tokio::test]
+async fn a_modal_takes_a_free_slot_while_the_dispatcher_is_nearly_full() {
+    const MESSAGES: usize = 120;
+    const SLOW: std::time::Duration = std::time::Duration::from_millis(1000);
+    let app = TestApp::spawn().await;
+    app.slack.fail("chat.postMessage", 100_000, Failure::Slow(SLOW));
+    let backlog: Vec<NewEvent> = (0..MESSAGES)
+        .map(|i| {
+            let ts = format!("1700003{i:03}.000100");
+            let body = envelope(&format!("EvF{i}"), message(SUPPORT, ANA, &ts, &format!("Request {i}")));
+            NewEvent {
+                dedupe_key: format!("event:EvF{i}"),
+                order_key: SUPPORT.into(),
+                body: body.to_string(),
+                urgent: false,
+                installation: None,
+            }
+        })
+        .collect();
+    app.store.insert_events(&backlog).await.unwrap();
+    // 240 slow posts under way: 16 of the 256 slots are free.
+    app.slack
+        .wait_until("the posts under way", |s| {
+            s.calls_to("chat.postMessage").len() >= 2 * MESSAGES
+        })
+        .await;
+    let shortcut =
+        json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "7.7.7", "user": { "id": BO } });
+    assert_eq!(app.interact(shortcut).await.status(), 200);
+    app.drain().await;
+
+    let calls = app.slack.calls();
+    let first_post = calls.iter().find(|c| c.method == "chat.postMessage").expect("posts").at;
+    let opened = calls
+        .iter()
+        .find(|c| c.method == "views.open")
+        .expect("the modal was opened")
+        .at;
+    assert!(
+        opened < first_post + SLOW,
+        "views.open waited until the slow posts had finished and freed their slots"
+    );
+}
