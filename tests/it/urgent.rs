@@ -10,15 +10,14 @@ use crate::support::*;
 /// How many messages wait ahead of the shortcut.
 const BACKLOG: usize = 1500;
 
-#[tokio::test]
-async fn a_shortcut_behind_a_backlog_of_messages_opens_its_modal_first() {
-    let app = TestApp::spawn().await;
-    let backlog: Vec<NewEvent> = (0..BACKLOG)
+/// Store `n` messages from Ana in the support channel in the inbox, as ingress would.
+async fn queue_messages(app: &TestApp, prefix: &str, n: usize, ts: impl Fn(usize) -> String) {
+    let backlog: Vec<NewEvent> = (0..n)
         .map(|i| {
-            let ts = format!("1700001{i:03}.{:06}", i % 1000);
-            let body = envelope(&format!("EvB{i}"), message(SUPPORT, ANA, &ts, &format!("Request {i}")));
+            let id = format!("{prefix}{i}");
+            let body = envelope(&id, message(SUPPORT, ANA, &ts(i), &format!("Request {i}")));
             NewEvent {
-                dedupe_key: format!("event:EvB{i}"),
+                dedupe_key: format!("event:{id}"),
                 order_key: SUPPORT.into(),
                 body: body.to_string(),
                 urgent: false,
@@ -27,6 +26,12 @@ async fn a_shortcut_behind_a_backlog_of_messages_opens_its_modal_first() {
         })
         .collect();
     app.store.insert_events(&backlog).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shortcut_behind_a_backlog_of_messages_opens_its_modal_first() {
+    let app = TestApp::spawn().await;
+    queue_messages(&app, "EvB", BACKLOG, |i| format!("1700001{i:03}.{:06}", i % 1000)).await;
     let shortcut =
         json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "9.9.9", "user": { "id": BO } });
     assert_eq!(app.interact(shortcut).await.status(), 200);
@@ -92,20 +97,7 @@ async fn a_modal_takes_a_free_slot_while_the_dispatcher_is_nearly_full() {
     const SLOW: std::time::Duration = std::time::Duration::from_millis(1000);
     let app = TestApp::spawn().await;
     app.slack.fail("chat.postMessage", 100_000, Failure::Slow(SLOW));
-    let backlog: Vec<NewEvent> = (0..MESSAGES)
-        .map(|i| {
-            let ts = format!("1700003{i:03}.000100");
-            let body = envelope(&format!("EvF{i}"), message(SUPPORT, ANA, &ts, &format!("Request {i}")));
-            NewEvent {
-                dedupe_key: format!("event:EvF{i}"),
-                order_key: SUPPORT.into(),
-                body: body.to_string(),
-                urgent: false,
-                installation: None,
-            }
-        })
-        .collect();
-    app.store.insert_events(&backlog).await.unwrap();
+    queue_messages(&app, "EvF", MESSAGES, |i| format!("1700003{i:03}.000100")).await;
     // 240 slow posts under way: 16 of the 256 slots are free.
     app.slack
         .wait_until("the posts under way", |s| {
