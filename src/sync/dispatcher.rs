@@ -372,14 +372,6 @@ impl Dispatcher {
             Effect::AskApproval { user, ticket_id } => self.ask_approval(user, *ticket_id).await,
             Effect::AskSatisfaction { ticket_id, resolution } => self.ask_satisfaction(*ticket_id, *resolution).await,
             Effect::RespondReport { response_url, user } => self.respond_report(response_url, user).await,
-            Effect::Email { .. } | Effect::MailTo { .. } => return self.send_mail(claimed, effect).await,
-            Effect::JiraCreate { .. }
-            | Effect::JiraComment { .. }
-            | Effect::JiraTransition { .. }
-            | Effect::JiraPriority { .. }
-            | Effect::JiraAssign { .. }
-            | Effect::JiraApprovals { .. }
-            | Effect::JiraParticipant { .. } => return self.send_to_jira(claimed, effect, ticket).await,
             Effect::AddCustomer { .. } => self.add_customer(effect).await,
             Effect::AddParticipant { .. } => self.add_participant(effect).await,
             Effect::DirectMessage { user, text } => match self.dm_channel(user).await {
@@ -451,6 +443,8 @@ impl Dispatcher {
                 self.post_text(agent_channel, None, &blocks::parked_report(channel, messages))
                     .await
             }
+            // Mail and Jira effects go to their own senders (`carry_out`).
+            _ => return self.failed(claimed, format!("{} is not a Slack effect", claimed.kind)),
         };
         match result {
             Ok(Outcome::Done(posted)) => done(posted),
