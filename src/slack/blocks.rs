@@ -3,7 +3,11 @@
 //! now, so posting and updating use the same function and an update always shows the
 //! latest state.
 
-use serde_json::{json, Value};
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::kit::{Block, Choice, Confirm, Element, Str, Text};
 
 use super::actions::{
     survey_ref, ADD_NOTE, ADD_PARTICIPANT, APPROVE, ASSIGN_TO, ASSIGN_TO_ME, DECLINE, RATE, SET_DEPARTMENT,
@@ -125,38 +129,32 @@ pub fn ticket_link(ticket: &TicketRecord) -> String {
 
 /// A ticket's fields as a section shows them: those `shown`, in their order, each when
 /// the ticket has a value for it.
-pub fn fields(ticket: &TicketRecord, shown: &[MessageField]) -> Value {
-    let field = |name: &str, value: String| json!({ "type": "mrkdwn", "text": format!("*{name}*\n{value}") });
-    let fields: Vec<Value> = shown
+pub fn fields<'t>(ticket: &'t TicketRecord, shown: &[MessageField]) -> Vec<Text<'t>> {
+    let field = |name: &str, value: &str| Text::mrkdwn(format!("*{name}*\n{value}"));
+    shown
         .iter()
         .filter_map(|f| match f {
-            MessageField::Status => Some(field("Status", escape(&ticket.status))),
-            MessageField::Priority => Some(field("Priority", ticket.priority.to_string())),
-            MessageField::Requester => Some(field("Requester", format!("<@{}>", ticket.requester_slack_id))),
+            MessageField::Status => Some(field("Status", &escape(&ticket.status))),
+            MessageField::Priority => Some(field("Priority", ticket.priority.as_str())),
+            MessageField::Requester => Some(field("Requester", &format!("<@{}>", ticket.requester_slack_id))),
             MessageField::Assignee => ticket
                 .assignee_slack_id
                 .as_ref()
-                .map(|a| field("Assignee", format!("<@{a}>"))),
-            MessageField::Department => ticket.department.as_ref().map(|d| field("Department", escape(d))),
-            MessageField::RequestType => ticket.request_type.as_ref().map(|t| field("Request type", escape(t))),
+                .map(|a| field("Assignee", &format!("<@{a}>"))),
+            MessageField::Department => ticket.department.as_ref().map(|d| field("Department", &escape(d))),
+            MessageField::RequestType => ticket.request_type.as_ref().map(|t| field("Request type", &escape(t))),
         })
         .take(10)
-        .collect();
-    Value::Array(fields)
+        .collect()
 }
 
 /// The ticket's headline section, with its fields when any are shown.
-fn headline(text: String, ticket: &TicketRecord, shown: &[MessageField]) -> Value {
-    let mut section = json!({ "type": "section", "text": { "type": "mrkdwn", "text": clip(&text, SECTION_MAX) } });
-    let fields = fields(ticket, shown);
-    if fields.as_array().is_some_and(|f| !f.is_empty()) {
-        section["fields"] = fields;
+fn headline<'t>(text: &str, ticket: &'t TicketRecord, shown: &[MessageField]) -> Block<'t> {
+    Block::Section {
+        text: Text::mrkdwn(clip(text, SECTION_MAX)),
+        fields: fields(ticket, shown),
+        accessory: None,
     }
-    section
-}
-
-fn context(text: &str) -> Value {
-    json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": text }] })
 }
 
 /// Where a request's approval stands, for its messages.
@@ -192,77 +190,68 @@ fn filed_by(ticket: &TicketRecord) -> Option<String> {
     }
 }
 
-fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Value>) {
+fn deleted_note(ticket: &TicketRecord, blocks: &mut Vec<Block>) {
     if ticket.deleted_at.is_some() {
-        blocks.push(json!({
-            "type": "context",
-            "elements": [{ "type": "mrkdwn", "text": ":wastebasket: The original message was deleted; the request stays on file." }]
-        }));
+        blocks.push(Block::context(
+            ":wastebasket: The original message was deleted; the request stays on file.",
+        ));
     }
 }
 
 /// The reply in the requester's thread (or, for a form's request, the DM that starts its
 /// thread). `self_close` offers the requester a "Close" button; `synced` says replies in
 /// the thread reach the help desk (support channels with thread sync, and DMs).
-pub fn thread_reply(
-    ticket: &TicketRecord,
+pub fn thread_reply<'t>(
+    ticket: &'t TicketRecord,
     self_close: bool,
     synced: bool,
     shown: Shown,
     approval: Option<&ApprovalRecord>,
-) -> Value {
+) -> Vec<Block<'t>> {
     let hint = if synced {
         "Reply in this thread to add to your request; the help desk sees every reply."
     } else {
         "The help desk answers in this thread. Replies here don't reach it: to add something, ask in a support channel or a direct message to deskhand (a new request)."
     };
-    let mut blocks = vec![
-        headline(
-            format!(
-                ":ticket: *{}* · {}",
-                jira_key(ticket).unwrap_or_else(|| ticket.key.clone()),
-                escape(&ticket.summary)
-            ),
-            ticket,
-            shown.fields,
-        ),
-        context(hint),
-    ];
-    if let Some(approval) = approval {
-        blocks.insert(1, context(&approval_line(approval)));
-    }
+    let key = jira_key(ticket).map_or(Cow::Borrowed(ticket.key.as_str()), Cow::Owned);
+    let mut blocks = Vec::with_capacity(6);
     if let Some(intro) = shown.intro {
-        blocks.insert(
-            0,
-            json!({ "type": "section", "text": { "type": "mrkdwn", "text": escape(intro) } }),
-        );
+        blocks.push(Block::section(escape(intro)));
     }
+    blocks.push(headline(
+        &format!(":ticket: *{key}* · {}", escape(&ticket.summary)),
+        ticket,
+        shown.fields,
+    ));
     if let Some(filed_by) = filed_by(ticket) {
         let mut text = filed_by;
         text[..1].make_ascii_uppercase();
-        blocks.insert(
-            1,
-            json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": text }] }),
-        );
+        blocks.push(Block::context(text));
     }
+    if let Some(approval) = approval {
+        blocks.push(Block::context(approval_line(approval)));
+    }
+    blocks.push(Block::context(hint));
     if self_close && !ticket.is_done() {
-        blocks.push(json!({
-            "type": "actions",
-            "block_id": "requester",
-            "elements": [{
-                "type": "button", "action_id": CLOSE_REQUEST, "value": ticket.key,
-                "text": { "type": "plain_text", "text": "Close request" },
-                "confirm": {
-                    "title": { "type": "plain_text", "text": "Close this request?" },
-                    "text": { "type": "mrkdwn", "text": "Only the requester can close it. The help desk will see that you did." },
-                    "confirm": { "type": "plain_text", "text": "Close it" },
-                    "deny": { "type": "plain_text", "text": "Keep it open" },
-                },
-            }]
-        }));
+        let close = Element::Button {
+            action_id: CLOSE_REQUEST,
+            value: Cow::Borrowed(&ticket.key),
+            text: Text::plain("Close request"),
+            style: None,
+            confirm: Some(Box::new(Confirm {
+                title: Text::plain("Close this request?"),
+                text: Text::mrkdwn("Only the requester can close it. The help desk will see that you did."),
+                confirm: Text::plain("Close it"),
+                deny: Text::plain("Keep it open"),
+            })),
+        };
+        blocks.push(Block::Actions {
+            block_id: "requester".into(),
+            elements: vec![close],
+        });
     }
     deleted_note(ticket, &mut blocks);
-    Value::Array(blocks)
+    blocks
 }
 
 fn card_context(ticket: &TicketRecord) -> String {
@@ -286,25 +275,22 @@ fn card_context(ticket: &TicketRecord) -> String {
 }
 
 /// The card in the agents' channel.
-pub fn agent_card(ticket: &TicketRecord, view: &CardView) -> Value {
-    let mut blocks = Vec::new();
+pub fn agent_card<'t>(ticket: &'t TicketRecord, view: &CardView) -> Vec<Block<'t>> {
+    let mut blocks = Vec::with_capacity(8);
     if let Some(intro) = view.shown.intro {
-        blocks.push(context(&escape(intro)));
+        blocks.push(Block::context(escape(intro)));
     }
     blocks.push(headline(
-        format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)),
+        &format!("*{}* · {}", ticket_link(ticket), escape(&ticket.summary)),
         ticket,
         view.shown.fields,
     ));
     if ticket.description.trim() != ticket.summary.trim() {
-        blocks.push(json!({
-            "type": "section",
-            "text": { "type": "mrkdwn", "text": clip(&escape(&ticket.description), SECTION_MAX) },
-        }));
+        blocks.push(Block::section(clip(&escape(&ticket.description), SECTION_MAX)));
     }
-    blocks.push(context(&card_context(ticket)));
+    blocks.push(Block::context(card_context(ticket)));
     if let Some(approval) = view.approval {
-        blocks.push(context(&approval_line(approval)));
+        blocks.push(Block::context(approval_line(approval)));
     }
     match (view.rating, ticket.filed_on_behalf_of()) {
         (Some(survey), _) => {
@@ -317,75 +303,89 @@ pub fn agent_card(ticket: &TicketRecord, view: &CardView) -> Value {
             if let Some(comment) = &survey.comment {
                 text.push_str(&format!(": “{}”", escape(comment)));
             }
-            blocks.push(context(&text));
+            blocks.push(Block::context(text));
         }
         (None, Some(name)) if ticket.is_done() => {
-            blocks.push(context(&format!("No survey: filed on behalf of {}", escape(&name))));
+            blocks.push(Block::context(format!(
+                "No survey: filed on behalf of {}",
+                escape(&name)
+            )));
         }
         _ => {}
     }
     blocks.push(card_actions(ticket, view));
     deleted_note(ticket, &mut blocks);
-    Value::Array(blocks)
+    blocks
 }
 
-fn option(value: &str) -> Value {
-    json!({ "text": { "type": "plain_text", "text": clip(value, 75) }, "value": value })
+/// A menu option showing `value` (clipped to Slack's 75 characters).
+fn option<'a>(value: impl Into<Str<'a>>) -> Choice<'a> {
+    let value = value.into();
+    let text = match value.chars().nth(74) {
+        Some(_) => Cow::Owned(clip(&value, 75)),
+        None => value.clone(),
+    };
+    Choice {
+        text: Text::plain(text),
+        value,
+    }
 }
 
 /// A card's actions: take it, hand it on, move it, prioritize, route, answer, note.
-fn card_actions(ticket: &TicketRecord, view: &CardView) -> Value {
-    let button = |action: &str, text: &str| json!({ "type": "button", "action_id": action, "value": ticket.key, "text": { "type": "plain_text", "text": text } });
-    let mut elements = Vec::new();
+fn card_actions<'t>(ticket: &'t TicketRecord, view: &CardView) -> Block<'t> {
+    let button = |action: &'static str, text: &'static str| Element::button(action, text, ticket.key.as_str());
+    let mut elements = Vec::with_capacity(8);
     if !ticket.is_done() {
         elements.push(button(ASSIGN_TO_ME, "Assign to me"));
     }
-    let mut assign = json!({ "type": "users_select", "action_id": ASSIGN_TO, "placeholder": { "type": "plain_text", "text": "Assign to…" } });
-    if let Some(assignee) = &ticket.assignee_slack_id {
-        assign["initial_user"] = assignee.clone().into();
-    }
-    elements.push(assign);
+    elements.push(Element::UsersSelect {
+        action_id: ASSIGN_TO,
+        placeholder: Text::plain("Assign to…"),
+        initial_user: ticket.assignee_slack_id.as_deref().map(Cow::Borrowed),
+    });
     if !view.moves.is_empty() && !ticket.awaits_approval() {
-        let moves: Vec<Value> = view.moves.iter().take(100).map(|m| option(m)).collect();
-        elements.push(json!({
-            "type": "static_select", "action_id": SET_STATUS,
-            "placeholder": { "type": "plain_text", "text": format!("Move from {}", clip(&ticket.status, 50)) },
-            "options": moves,
-        }));
-    }
-    let priorities: Vec<Value> = Priority::ALL.into_iter().map(|p| option(p.as_str())).collect();
-    elements.push(json!({
-        "type": "static_select", "action_id": SET_PRIORITY,
-        "placeholder": { "type": "plain_text", "text": "Priority" },
-        "options": priorities, "initial_option": option(ticket.priority.as_str()),
-    }));
-    if !view.departments.is_empty() {
-        let departments: Vec<Value> = view.departments.iter().take(100).map(|d| option(d)).collect();
-        let mut menu = json!({
-            "type": "static_select", "action_id": SET_DEPARTMENT,
-            "placeholder": { "type": "plain_text", "text": "Department" },
-            "options": departments,
+        elements.push(Element::StaticSelect {
+            action_id: SET_STATUS,
+            placeholder: Text::plain(format!("Move from {}", clip(&ticket.status, 50))),
+            options: view.moves.iter().take(100).map(|m| option(m.clone())).collect(),
+            initial_option: None,
         });
-        if let Some(current) = ticket
+    }
+    elements.push(Element::StaticSelect {
+        action_id: SET_PRIORITY,
+        placeholder: Text::plain("Priority"),
+        options: Priority::ALL.into_iter().map(|p| option(p.as_str())).collect(),
+        initial_option: Some(option(ticket.priority.as_str())),
+    });
+    if !view.departments.is_empty() {
+        let current = ticket
             .department
             .as_deref()
-            .filter(|d| view.departments.iter().any(|o| o == d))
-        {
-            menu["initial_option"] = option(current);
-        }
-        elements.push(menu);
+            .filter(|d| view.departments.iter().any(|o| o == d));
+        elements.push(Element::StaticSelect {
+            action_id: SET_DEPARTMENT,
+            placeholder: Text::plain("Department"),
+            options: view.departments.iter().take(100).map(|d| option(d.clone())).collect(),
+            initial_option: current.map(option),
+        });
     }
     elements.push(button(REPLY_PUBLICLY, "Reply to requester"));
     elements.push(button(ADD_NOTE, "Internal note"));
     elements.push(button(ADD_PARTICIPANT, "Add participant"));
-    json!({ "type": "actions", "block_id": format!("{TICKET_ACTIONS}{}", ticket.key), "elements": elements })
+    Block::Actions {
+        block_id: format!("{TICKET_ACTIONS}{}", ticket.key).into(),
+        elements,
+    }
 }
 
 /// What an approver is asked, in their DM with deskhand.
-pub fn approval_request(ticket: &TicketRecord) -> Value {
-    let button = |action: &str, text: &str, style: &str| {
-        json!({ "type": "button", "action_id": action, "value": ticket.key, "style": style,
-                "text": { "type": "plain_text", "text": text } })
+pub fn approval_request(ticket: &TicketRecord) -> Vec<Block<'_>> {
+    let button = |action_id: &'static str, text: &'static str, style: &'static str| Element::Button {
+        action_id,
+        value: Cow::Borrowed(&ticket.key),
+        text: Text::plain(text),
+        style: Some(style),
+        confirm: None,
     };
     let mut text = format!(
         ":raised_hand: <@{}> asks for *{}* · {}",
@@ -396,34 +396,46 @@ pub fn approval_request(ticket: &TicketRecord) -> Value {
     if let Some(kind) = &ticket.request_type {
         text.push_str(&format!(" ({})", escape(kind)));
     }
-    json!([
-        { "type": "section", "text": { "type": "mrkdwn", "text": clip(&text, SECTION_MAX) } },
-        { "type": "section", "text": { "type": "mrkdwn", "text": clip(&escape(&ticket.description), SECTION_MAX) } },
-        { "type": "actions", "block_id": format!("approval:{}", ticket.key), "elements": [
-            button(APPROVE, "Approve", "primary"),
-            button(DECLINE, "Decline", "danger"),
-        ] },
-    ])
+    vec![
+        Block::section(clip(&text, SECTION_MAX)),
+        Block::section(clip(&escape(&ticket.description), SECTION_MAX)),
+        Block::Actions {
+            block_id: format!("approval:{}", ticket.key).into(),
+            elements: vec![
+                button(APPROVE, "Approve", "primary"),
+                button(DECLINE, "Decline", "danger"),
+            ],
+        },
+    ]
 }
 
 /// What a requester is asked once their request is done.
-pub fn satisfaction_request(ticket: &TicketRecord, resolution: i64) -> Value {
-    json!([
-        { "type": "section", "text": { "type": "mrkdwn", "text": format!(
+pub fn satisfaction_request(ticket: &TicketRecord, resolution: i64) -> Vec<Block<'_>> {
+    vec![
+        Block::section(format!(
             "Your request *{}* · {} is *{}*. How did the help desk do?",
-            ticket_link(ticket), escape(&ticket.summary), escape(&ticket.status)) } },
-        { "type": "actions", "block_id": format!("survey:{}", ticket.key), "elements": [
-            { "type": "button", "action_id": RATE, "value": survey_ref(&ticket.key, resolution),
-              "text": { "type": "plain_text", "text": "Rate this help" } },
-        ] },
-    ])
+            ticket_link(ticket),
+            escape(&ticket.summary),
+            escape(&ticket.status)
+        )),
+        Block::Actions {
+            block_id: format!("survey:{}", ticket.key).into(),
+            elements: vec![Element::button(
+                RATE,
+                "Rate this help",
+                survey_ref(&ticket.key, resolution),
+            )],
+        },
+    ]
 }
 
 /// The agent's queue, as `/desk queue` answers: a line and a "Take" button per request.
-pub fn queue(tickets: &[TicketRecord]) -> Value {
-    let mut blocks = vec![json!({ "type": "header", "text": { "type": "plain_text", "text": "Your queue" } })];
+pub fn queue(tickets: &[TicketRecord]) -> Vec<Block<'_>> {
+    let mut blocks = vec![Block::Header {
+        text: Text::plain("Your queue"),
+    }];
     if tickets.is_empty() {
-        blocks.push(json!({ "type": "section", "text": { "type": "mrkdwn", "text": "Nothing open. :tada:" } }));
+        blocks.push(Block::section("Nothing open. :tada:"));
     }
     for ticket in tickets.iter().take(40) {
         let assignee = ticket
@@ -438,13 +450,13 @@ pub fn queue(tickets: &[TicketRecord]) -> Value {
             escape(&ticket.status),
             ticket.priority
         );
-        blocks.push(json!({
-            "type": "section", "text": { "type": "mrkdwn", "text": clip(&text, SECTION_MAX) },
-            "accessory": { "type": "button", "action_id": ASSIGN_TO_ME, "value": ticket.key,
-                           "text": { "type": "plain_text", "text": "Take" } },
-        }));
+        blocks.push(Block::Section {
+            text: Text::mrkdwn(clip(&text, SECTION_MAX)),
+            fields: Vec::new(),
+            accessory: Some(Element::button(ASSIGN_TO_ME, "Take", ticket.key.as_str())),
+        });
     }
-    Value::Array(blocks)
+    blocks
 }
 
 #[cfg(test)]

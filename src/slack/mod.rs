@@ -10,6 +10,7 @@ pub mod events;
 pub mod http;
 pub mod ingress;
 pub mod interactions;
+pub mod kit;
 pub mod manifest;
 pub mod oauth;
 pub mod shapes;

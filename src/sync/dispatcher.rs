@@ -20,6 +20,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
 use crate::metrics;
 use crate::slack::api::{effect_metadata, PostMessage, SlackApi, SlackError};
+use crate::slack::kit::Block;
 use crate::slack::workspaces::{NoClient, Workspaces};
 use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
@@ -487,12 +488,11 @@ impl Dispatcher {
         if let Err(wait) = self.pacer.take(channel).await {
             return Ok(Outcome::Paced(wait));
         }
-        let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": text } }]);
         let message = PostMessage {
             channel,
             thread_ts,
             text,
-            blocks: &blocks,
+            blocks: &[Block::section(text)][..],
             metadata: None,
             unfurl_links: false,
         };

@@ -9,6 +9,7 @@ use crate::admin::{Actor, AdminError};
 use crate::desk::effects::{Effect, AGENT_CARD};
 use crate::desk::reports::{self, Rated, TicketTimes};
 use crate::slack::api::{PostMessage, SlackError};
+use crate::slack::kit::Block;
 use crate::slack::{blocks, views};
 use crate::store::{ClaimedEffect, StoreError, TicketRecord};
 use crate::sync::mail::MailError;
@@ -55,7 +56,7 @@ impl Dispatcher {
         &self,
         user: &str,
         ticket: &TicketRecord,
-        blocks: &serde_json::Value,
+        blocks: &[Block<'_>],
     ) -> Result<Outcome, SlackError> {
         let channel = self.dm_channel(user).await?;
         if let Err(wait) = self.pacer.take(&channel).await {

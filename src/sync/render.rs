@@ -5,8 +5,9 @@
 use super::dispatcher::{Dispatcher, Outcome};
 use crate::desk::effects::THREAD_REPLY;
 use crate::desk::rules::{self, RequestThread};
-use crate::slack::api::SlackError;
+use crate::slack::api::{SlackError, UpdateMessage};
 use crate::slack::blocks::{self, CardView, Shown};
+use crate::slack::kit::Block;
 use crate::slack::views;
 use crate::store::{ApprovalRecord, ProjectRecord, SurveyRecord, TicketRecord};
 
@@ -38,7 +39,7 @@ impl Dispatcher {
         }
     }
 
-    pub(super) async fn render(&self, ticket: &TicketRecord, role: &str) -> serde_json::Value {
+    pub(super) async fn render<'t>(&self, ticket: &'t TicketRecord, role: &str) -> Vec<Block<'t>> {
         let beside = self.beside(ticket, role != THREAD_REPLY).await;
         let fields = beside.project.as_ref().map(|p| p.message_fields()).unwrap_or_default();
         let shown = match &beside.project {
@@ -85,7 +86,12 @@ impl Dispatcher {
         }
         let blocks = self.render(&ticket, role).await;
         self.slack
-            .update_message(&message.channel_id, &message.ts, &blocks::ticket_text(&ticket), &blocks)
+            .update_message(&UpdateMessage {
+                channel: &message.channel_id,
+                ts: &message.ts,
+                text: &blocks::ticket_text(&ticket),
+                blocks: &blocks,
+            })
             .await?;
         Ok(Outcome::Done(None))
     }

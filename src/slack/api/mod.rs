@@ -348,7 +348,10 @@ impl SlackApi {
     }
 
     /// Post a message; its `ts`.
-    pub async fn post_message(&self, message: &PostMessage<'_>) -> Result<String, SlackError> {
+    pub async fn post_message(
+        &self,
+        message: &PostMessage<'_, impl Serialize + Sync + ?Sized>,
+    ) -> Result<String, SlackError> {
         #[derive(Deserialize)]
         struct Answer {
             ts: String,
@@ -357,9 +360,8 @@ impl SlackApi {
         Ok(answer.ts)
     }
 
-    pub async fn update_message(&self, channel: &str, ts: &str, text: &str, blocks: &Value) -> Result<(), SlackError> {
-        let body = serde_json::json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
-        let _: Value = self.post("chat.update", &body).await?;
+    pub async fn update_message(&self, message: &UpdateMessage<'_>) -> Result<(), SlackError> {
+        let _: Value = self.post("chat.update", message).await?;
         Ok(())
     }
 

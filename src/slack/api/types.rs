@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::slack::kit::Block;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthTest {
     pub url: String,
@@ -100,15 +102,24 @@ impl User {
 /// A message to post. `metadata` tags it with the effect that posts it, so a post whose
 /// answer was lost can be found again instead of sent twice.
 #[derive(Debug, Clone, Serialize)]
-pub struct PostMessage<'a> {
+pub struct PostMessage<'a, B: ?Sized = [Block<'a>]> {
     pub channel: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread_ts: Option<&'a str>,
     pub text: &'a str,
-    pub blocks: &'a Value,
+    pub blocks: &'a B,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
     pub unfurl_links: bool,
+}
+
+/// A message of deskhand's to show anew.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateMessage<'a> {
+    pub channel: &'a str,
+    pub ts: &'a str,
+    pub text: &'a str,
+    pub blocks: &'a [Block<'a>],
 }
 
 /// One message of a history or replies page: just what finding our own posts needs.

@@ -132,7 +132,7 @@ pub(super) async fn handle<'a>(unit: &mut Unit<'a>, tx: &mut Tx, request: &DeskR
         (DeskCommand::Queue, None) => {
             let queue = Store::queue_in(tx, &user.slack_user_id, QUEUE_LIMIT).await?;
             let text = format!("{} open request(s) in your queue", queue.len());
-            respond(text, Some(blocks::queue(&queue)))
+            respond(text, serde_json::to_value(blocks::queue(&queue)).ok())
         }
         (DeskCommand::Report, None) => unit.effect(Effect::RespondReport {
             response_url: request.response_url.clone(),
