@@ -1,8 +1,12 @@
 //! Projects and channel bindings: what admins configure.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use serde::Serialize;
 
-use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Db, Result, Store, Tx};
 use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
 use crate::desk::project::{self, Approval, Approvals, Department, MessageField, DEFAULT_MESSAGE_FIELDS};
 use crate::desk::settings::Settings;
@@ -12,6 +16,8 @@ use crate::desk::workflow::Workflow;
 pub struct ProjectRecord {
     pub key: String,
     pub name: String,
+    /// The number the next ticket would take when this was read. Tickets are numbered in
+    /// the database (the projects kept between reads do not follow it).
     #[serde(skip)]
     pub next_number: i64,
     /// JSON array of department names.
@@ -203,7 +209,61 @@ pub(super) const CHANNEL_COLUMNS: &str = "channel_id, kind, project_key, agent_c
 
 const SETTINGS: &str = "select key, value from settings";
 
-fn settings_of(rows: Vec<(String, String)>) -> Settings {
+/// The projects and the settings as last read. On SQLite, where deskhand is the only
+/// process using the database (`Store::connect` locks it), they are kept between reads:
+/// every transaction that changes either says so (`Tx::changes_config`), and once it
+/// commits the next read goes to the database again. So the worker and the dispatcher,
+/// which need both for every batch, do not read them for every batch. On PostgreSQL, where
+/// other replicas change them too, every read goes to the database.
+#[derive(Default)]
+pub(crate) struct ConfigMemory {
+    /// Counts the commits that changed projects or settings.
+    generation: AtomicU64,
+    projects: Kept<[ProjectRecord]>,
+    settings: Kept<[(String, String)]>,
+}
+
+/// A value as read, with the generation it was read at.
+type Kept<T> = Mutex<Option<(u64, Arc<T>)>>;
+
+impl ConfigMemory {
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl Store {
+    /// What `read` reads, or what it read last time if nothing it reads has changed since.
+    /// The generation is taken before reading: a change committed during the read makes
+    /// what it returned stale at once.
+    async fn remembered<T: ?Sized>(
+        &self,
+        slot: &Kept<T>,
+        read: impl Future<Output = Result<Arc<T>>>,
+    ) -> Result<Arc<T>> {
+        if !matches!(self.db, Db::Sqlite { .. }) {
+            return read.await;
+        }
+        let generation = self.config.generation.load(Ordering::Acquire);
+        let kept = slot.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((_, value)) = kept.filter(|(at, _)| *at == generation) {
+            return Ok(value);
+        }
+        let value = read.await?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((generation, value.clone()));
+        Ok(value)
+    }
+
+    async fn setting_rows(&self) -> Result<Arc<[(String, String)]>> {
+        self.remembered(&self.config.settings, async {
+            let rows: Vec<(String, String)> = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
+            Ok(rows.into())
+        })
+        .await
+    }
+}
+
+fn settings_of(rows: &[(String, String)]) -> Settings {
     Settings::from_stored(rows.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
@@ -213,7 +273,7 @@ fn own_marker(installation: &str) -> String {
 }
 
 /// One workspace's settings: its own once an admin set any, else the shared ones.
-fn workspace_settings_of(rows: Vec<(String, String)>, installation: Option<&str>) -> Settings {
+fn workspace_settings_of(rows: &[(String, String)], installation: Option<&str>) -> Settings {
     let prefix = installation.map(|i| format!("{i}/"));
     match prefix {
         Some(prefix) if rows.iter().any(|(k, _)| k.starts_with(&prefix)) => Settings::from_stored(
@@ -226,6 +286,7 @@ fn workspace_settings_of(rows: Vec<(String, String)>, installation: Option<&str>
 
 impl Store {
     pub async fn save_project(tx: &mut Tx, project: &NewProject<'_>) -> Result<ProjectRecord> {
+        tx.changes_config();
         let now = tx.now_ms();
         let json = |value: serde_json::Value| value.to_string();
         let names: Vec<&str> = project.departments.iter().map(|d| d.name.as_str()).collect();
@@ -264,6 +325,7 @@ impl Store {
 
     /// Set a project's portal.
     pub async fn set_portal(tx: &mut Tx, key: &str, portal: &crate::desk::portal::PortalSettings) -> Result<()> {
+        tx.changes_config();
         let json = serde_json::json!(portal).to_string();
         execute!(tx, "update projects set portal = $2 where key = $1", key, json)?;
         Ok(())
@@ -271,6 +333,7 @@ impl Store {
 
     /// Replace a project's departments (the names list follows).
     pub async fn set_departments(tx: &mut Tx, key: &str, departments: &[Department]) -> Result<ProjectRecord> {
+        tx.changes_config();
         let now = tx.now_ms();
         let names: Vec<&str> = departments.iter().map(|d| d.name.as_str()).collect();
         let names = serde_json::json!(names).to_string();
@@ -296,11 +359,18 @@ impl Store {
             .await)?)
     }
 
+    /// Every project, in key order.
     pub async fn projects(&self) -> Result<Vec<ProjectRecord>> {
-        let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
-            .fetch_all(pool)
-            .await)?)
+        let projects = self
+            .remembered(&self.config.projects, async {
+                let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
+                let rows = on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
+                    .fetch_all(pool)
+                    .await)?;
+                Ok(rows.into())
+            })
+            .await?;
+        Ok(projects.to_vec())
     }
 
     pub async fn projects_in(tx: &mut Tx) -> Result<Vec<ProjectRecord>> {
@@ -320,21 +390,19 @@ impl Store {
 
     /// Every workspace setting, read at once.
     pub async fn settings(&self) -> Result<Settings> {
-        let rows = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
-        Ok(settings_of(rows))
+        Ok(settings_of(&self.setting_rows().await?))
     }
 
     /// The settings of the workspace an installation serves (see
     /// [`Store::put_workspace_settings`]).
     pub async fn settings_for(&self, installation: Option<&str>) -> Result<Settings> {
-        let rows = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
-        Ok(workspace_settings_of(rows, installation))
+        Ok(workspace_settings_of(&self.setting_rows().await?, installation))
     }
 
     /// The same, read inside a change to them.
     pub async fn settings_in_for(tx: &mut Tx, installation: Option<&str>) -> Result<Settings> {
-        let rows = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
-        Ok(workspace_settings_of(rows, installation))
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        Ok(workspace_settings_of(&rows, installation))
     }
 
     /// Give a workspace settings of its own, all of them: from then on the shared settings
@@ -353,12 +421,13 @@ impl Store {
 
     /// The settings, read inside a change to them.
     pub async fn settings_in(tx: &mut Tx) -> Result<Settings> {
-        let rows = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
-        Ok(settings_of(rows))
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        Ok(settings_of(&rows))
     }
 
     /// Write settings as stored (name, JSON); `None` removes the row.
     pub async fn put_settings(tx: &mut Tx, pairs: &[(&str, Option<String>)]) -> Result<()> {
+        tx.changes_config();
         let now = tx.now_ms();
         for (key, value) in pairs {
             on_tx!(tx, |conn| {
@@ -505,5 +574,63 @@ impl Store {
     pub async fn delete_channel(tx: &mut Tx, channel_id: &str) -> Result<bool> {
         let deleted: u64 = execute!(tx, "delete from channels where channel_id = $1", channel_id)?;
         Ok(deleted > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project<'a>(key: &'a str, name: &'a str, approvals: &'a Approvals) -> NewProject<'a> {
+        NewProject {
+            key,
+            name,
+            departments: &[],
+            request_types: &[],
+            workflow: None,
+            approvals,
+            message_fields: None,
+            intro: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn projects_kept_between_reads_follow_every_committed_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite:{}", dir.path().join("kept.db").display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let approvals = Approvals::new();
+        let names = |projects: Vec<ProjectRecord>| projects.into_iter().map(|p| p.name).collect::<Vec<_>>();
+
+        let mut tx = store.begin().await.unwrap();
+        Store::save_project(&mut tx, &project("IT", "IT help", &approvals))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
+
+        // Not seen before its commit, nor after a rollback; seen at once after a commit.
+        let mut tx = store.begin().await.unwrap();
+        Store::save_project(&mut tx, &project("IT", "IT desk", &approvals))
+            .await
+            .unwrap();
+        assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
+        drop(tx);
+        assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
+        let mut tx = store.begin().await.unwrap();
+        Store::save_project(&mut tx, &project("IT", "IT desk", &approvals))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(names(store.projects().await.unwrap()), ["IT desk"]);
+
+        let mut tx = store.begin().await.unwrap();
+        Store::put_settings(&mut tx, &[("admins", Some(r#"["U1"]"#.into()))])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.settings().await.unwrap().admins, ["U1"]);
     }
 }

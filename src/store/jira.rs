@@ -110,6 +110,7 @@ impl Store {
             new.create_customers,
             now
         )?;
+        tx.changes_config();
         execute!(
             tx,
             "update projects set backend = 'jira', updated_at = $2 where key = $1",
@@ -121,6 +122,7 @@ impl Store {
 
     /// A project's statuses as its service desk has them.
     pub async fn set_workflow(tx: &mut Tx, project: &str, workflow: &crate::desk::workflow::Workflow) -> Result<()> {
+        tx.changes_config();
         let workflow = serde_json::to_string(workflow).unwrap_or_default();
         execute!(
             tx,

@@ -37,6 +37,7 @@ use tokio::sync::Notify;
 
 pub use agents::{ApprovalRecord, RatingRow, ResponseRow, SurveyRecord};
 pub use bulk::{NewAudit, NewTicketMessage, NumberedTicket};
+use config::ConfigMemory;
 pub use config::{ChannelRecord, NewProject, ProjectLists, ProjectRecord};
 pub use customers::{CustomerRecord, OrganizationRecord};
 pub use group_commit::GroupCommit;
@@ -207,6 +208,8 @@ pub struct Store {
     commits: Arc<Notify>,
     /// This process, as the rows it claims name it.
     replica: Arc<Replica>,
+    /// The projects and settings as last read.
+    config: Arc<ConfigMemory>,
 }
 
 pub(crate) enum TxInner {
@@ -223,6 +226,10 @@ pub struct Tx {
     /// Whether it settles claimed queue rows: then it commits only while this replica's
     /// claims are still its own.
     settles_claims: bool,
+    config: Arc<ConfigMemory>,
+    /// Whether it changes projects or settings: then what was read of them is read again
+    /// after it commits.
+    changes_config: bool,
 }
 
 impl Tx {
@@ -243,8 +250,16 @@ impl Tx {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
+        if self.changes_config {
+            self.config.changed();
+        }
         self.commits.notify_waiters();
         Ok(())
+    }
+
+    /// Say that this transaction changes projects or settings.
+    pub(crate) fn changes_config(&mut self) {
+        self.changes_config = true;
     }
 }
 
@@ -414,6 +429,7 @@ impl Store {
             clock: Clock::default(),
             commits: Arc::new(Notify::new()),
             replica: Arc::new(Replica::new()),
+            config: Arc::default(),
         })
     }
 
@@ -461,6 +477,8 @@ impl Store {
             commits: self.commits.clone(),
             replica: self.replica.clone(),
             settles_claims: false,
+            config: self.config.clone(),
+            changes_config: false,
         })
     }
 
