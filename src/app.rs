@@ -45,11 +45,12 @@ pub struct App {
     inbox_writer: tokio::task::JoinHandle<()>,
 }
 
-/// What wakes the worker (new events) and the dispatcher (new effects) before their next
-/// look at the queues.
+/// What wakes the worker (new events), its urgent lane (new events someone waits for) and
+/// the dispatcher (new effects) before their next look at the queues.
 #[derive(Clone, Default)]
 pub struct Wakers {
     pub inbox: Arc<Notify>,
+    pub urgent: Arc<Notify>,
     pub outbox: Arc<Notify>,
 }
 
@@ -88,10 +89,21 @@ impl App {
         .with_app_token(config.slack_app_token.clone());
         let workspaces = Workspaces::new(slack.clone(), store.clone(), config.secret_key.clone());
         let wake = Wakers::default();
+        let urgent = wake.urgent.clone();
         let (inbox, inbox_writer) = GroupCommit::spawn(
             store.clone(),
             wake.inbox.clone(),
-            |store: Store, events: Arc<[NewEvent]>| async move { store.insert_events(&events).await },
+            move |store: Store, events: Arc<[NewEvent]>| {
+                let urgent = urgent.clone();
+                async move {
+                    let ids = store.insert_events(&events).await?;
+                    // The urgent lane looks only when there is something for it.
+                    if events.iter().any(|e| e.urgent) {
+                        urgent.notify_one();
+                    }
+                    Ok(ids)
+                }
+            },
         );
         let signature = config
             .slack_signing_secret
@@ -160,19 +172,19 @@ impl App {
 
         tokio::spawn(check_slack(slack.clone(), config.clone()));
         let heartbeat = tokio::spawn(keep_beating(store.clone(), wake.clone(), stopped.clone()));
-        let new_worker = || {
+        let new_worker = |ready: &Arc<Notify>| {
             Worker::new(
                 store.clone(),
                 workspaces.clone(),
-                wake.inbox.clone(),
+                ready.clone(),
                 wake.outbox.clone(),
                 config.lease,
                 config.smtp_url.is_some(),
                 config.public_url.clone(),
             )
         };
-        let urgent_lane = tokio::spawn(new_worker().urgent_lane().run(stopped.clone()));
-        let worker = tokio::spawn(new_worker().run(stopped.clone()));
+        let urgent_lane = tokio::spawn(new_worker(&wake.urgent).urgent_lane().run(stopped.clone()));
+        let worker = tokio::spawn(new_worker(&wake.inbox).run(stopped.clone()));
         let pacer =
             ChannelPacer::new(config.slack_channel_rate, config.slack_channel_burst).shared_through(store.clone());
         let mailer = match &config.smtp_url {
@@ -281,6 +293,7 @@ async fn keep_beating(store: Store, wake: Wakers, mut stop: watch::Receiver<bool
                     "took over the work of a replica that stopped answering"
                 );
                 wake.inbox.notify_one();
+                wake.urgent.notify_one();
                 wake.outbox.notify_one();
             }
             Err(e) => tracing::warn!(error = %e, "could not tell the other replicas this one is alive"),

@@ -95,8 +95,8 @@ impl<I: Clone + Send + Sync + 'static, O: Send + 'static> GroupCommit<I, O> {
     }
 }
 
-/// Wake every task waiting on `committed` now (the worker and its urgent lane both wait
-/// for the inbox writer), and leave a permit for the next one if none is.
+/// Wake every task waiting on `committed` now, and leave a permit for the next one if
+/// none is.
 fn wake(committed: &Notify) {
     committed.notify_waiters();
     committed.notify_one();

@@ -33,6 +33,8 @@ use crate::sync::ratelimit::ChannelPacer;
 pub const MAX_IN_FLIGHT: usize = 256;
 /// While effects are in flight, wait until this many slots are free before claiming more.
 const CLAIM_AT_LEAST: usize = 64;
+/// The most effects one claim takes.
+const CLAIM_AT_MOST: usize = 128;
 const POLL: Duration = Duration::from_millis(250);
 
 /// How an effect ended, and what it posted.
@@ -154,9 +156,13 @@ impl Dispatcher {
 
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
+            // A claim that got fewer than it asked for took everything due: the next one
+            // waits until something new is committed (or the poll comes round), instead of
+            // asking again at once for nothing.
+            let asked = self.slots.available_permits().min(CLAIM_AT_MOST);
             match self.dispatch_once().await {
-                Ok(0) => {}
-                Ok(_) => continue,
+                Ok(started) if started > 0 && started >= asked => continue,
+                Ok(_) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "dispatcher could not take effects; trying again")
                 }
@@ -187,7 +193,11 @@ impl Dispatcher {
         }
         let claimed = self
             .store
-            .claim_effects(free.min(128) as i64, self.lease.as_millis() as i64, urgent_only)
+            .claim_effects(
+                free.min(CLAIM_AT_MOST) as i64,
+                self.lease.as_millis() as i64,
+                urgent_only,
+            )
             .await?;
         let started = claimed.len();
         if started > 0 {

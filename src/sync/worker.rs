@@ -94,6 +94,15 @@ pub struct Worker {
     urgent_only: bool,
 }
 
+/// What one look at the inbox took.
+pub struct Batch {
+    pub taken: usize,
+    /// Look again at once: the batch was full, so more may be due; or it held events tried
+    /// before, which may have held back later events of their channel. Otherwise it took
+    /// everything due, and what came in since has woken the worker already.
+    pub again: bool,
+}
+
 impl Worker {
     pub fn new(
         store: Store,
@@ -144,10 +153,11 @@ impl Worker {
                 (last_statistics, since_statistics) = (Instant::now(), 0);
             }
             match self.run_once().await {
-                Ok(0) => {}
-                Ok(taken) => {
-                    since_statistics += taken;
-                    continue;
+                Ok(batch) => {
+                    since_statistics += batch.taken;
+                    if batch.again {
+                        continue;
+                    }
                 }
                 Err(e) => tracing::error!(error = %e, "worker could not take events; trying again"),
             }
@@ -186,17 +196,21 @@ impl Worker {
     }
 
     /// Take one batch of due events and handle it, each installation's events with its
-    /// own token. How many events were taken.
-    pub async fn run_once(&mut self) -> Result<usize, StoreError> {
+    /// own token.
+    pub async fn run_once(&mut self) -> Result<Batch, StoreError> {
         let claimed = self
             .store
             .claim_events(BATCH, self.lease.as_millis() as i64, self.urgent_only)
             .await?;
         let claimed_at = Instant::now();
-        if claimed.is_empty() {
-            return Ok(0);
-        }
         let taken = claimed.len();
+        let batch = Batch {
+            taken,
+            again: taken as i64 >= BATCH || claimed.iter().any(|e| e.attempts > 1),
+        };
+        if claimed.is_empty() {
+            return Ok(batch);
+        }
         metrics::get().worker_batch_events.observe(taken as f64);
         let _timer = metrics::time(&metrics::get().worker_batch_seconds);
         let mut groups: Vec<(Option<String>, Vec<ClaimedEvent>, Vec<Decoded>)> = Vec::new();
@@ -219,7 +233,7 @@ impl Worker {
         for (installation, events, decoded) in groups {
             self.handle_group(installation, events, decoded, claimed_at).await?;
         }
-        Ok(taken)
+        Ok(batch)
     }
 
     /// A workspace removed deskhand (or revoked its token): its token is forgotten and
