@@ -581,17 +581,22 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn project<'a>(key: &'a str, name: &'a str, approvals: &'a Approvals) -> NewProject<'a> {
-        NewProject {
-            key,
+    /// A transaction that has saved project IT under `name`, not yet committed.
+    async fn saving(store: &Store, name: &str) -> Tx {
+        let approvals = Approvals::new();
+        let project = NewProject {
+            key: "IT",
             name,
             departments: &[],
             request_types: &[],
             workflow: None,
-            approvals,
+            approvals: &approvals,
             message_fields: None,
             intro: None,
-        }
+        };
+        let mut tx = store.begin().await.unwrap();
+        Store::save_project(&mut tx, &project).await.unwrap();
+        tx
     }
 
     #[tokio::test]
@@ -601,29 +606,17 @@ mod tests {
             .await
             .unwrap();
         store.migrate().await.unwrap();
-        let approvals = Approvals::new();
         let names = |projects: Vec<ProjectRecord>| projects.into_iter().map(|p| p.name).collect::<Vec<_>>();
 
-        let mut tx = store.begin().await.unwrap();
-        Store::save_project(&mut tx, &project("IT", "IT help", &approvals))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        saving(&store, "IT help").await.commit().await.unwrap();
         assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
 
         // Not seen before its commit, nor after a rollback; seen at once after a commit.
-        let mut tx = store.begin().await.unwrap();
-        Store::save_project(&mut tx, &project("IT", "IT desk", &approvals))
-            .await
-            .unwrap();
+        let tx = saving(&store, "IT desk").await;
         assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
         drop(tx);
         assert_eq!(names(store.projects().await.unwrap()), ["IT help"]);
-        let mut tx = store.begin().await.unwrap();
-        Store::save_project(&mut tx, &project("IT", "IT desk", &approvals))
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        saving(&store, "IT desk").await.commit().await.unwrap();
         assert_eq!(names(store.projects().await.unwrap()), ["IT desk"]);
 
         let mut tx = store.begin().await.unwrap();
