@@ -26,6 +26,7 @@ use crate::slack::{blocks, views};
 use crate::store::GroupCommit;
 use crate::store::{ClaimedEffect, NewTicketMessage, ProjectRecord, Settle, Store, StoreError, TicketRecord};
 use crate::sync::jira::{JiraDone, JiraSender};
+use crate::sync::lost_posts::ChannelSearches;
 use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
 
@@ -71,6 +72,8 @@ pub struct Dispatcher {
     /// The projects as read when the batch under way was claimed: its posts render from
     /// them instead of each reading its project again.
     pub(super) projects: Arc<HashMap<String, ProjectRecord>>,
+    /// The channel histories the batch under way read for its lost posts.
+    searches: Arc<ChannelSearches>,
 }
 
 /// Yes-or-no settings read from the store, remembered for [`MEMORY_TTL`].
@@ -150,6 +153,7 @@ impl Dispatcher {
             mailer,
             jira,
             projects: Arc::default(),
+            searches: Arc::default(),
         };
         (dispatcher, writer)
     }
@@ -223,12 +227,14 @@ impl Dispatcher {
                 }
             },
         };
+        let searches = Arc::new(ChannelSearches::for_batch(&claimed));
         for effect in claimed {
             let Ok(slot) = self.slots.clone().acquire_owned().await else {
                 break;
             };
             let mut this = self.clone();
             this.projects = projects.clone();
+            this.searches = searches.clone();
             // A ticket's reply and card are usually claimed together: both use the one read.
             let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.get(&id).cloned());
             tokio::spawn(async move {
@@ -562,13 +568,15 @@ impl Dispatcher {
             }))
         };
         if claimed.ambiguous {
-            // Posted in Slack's clock, give or take: look a minute before the effect began.
-            let oldest = format!("{}", claimed.created_at / 1000 - 60);
-            if let Some(ts) = self
-                .slack
-                .find_effect_post(channel, thread_ts, &oldest, &claimed.effect_id)
-                .await?
-            {
+            let found = match thread_ts {
+                Some(thread_ts) => {
+                    self.slack
+                        .find_thread_post(channel, thread_ts, &claimed.effect_id)
+                        .await?
+                }
+                None => self.searches.find(&self.slack, channel, &claimed.effect_id).await?,
+            };
+            if let Some(ts) = found {
                 tracing::info!(ticket.key = %ticket.key, ts = %ts, "an earlier attempt had posted; recorded it instead of posting again");
                 return Ok(posted(ts));
             }

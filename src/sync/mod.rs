@@ -10,6 +10,7 @@ mod inbox;
 pub mod jira;
 mod jira_answers;
 pub mod lookup;
+mod lost_posts;
 pub mod mail;
 mod notices;
 pub mod ratelimit;

@@ -182,15 +182,21 @@ async fn after_kill_9_on_sqlite_claimed_work_resumes_at_once_and_nothing_is_post
     let http = reqwest::Client::new();
     let server = Server::start(&env);
     configure(&http, &server.addr).await;
-    // Posts hang (longer than the client waits): the first ones are under way when the
-    // process dies, their effects claimed.
-    slack.fail("chat.postMessage", 4, Failure::Slow(Duration::from_millis(900)));
+    // Agent cards hang (longer than the client waits): the first four are under way when
+    // the process dies, their effects claimed.
+    slack.fail_in("chat.postMessage", AGENTS, 4, Failure::Slow(Duration::from_millis(900)));
     let all = events(N);
     for (id, body) in &all {
         assert_eq!(send(&http, &server.addr, body, 0).await, Some(200), "{id}");
     }
+    let cards_under_way = |s: &FakeSlack| {
+        s.calls_to("chat.postMessage")
+            .iter()
+            .filter(|c| c.params["channel"] == AGENTS)
+            .count()
+    };
     slack
-        .wait_until("a post under way", |s| !s.calls_to("chat.postMessage").is_empty())
+        .wait_until("four cards under way", |s| cards_under_way(s) >= 4)
         .await;
     server.kill_9();
     let store = Store::connect(db.url()).await.unwrap();
@@ -203,6 +209,13 @@ async fn after_kill_9_on_sqlite_claimed_work_resumes_at_once_and_nothing_is_post
     let server = Server::start(&env);
     wait_for_tickets(&store, N, Duration::from_secs(60)).await;
     assert_each_filed_and_answered_once(&store, &slack, N).await;
+    // The cards that were under way may have been posted: each was looked for before it
+    // was sent again, all of them in one read of the agent channel's history.
+    assert_eq!(
+        slack.calls_to("conversations.history").len(),
+        1,
+        "one search of the channel for all its lost cards"
+    );
     server.kill_9();
     store.close().await;
 }

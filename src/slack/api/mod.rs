@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::config::Secret;
 use crate::metrics;
 
+mod history;
 mod types;
 pub use types::*;
 
@@ -99,15 +100,6 @@ pub const EFFECT_EVENT_TYPE: &str = "deskhand_effect";
 pub fn effect_metadata(effect_id: &str) -> Value {
     serde_json::json!({ "event_type": EFFECT_EVENT_TYPE, "event_payload": { "effect_id": effect_id } })
 }
-
-fn is_effect(message: &HistoryMessage, effect_id: &str) -> bool {
-    message.metadata.as_ref().is_some_and(|m| {
-        m["event_type"] == EFFECT_EVENT_TYPE && m["event_payload"]["effect_id"].as_str() == Some(effect_id)
-    })
-}
-
-/// How many pages of history to read when looking for a lost post.
-const SEARCH_PAGES: usize = 10;
 
 impl SlackApi {
     pub fn new(base_url: &str, token: Option<Secret>, timeout: Duration) -> anyhow::Result<Self> {
@@ -531,46 +523,6 @@ impl SlackApi {
             404 | 410 => Err(SlackError::Api("expired_url".into())),
             status => Err(SlackError::Status(status)),
         }
-    }
-
-    /// Look for a message deskhand posted for `effect_id`: in the thread `thread_ts`, or
-    /// in the channel's history since `oldest` (a unix time in seconds) when it is top-level.
-    pub async fn find_effect_post(
-        &self,
-        channel: &str,
-        thread_ts: Option<&str>,
-        oldest: &str,
-        effect_id: &str,
-    ) -> Result<Option<String>, SlackError> {
-        let mut cursor = String::new();
-        for _ in 0..SEARCH_PAGES {
-            let mut query = vec![("channel", channel), ("include_all_metadata", "true"), ("limit", "200")];
-            match thread_ts {
-                Some(ts) => query.push(("ts", ts)),
-                None => query.push(("oldest", oldest)),
-            }
-            if !cursor.is_empty() {
-                query.push(("cursor", &cursor));
-            }
-            let method = if thread_ts.is_some() {
-                "conversations.replies"
-            } else {
-                "conversations.history"
-            };
-            let page: HistoryPage = match self.get(method, &query).await {
-                // No thread (its parent is gone): nothing was posted in it.
-                Err(SlackError::Api(e)) if e == "thread_not_found" => return Ok(None),
-                other => other?,
-            };
-            if let Some(found) = page.messages.iter().find(|m| is_effect(m, effect_id)) {
-                return Ok(Some(found.ts.clone()));
-            }
-            cursor = page.response_metadata.map(|m| m.next_cursor).unwrap_or_default();
-            if cursor.is_empty() {
-                break;
-            }
-        }
-        Ok(None)
     }
 }
 
