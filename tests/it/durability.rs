@@ -182,8 +182,8 @@ async fn after_kill_9_on_sqlite_claimed_work_resumes_at_once_and_nothing_is_post
     let http = reqwest::Client::new();
     let server = Server::start(&env);
     configure(&http, &server.addr).await;
-    // Agent cards hang (longer than the client waits): the first four are under way when
-    // the process dies, their effects claimed.
+    // The first four agent cards hang for 900 ms: they are under way when the process
+    // dies, their effects claimed.
     slack.fail_in("chat.postMessage", AGENTS, 4, Failure::Slow(Duration::from_millis(900)));
     let all = events(N);
     for (id, body) in &all {
