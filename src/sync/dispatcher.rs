@@ -508,7 +508,7 @@ impl Dispatcher {
             channel,
             thread_ts,
             text,
-            blocks: &[Block::section(text)][..],
+            blocks: &[Block::section(text)],
             metadata: None,
             unfurl_links: false,
         };

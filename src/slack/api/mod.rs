@@ -340,10 +340,7 @@ impl SlackApi {
     }
 
     /// Post a message; its `ts`.
-    pub async fn post_message(
-        &self,
-        message: &PostMessage<'_, impl Serialize + Sync + ?Sized>,
-    ) -> Result<String, SlackError> {
+    pub async fn post_message(&self, message: &PostMessage<'_>) -> Result<String, SlackError> {
         #[derive(Deserialize)]
         struct Answer {
             ts: String,

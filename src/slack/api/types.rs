@@ -102,12 +102,12 @@ impl User {
 /// A message to post. `metadata` tags it with the effect that posts it, so a post whose
 /// answer was lost can be found again instead of sent twice.
 #[derive(Debug, Clone, Serialize)]
-pub struct PostMessage<'a, B: ?Sized = [Block<'a>]> {
+pub struct PostMessage<'a> {
     pub channel: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thread_ts: Option<&'a str>,
     pub text: &'a str,
-    pub blocks: &'a B,
+    pub blocks: &'a [Block<'a>],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
     pub unfurl_links: bool,
