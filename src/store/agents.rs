@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::bulk::Dialect;
 use super::tickets::TICKET_COLUMNS;
-use super::{execute, on_pool, on_tx, ProjectRecord, Result, Store, TicketRecord, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, ProjectRecord, Result, Store, TicketRecord, Tx};
 use crate::desk::reports::{Rated, TicketTimes};
 
 /// A request's approval: who may decide, and the decision once made.
@@ -22,6 +22,12 @@ pub struct ApprovalRecord {
     pub reason: Option<String>,
     pub requested_at: i64,
     pub decided_at: Option<i64>,
+}
+
+lite_record! {
+    ApprovalRecord {
+        ticket_id, approvers, decision, decided_by, decided_by_name, reason, requested_at, decided_at
+    }
 }
 
 impl ApprovalRecord {
@@ -43,6 +49,8 @@ pub struct SurveyRecord {
     pub answered_at: Option<i64>,
 }
 
+lite_record! { SurveyRecord { ticket_id, resolution, requester_slack_id, rating, comment, asked_at, answered_at } }
+
 /// A ticket as the response-time report reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResponseRow {
@@ -52,6 +60,12 @@ pub struct ResponseRow {
     pub created_at: i64,
     pub first_response_at: Option<i64>,
     pub first_resolved_at: Option<i64>,
+}
+
+lite_record! {
+    ResponseRow {
+        project_key, department, assignee_slack_id, created_at, first_response_at, first_resolved_at
+    }
 }
 
 /// An answered survey as the satisfaction report reads it.
@@ -64,6 +78,8 @@ pub struct RatingRow {
     pub rating: i64,
 }
 
+lite_record! { RatingRow { project_key, department, assignee_slack_id, answered_at, rating } }
+
 const APPROVAL_COLUMNS: &str =
     "ticket_id, approvers, decision, decided_by, decided_by_name, reason, requested_at, decided_at";
 const SURVEY_COLUMNS: &str = "ticket_id, resolution, requester_slack_id, rating, comment, asked_at, answered_at";
@@ -75,7 +91,7 @@ const QUEUE_ORDER: &str =
 impl Store {
     pub async fn ticket_in(tx: &mut Tx, ticket_id: i64) -> Result<Option<TicketRecord>> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<TicketRecord>(&sql)
             .bind(ticket_id)
             .fetch_optional(conn)
             .await)?)
@@ -120,7 +136,7 @@ impl Store {
 
     pub async fn approval_in(tx: &mut Tx, ticket_id: i64) -> Result<Option<ApprovalRecord>> {
         let sql = format!("select {APPROVAL_COLUMNS} from approvals where ticket_id = $1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ApprovalRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<ApprovalRecord>(&sql)
             .bind(ticket_id)
             .fetch_optional(conn)
             .await)?)
@@ -128,7 +144,7 @@ impl Store {
 
     pub async fn approval(&self, ticket_id: i64) -> Result<Option<ApprovalRecord>> {
         let sql = format!("select {APPROVAL_COLUMNS} from approvals where ticket_id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ApprovalRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ApprovalRecord>(&sql)
             .bind(ticket_id)
             .fetch_optional(pool)
             .await)?)
@@ -175,7 +191,7 @@ impl Store {
 
     pub async fn survey_in(tx: &mut Tx, ticket_id: i64, resolution: i64) -> Result<Option<SurveyRecord>> {
         let sql = format!("select {SURVEY_COLUMNS} from surveys where ticket_id = $1 and resolution = $2");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, SurveyRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<SurveyRecord>(&sql)
             .bind(ticket_id)
             .bind(resolution)
             .fetch_optional(conn)
@@ -210,7 +226,7 @@ impl Store {
             "select {SURVEY_COLUMNS} from surveys where ticket_id = $1 and rating is not null
              order by resolution desc limit 1"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, SurveyRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<SurveyRecord>(&sql)
             .bind(ticket_id)
             .fetch_optional(pool)
             .await)?)
@@ -224,7 +240,7 @@ impl Store {
         let (projects, departments) = queue_scope(&projects, user);
         let sql = queue_sql(self.dialect(), departments.is_some());
         let departments = serde_json::json!(departments.unwrap_or_default()).to_string();
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(serde_json::json!(projects).to_string())
             .bind(limit)
             .bind(&departments)
@@ -238,7 +254,7 @@ impl Store {
         let (projects, departments) = queue_scope(&projects, user);
         let sql = queue_sql(Dialect::of_tx(tx), departments.is_some());
         let departments = serde_json::json!(departments.unwrap_or_default()).to_string();
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<TicketRecord>(&sql)
             .bind(serde_json::json!(projects).to_string())
             .bind(limit)
             .bind(&departments)
@@ -254,7 +270,7 @@ impl Store {
                         where c.ticket_id = t.id and c.by_agent and c.visibility = 'public') as first_response_at
                    from tickets t where t.created_at >= $1 and t.created_at < $2 and t.deleted_at is null
                    order by t.created_at";
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ResponseRow>(sql)
+        Ok(on_pool!(self, |pool| query_as::<ResponseRow>(sql)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
@@ -268,7 +284,7 @@ impl Store {
                    from surveys s join tickets t on t.id = s.ticket_id
                    where s.rating is not null and s.answered_at >= $1 and s.answered_at < $2
                    order by s.answered_at";
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, RatingRow>(sql)
+        Ok(on_pool!(self, |pool| query_as::<RatingRow>(sql)
             .bind(from)
             .bind(to)
             .fetch_all(pool)

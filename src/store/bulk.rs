@@ -173,23 +173,19 @@ impl Store {
             "select t.channel_id, t.message_ts from tickets t join ({}) m on t.channel_id = m.c and t.message_ts = m.t",
             Dialect::of_tx(tx).json_rows(1, &[("c", "text"), ("t", "text")])
         );
-        let found: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(&sql)
-            .bind(to_json(&rows))
-            .fetch_all(conn)
-            .await)?;
+        let found: Vec<(String, String)> =
+            on_tx!(tx, |conn| query_as(&sql).bind(to_json(&rows)).fetch_all(conn).await)?;
         Ok(found.into_iter().collect())
     }
 
     /// Reserve `count` numbers in a project; the first of them.
     pub async fn allocate_numbers(tx: &mut Tx, project_key: &str, count: i64) -> Result<i64> {
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_scalar(
-                "update projects set next_number = next_number + $2 where key = $1 returning next_number - $2",
-            )
-            .bind(project_key)
-            .bind(count)
-            .fetch_one(conn)
-            .await
+            query_scalar("update projects set next_number = next_number + $2 where key = $1 returning next_number - $2")
+                .bind(project_key)
+                .bind(count)
+                .fetch_one(conn)
+                .await
         })?)
     }
 
@@ -208,11 +204,7 @@ impl Store {
             rows = Dialect::of_tx(tx).json_rows(1, TICKET_INSERT_COLUMNS),
         );
         let mut stored: Vec<TicketRecord> = on_tx!(tx, |conn| {
-            sqlx::query_as(&sql)
-                .bind(to_json(&tickets))
-                .bind(now)
-                .fetch_all(conn)
-                .await
+            query_as(&sql).bind(to_json(&tickets)).bind(now).fetch_all(conn).await
         })?;
         stored.sort_by_key(|t| t.id);
         Ok(stored)
@@ -344,7 +336,7 @@ impl Store {
             Dialect::Postgres => "select value from json_array_elements_text($1::json)",
         };
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id in ({ids_sql})");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ChannelRecord>(&sql)
             .bind(to_json(&ids))
             .fetch_all(pool)
             .await)?)
@@ -359,7 +351,7 @@ impl Store {
             "select {TICKET_COLUMNS} from tickets where id in ({})",
             self.dialect().json_ids(1)
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(to_json(&ids))
             .fetch_all(pool)
             .await)?)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Db, Result, Store, Tx};
+use super::{enum_column, execute, from_rows, lite::lite_record, on_pool, on_tx, raw_json, Db, Result, Store, Tx};
 use crate::desk::config::{ChannelKind, ChannelSettings, ProjectNames};
 use crate::desk::project::{self, Approval, Approvals, Department, MessageField, DEFAULT_MESSAGE_FIELDS};
 use crate::desk::settings::Settings;
@@ -47,6 +47,13 @@ pub struct ProjectRecord {
     pub portal: Option<String>,
     /// Where its tickets live: `native` (this database) or `jira`.
     pub backend: String,
+}
+
+lite_record! {
+    ProjectRecord {
+        key, name, next_number, departments, request_types, workflow, approvals, message_fields, intro,
+        department_records, created_at, updated_at, portal, backend
+    }
 }
 
 impl ProjectRecord {
@@ -256,7 +263,7 @@ impl Store {
 
     async fn setting_rows(&self) -> Result<Arc<[(String, String)]>> {
         self.remembered(&self.config.settings, async {
-            let rows: Vec<(String, String)> = on_pool!(self, |pool| sqlx::query_as(SETTINGS).fetch_all(pool).await)?;
+            let rows: Vec<(String, String)> = on_pool!(self, |pool| query_as(SETTINGS).fetch_all(pool).await)?;
             Ok(rows.into())
         })
         .await
@@ -307,7 +314,7 @@ impl Store {
              returning {PROJECT_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ProjectRecord>(&sql)
+            query_as::<ProjectRecord>(&sql)
                 .bind(project.key)
                 .bind(project.name)
                 .bind(&departments)
@@ -342,7 +349,7 @@ impl Store {
             "update projects set departments = $2, department_records = $3, updated_at = $4 where key = $1
              returning {PROJECT_COLUMNS}"
         );
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<ProjectRecord>(&sql)
             .bind(key)
             .bind(&names)
             .bind(&records)
@@ -353,7 +360,7 @@ impl Store {
 
     pub async fn project_in(tx: &mut Tx, key: &str) -> Result<Option<ProjectRecord>> {
         let sql = format!("select {PROJECT_COLUMNS} from projects where key = $1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<ProjectRecord>(&sql)
             .bind(key)
             .fetch_optional(conn)
             .await)?)
@@ -364,9 +371,7 @@ impl Store {
         let projects = self
             .remembered(&self.config.projects, async {
                 let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
-                let rows = on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
-                    .fetch_all(pool)
-                    .await)?;
+                let rows = on_pool!(self, |pool| query_as::<ProjectRecord>(&sql).fetch_all(pool).await)?;
                 Ok(rows.into())
             })
             .await?;
@@ -375,14 +380,14 @@ impl Store {
 
     pub async fn projects_in(tx: &mut Tx) -> Result<Vec<ProjectRecord>> {
         let sql = format!("select {PROJECT_COLUMNS} from projects order by key");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ProjectRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<ProjectRecord>(&sql)
             .fetch_all(conn)
             .await)?)
     }
 
     pub async fn project(&self, key: &str) -> Result<ProjectRecord> {
         let sql = format!("select {PROJECT_COLUMNS} from projects where key = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ProjectRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ProjectRecord>(&sql)
             .bind(key)
             .fetch_one(pool)
             .await)?)
@@ -401,7 +406,7 @@ impl Store {
 
     /// The same, read inside a change to them.
     pub async fn settings_in_for(tx: &mut Tx, installation: Option<&str>) -> Result<Settings> {
-        let rows: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| query_as(SETTINGS).fetch_all(conn).await)?;
         Ok(workspace_settings_of(&rows, installation))
     }
 
@@ -421,7 +426,7 @@ impl Store {
 
     /// The settings, read inside a change to them.
     pub async fn settings_in(tx: &mut Tx) -> Result<Settings> {
-        let rows: Vec<(String, String)> = on_tx!(tx, |conn| sqlx::query_as(SETTINGS).fetch_all(conn).await)?;
+        let rows: Vec<(String, String)> = on_tx!(tx, |conn| query_as(SETTINGS).fetch_all(conn).await)?;
         Ok(settings_of(&rows))
     }
 
@@ -432,14 +437,14 @@ impl Store {
         for (key, value) in pairs {
             on_tx!(tx, |conn| {
                 match value {
-                    Some(value) => sqlx::query(
+                    Some(value) => query(
                         "insert into settings (key, value, updated_at) values ($1, $2, $3)
                          on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at",
                     )
                     .bind(*key)
                     .bind(value)
                     .bind(now),
-                    None => sqlx::query("delete from settings where key = $1").bind(*key),
+                    None => query("delete from settings where key = $1").bind(*key),
                 }
                 .execute(conn)
                 .await
@@ -452,7 +457,7 @@ impl Store {
     /// What a channel is bound as now, inside a change.
     pub async fn channel_kind(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelKind>> {
         let kind: Option<String> = on_tx!(tx, |conn| {
-            sqlx::query_scalar("select kind from channels where channel_id = $1")
+            query_scalar("select kind from channels where channel_id = $1")
                 .bind(channel_id)
                 .fetch_optional(conn)
                 .await
@@ -463,7 +468,7 @@ impl Store {
     /// A support channel whose agent channel `channel_id` is, if any.
     pub async fn agent_channel_user(tx: &mut Tx, channel_id: &str) -> Result<Option<String>> {
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
+            query_scalar("select channel_id from channels where agent_channel = $1 limit 1")
                 .bind(channel_id)
                 .fetch_optional(conn)
                 .await
@@ -499,7 +504,7 @@ impl Store {
              returning {CHANNEL_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+            query_as::<ChannelRecord>(&sql)
                 .bind(&channel.channel_id)
                 .bind(channel.kind.as_str())
                 .bind(&channel.project)
@@ -532,7 +537,7 @@ impl Store {
         );
         let now = facilitator.map(|_| tx.now_ms());
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+            query_as::<ChannelRecord>(&sql)
                 .bind(channel_id)
                 .bind(facilitator.map(|f| f.0))
                 .bind(facilitator.map(|f| f.1))
@@ -545,7 +550,7 @@ impl Store {
     pub async fn channel(&self, channel_id: &str) -> Result<Option<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+            query_as::<ChannelRecord>(&sql)
                 .bind(channel_id)
                 .fetch_optional(pool)
                 .await
@@ -556,7 +561,7 @@ impl Store {
     pub async fn channel_in(tx: &mut Tx, channel_id: &str) -> Result<Option<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels where channel_id = $1");
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, ChannelRecord>(&sql)
+            query_as::<ChannelRecord>(&sql)
                 .bind(channel_id)
                 .fetch_optional(conn)
                 .await
@@ -565,7 +570,7 @@ impl Store {
 
     pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
         let sql = format!("select {CHANNEL_COLUMNS} from channels order by channel_id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ChannelRecord>(&sql)
             .fetch_all(pool)
             .await)?)
     }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{execute, on_pool, on_tx, Result, SlackUserRecord, Store, StoreError, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, SlackUserRecord, Store, StoreError, Tx};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CustomerRecord {
@@ -15,6 +15,8 @@ pub struct CustomerRecord {
     /// The Slack member with this address, when there is one.
     pub slack_user_id: Option<String>,
 }
+
+lite_record! { CustomerRecord { id, email, name, created_at, created_by, slack_user_id } }
 
 impl CustomerRecord {
     /// How people see this customer: their name, else their address.
@@ -30,6 +32,8 @@ pub struct OrganizationRecord {
     pub created_at: i64,
 }
 
+lite_record! { OrganizationRecord { id, name, created_at } }
+
 const CUSTOMER_COLUMNS: &str = "c.id, c.email, c.name, c.created_at, c.created_by,
     (select s.slack_user_id from slack_users s where lower(s.email) = c.email and not s.deleted
      order by s.slack_user_id limit 1) as slack_user_id";
@@ -43,7 +47,7 @@ const AUDIENCE: &str = "select customer_id from project_followers where project_
 impl Store {
     pub async fn insert_customer(tx: &mut Tx, email: &str, name: Option<&str>, by: &str) -> Result<i64> {
         let now = tx.now_ms();
-        Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        Ok(on_tx!(tx, |conn| query_scalar(
             "insert into customers (email, name, created_at, created_by) values ($1, $2, $3, $4) returning id"
         )
         .bind(email)
@@ -62,7 +66,7 @@ impl Store {
     ) -> Result<Vec<CustomerRecord>> {
         let sql = format!("select {CUSTOMER_COLUMNS} from customers c {condition} order by c.email");
         Ok(on_pool!(self, |pool| {
-            let mut query = sqlx::query_as::<_, CustomerRecord>(&sql);
+            let mut query = query_as::<CustomerRecord>(&sql);
             if let Some(text) = bind {
                 query = query.bind(text);
             }
@@ -112,7 +116,7 @@ impl Store {
     /// A new organization; `Conflict` when one is named alike (case aside).
     pub async fn insert_organization(tx: &mut Tx, name: &str) -> Result<i64> {
         let now = tx.now_ms();
-        Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        Ok(on_tx!(tx, |conn| query_scalar(
             "insert into organizations (name, name_key, created_at) values ($1, $2, $3) returning id"
         )
         .bind(name)
@@ -123,7 +127,7 @@ impl Store {
     }
 
     pub async fn organizations(&self) -> Result<Vec<OrganizationRecord>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select id, name, created_at from organizations order by name_key"
         )
         .fetch_all(pool)
@@ -131,7 +135,7 @@ impl Store {
     }
 
     pub async fn organization(&self, id: i64) -> Result<Option<OrganizationRecord>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select id, name, created_at from organizations where id = $1"
         )
         .bind(id)
@@ -140,7 +144,7 @@ impl Store {
     }
 
     pub async fn organization_named(&self, name: &str) -> Result<Option<OrganizationRecord>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select id, name, created_at from organizations where name_key = $1"
         )
         .bind(name.trim().to_lowercase())
@@ -150,7 +154,7 @@ impl Store {
 
     /// The organizations `customer` belongs to.
     pub async fn organizations_of(&self, customer: i64) -> Result<Vec<OrganizationRecord>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select o.id, o.name, o.created_at from organizations o
              join organization_members m on m.organization_id = o.id where m.customer_id = $1 order by o.name_key"
         )
@@ -222,7 +226,7 @@ impl Store {
                 None,
             )
             .await?;
-        let organizations = on_pool!(self, |pool| sqlx::query_as(
+        let organizations = on_pool!(self, |pool| query_as(
             "select o.id, o.name, o.created_at from organizations o
              join project_followers f on f.organization_id = o.id where f.project_key = $1 order by o.name_key"
         )
@@ -250,10 +254,7 @@ impl Store {
             ),
             (None, None) => return Err(StoreError::Other("followed_projects of nobody".into())),
         };
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(sql)
-            .bind(id)
-            .fetch_all(pool)
-            .await)?)
+        Ok(on_pool!(self, |pool| query_scalar(sql).bind(id).fetch_all(pool).await)?)
     }
 
     /// The Slack member deskhand knows with this address (as last read from Slack).
@@ -262,7 +263,7 @@ impl Store {
             "select {} from slack_users where lower(email) = $1 and not deleted order by slack_user_id limit 1",
             super::tickets::SLACK_USER_COLUMNS
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, SlackUserRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<SlackUserRecord>(&sql)
             .bind(email)
             .fetch_optional(pool)
             .await)?)
@@ -277,7 +278,7 @@ impl Store {
         reached: (i64, i64, i64),
     ) -> Result<i64> {
         let now = tx.now_ms();
-        Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        Ok(on_tx!(tx, |conn| query_scalar(
             "insert into project_messages (project_key, text, author, in_slack, by_email, unreachable, created_at)
              values ($1, $2, $3, $4, $5, $6, $7) returning id"
         )

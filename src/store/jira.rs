@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::tickets::TICKET_COLUMNS;
-use super::{execute, on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, TicketRecord, Tx};
 use crate::desk::jira::Mappings;
 
 /// A project's connection to its service desk, as the admin API shows it: never its
@@ -33,6 +33,14 @@ pub struct JiraBackendRecord {
     pub synced_to: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+lite_record! {
+    JiraBackendRecord {
+        project_key, site_url, service_desk_id, jira_project, request_type_id, account_email, account_id,
+        account_token, webhook_secret, mappings, create_customers, paused_at, paused_because, synced_to,
+        created_at, updated_at
+    }
 }
 
 impl JiraBackendRecord {
@@ -73,6 +81,8 @@ pub struct JiraFacilitatorRecord {
     pub authorized_by: String,
     pub created_at: i64,
 }
+
+lite_record! { JiraFacilitatorRecord { channel_id, email, account_id, account_token, authorized_by, created_at } }
 
 const BACKEND_COLUMNS: &str = "project_key, site_url, service_desk_id, jira_project, request_type_id, account_email, \
      account_id, account_token, webhook_secret, mappings, create_customers, paused_at, paused_because, synced_to, \
@@ -136,12 +146,12 @@ impl Store {
     /// Every project connected to a service desk.
     pub async fn jira_backends(&self) -> Result<Vec<JiraBackendRecord>> {
         let sql = format!("select {BACKEND_COLUMNS} from jira_backends order by project_key");
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?)
+        Ok(on_pool!(self, |pool| query_as(&sql).fetch_all(pool).await)?)
     }
 
     pub async fn jira_backend(&self, project: &str) -> Result<Option<JiraBackendRecord>> {
         let sql = format!("select {BACKEND_COLUMNS} from jira_backends where project_key = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
+        Ok(on_pool!(self, |pool| query_as(&sql)
             .bind(project)
             .fetch_optional(pool)
             .await)?)
@@ -239,7 +249,7 @@ impl Store {
     /// The ticket linked to a Jira issue, by the issue's id.
     pub async fn ticket_by_jira_issue(tx: &mut Tx, issue_id: &str) -> Result<Option<TicketRecord>> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where jira_issue_id = $1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<TicketRecord>(&sql)
             .bind(issue_id)
             .fetch_optional(conn)
             .await)?)
@@ -247,7 +257,7 @@ impl Store {
 
     /// The ticket linked to the issue: its id and Slack installation.
     pub async fn jira_ticket_of_issue(&self, issue_id: &str) -> Result<Option<(i64, Option<String>)>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select id, installation from tickets where jira_issue_id = $1"
         )
         .bind(issue_id)
@@ -258,7 +268,7 @@ impl Store {
     /// Whether changes to a ticket still wait to be sent to Jira: until they are, what
     /// Jira shows of it is older than deskhand's.
     pub async fn jira_changes_pending(&self, ticket_id: i64) -> Result<bool> {
-        let found: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(
+        let found: Option<i64> = on_pool!(self, |pool| query_scalar(
             "select id from outbox where order_key = $1 and state = 'pending' limit 1"
         )
         .bind(format!("jira:{ticket_id}"))
@@ -307,7 +317,7 @@ impl Store {
 
     /// Whether a Jira comment is already one of the ticket's comments.
     pub async fn has_jira_comment(tx: &mut Tx, ticket_id: i64, jira_comment_id: &str) -> Result<bool> {
-        let found: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+        let found: Option<i64> = on_tx!(tx, |conn| query_scalar(
             "select id from comments where ticket_id = $1 and jira_comment_id = $2"
         )
         .bind(ticket_id)
@@ -345,7 +355,7 @@ impl Store {
     }
 
     pub async fn jira_facilitator(&self, channel: &str) -> Result<Option<JiraFacilitatorRecord>> {
-        Ok(on_pool!(self, |pool| sqlx::query_as(
+        Ok(on_pool!(self, |pool| query_as(
             "select channel_id, email, account_id, account_token, authorized_by, created_at
              from jira_facilitators where channel_id = $1"
         )
@@ -362,7 +372,7 @@ impl Store {
     /// The Jira accounts deskhand writes with (every project's and facilitator's): what
     /// Jira says they did, deskhand did.
     pub async fn jira_own_accounts_in(tx: &mut Tx) -> Result<Vec<String>> {
-        Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        Ok(on_tx!(tx, |conn| query_scalar(
             "select account_id from jira_backends union select account_id from jira_facilitators"
         )
         .fetch_all(conn)
@@ -371,7 +381,7 @@ impl Store {
 
     /// A connected project's mappings (the empty ones when it is not connected).
     pub async fn jira_mappings_in(tx: &mut Tx, project: &str) -> Result<Mappings> {
-        let stored: Option<String> = on_tx!(tx, |conn| sqlx::query_scalar(
+        let stored: Option<String> = on_tx!(tx, |conn| query_scalar(
             "select mappings from jira_backends where project_key = $1"
         )
         .bind(project)
@@ -382,7 +392,7 @@ impl Store {
 
     /// A connected project's Jira site.
     pub async fn jira_site_in(tx: &mut Tx, project: &str) -> Result<Option<String>> {
-        Ok(on_tx!(tx, |conn| sqlx::query_scalar(
+        Ok(on_tx!(tx, |conn| query_scalar(
             "select site_url from jira_backends where project_key = $1"
         )
         .bind(project)
@@ -396,11 +406,9 @@ impl Store {
             "select {} from slack_users where lower(email) = lower($1) and not deleted order by slack_user_id limit 1",
             super::tickets::SLACK_USER_COLUMNS
         );
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, crate::store::SlackUserRecord>(
-            &sql
-        )
-        .bind(email)
-        .fetch_optional(conn)
-        .await)?)
+        Ok(on_tx!(tx, |conn| query_as::<crate::store::SlackUserRecord>(&sql)
+            .bind(email)
+            .fetch_optional(conn)
+            .await)?)
     }
 }

@@ -17,7 +17,9 @@ mod config;
 mod customers;
 mod group_commit;
 mod jira;
+mod lite;
 mod participants;
+mod pg;
 mod portal;
 mod queue;
 mod replicas;
@@ -31,8 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{PgPool, Postgres};
 use tokio::sync::Notify;
 
 pub use agents::{ApprovalRecord, RatingRow, ResponseRow, SurveyRecord};
@@ -133,7 +134,7 @@ impl Clock {
 
 #[derive(Clone)]
 pub(crate) enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite(Arc<lite::Lite>),
     Postgres(PgPool),
 }
 
@@ -141,8 +142,17 @@ pub(crate) enum Db {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
-            $crate::store::Db::Sqlite { read: $pool, .. } => $body,
-            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite(lite) => {
+                #[allow(unused_imports)]
+                use $crate::store::lite::{query, query_as, query_scalar};
+                let $pool = lite.readers();
+                $body
+            }
+            $crate::store::Db::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use $crate::store::pg::{query, query_as, query_scalar};
+                $body
+            }
         }
     };
 }
@@ -151,10 +161,14 @@ macro_rules! on_tx {
     ($tx:expr, |$conn:ident| $body:expr) => {
         match &mut $tx.inner {
             $crate::store::TxInner::Sqlite(t) => {
-                let $conn: &mut sqlx::SqliteConnection = &mut *t;
+                #[allow(unused_imports)]
+                use $crate::store::lite::{query, query_as, query_scalar};
+                let $conn: &mut rusqlite::Connection = t.conn();
                 $body
             }
             $crate::store::TxInner::Postgres(t) => {
+                #[allow(unused_imports)]
+                use $crate::store::pg::{query, query_as, query_scalar};
                 let $conn: &mut sqlx::PgConnection = &mut *t;
                 $body
             }
@@ -165,15 +179,14 @@ macro_rules! on_tx {
 /// (`sqlx::Row` is in scope). For records with columns the desk reads as enums.
 macro_rules! from_rows {
     ($ty:ty, |$row:ident| $body:expr) => {
-        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $ty {
-            fn from_row($row: &'r sqlx::sqlite::SqliteRow) -> std::result::Result<Self, sqlx::Error> {
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $ty {
+            fn from_row($row: &'r sqlx::postgres::PgRow) -> std::result::Result<Self, sqlx::Error> {
                 use sqlx::Row;
                 $body
             }
         }
-        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $ty {
-            fn from_row($row: &'r sqlx::postgres::PgRow) -> std::result::Result<Self, sqlx::Error> {
-                use sqlx::Row;
+        impl $crate::store::lite::FromLite for $ty {
+            fn from_lite($row: &$crate::store::lite::LiteRow<'_, '_>) -> std::result::Result<Self, sqlx::Error> {
                 $body
             }
         }
@@ -191,7 +204,7 @@ pub(crate) fn enum_column<T>(column: &str, text: String, parse: impl Fn(&str) ->
 /// Run one statement with these parameters in the transaction; the rows it changed.
 macro_rules! execute {
     ($tx:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
-        $crate::store::on_tx!($tx, |conn| sqlx::query($sql)
+        $crate::store::on_tx!($tx, |conn| query($sql)
             $(.bind($bind))*
             .execute(conn)
             .await
@@ -213,7 +226,7 @@ pub struct Store {
 }
 
 pub(crate) enum TxInner {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(lite::LiteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -247,7 +260,7 @@ impl Tx {
             ));
         }
         match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Sqlite(t) => t.commit()?,
             TxInner::Postgres(t) => t.commit().await?,
         }
         if self.changes_config {
@@ -359,9 +372,10 @@ impl Store {
         if !matches!(self.db, Db::Sqlite { .. }) {
             return Ok(ExclusiveUse(None));
         }
-        let options = SqliteConnectOptions::from_str(url)?;
-        let path = options.get_filename();
-        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        let Some(path) = lite::path_of(url).map(std::path::Path::new) else {
+            return Ok(ExclusiveUse(None));
+        };
+        if path.to_string_lossy().contains(":memory:") {
             return Ok(ExclusiveUse(None));
         }
         let lock_path = format!("{}.lock", path.display());
@@ -384,32 +398,13 @@ impl Store {
 
     /// Connect to the database the URL names. This is the one place the backend is chosen.
     pub async fn connect(url: &str) -> Result<Self> {
-        let db = if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                // WAL with NORMAL survives any process crash (kill -9); only a power loss
-                // can cost the last commits. FULL is one PRAGMA away if that matters more.
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                .pragma("temp_store", "memory");
-            // A connection to a local file does not go stale: no ping before each use,
-            // which would be one more round trip to the connection's thread per query.
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .test_before_acquire(false)
-                .connect_with(options.clone().pragma("cache_size", "-2000"))
-                .await?;
-            // Each reading connection keeps a page cache of its own: a smaller one, so
-            // that four of them do not hold 32 MiB.
-            let read = SqlitePoolOptions::new()
-                .max_connections(4)
-                .test_before_acquire(false)
-                .connect_with(options.pragma("cache_size", "-2000"))
-                .await?;
-            Db::Sqlite { read, write }
+        let db = if let Some(path) = lite::path_of(url) {
+            let path = path.to_owned();
+            let lite = tokio::task::spawn_blocking(move || lite::Lite::open(&path))
+                .await
+                .map_err(|e| StoreError::Other(e.to_string()))?
+                .map_err(|e| StoreError::Other(format!("cannot open the SQLite database: {e}")))?;
+            Db::Sqlite(Arc::new(lite))
         } else {
             let options = PgConnectOptions::from_str(url)?;
             // No ping before each use: it is a round trip to the server per query. A
@@ -460,7 +455,11 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite { write, .. } => migrator(SQLITE_MIGRATIONS).run(write).await?,
+            Db::Sqlite(lite) => {
+                let mut conn = lite.writer().await;
+                lite::migrate(&mut conn, SQLITE_MIGRATIONS)
+                    .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+            }
             Db::Postgres(pool) => migrator(POSTGRES_MIGRATIONS).run(pool).await?,
         }
         Ok(())
@@ -468,7 +467,7 @@ impl Store {
 
     pub async fn begin(&self) -> Result<Tx> {
         let inner = match &self.db {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(lite) => TxInner::Sqlite(lite.begin().await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx {
@@ -484,7 +483,7 @@ impl Store {
 
     /// Is the database reachable? (`/readyz`)
     pub async fn ping(&self) -> Result<()> {
-        on_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
+        on_pool!(self, |pool| query("select 1").execute(pool).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -495,7 +494,7 @@ impl Store {
             Db::Sqlite { .. } => SQLITE_MIGRATIONS.len(),
             Db::Postgres(_) => POSTGRES_MIGRATIONS.len(),
         };
-        let applied: i64 = on_pool!(self, |pool| sqlx::query_scalar(
+        let applied: i64 = on_pool!(self, |pool| query_scalar(
             "select count(*) from _sqlx_migrations where success"
         )
         .fetch_one(pool)
@@ -507,7 +506,7 @@ impl Store {
     /// transaction, so deskhand may keep running). Refused for PostgreSQL, whose own tools
     /// back it up, and when `path` exists already.
     pub async fn backup(&self, path: &std::path::Path) -> Result<()> {
-        let Db::Sqlite { read, .. } = &self.db else {
+        let Db::Sqlite(lite) = &self.db else {
             return Err(StoreError::Other(
                 "backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
             ));
@@ -518,16 +517,17 @@ impl Store {
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Other("the backup path must be valid UTF-8".into()))?;
-        sqlx::query("vacuum into $1").bind(target).execute(read).await?;
+        lite::query("vacuum into $1")
+            .bind(target)
+            .execute(lite.readers())
+            .await?;
         Ok(())
     }
 
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { read, write } => {
-                read.close().await;
-                write.close().await;
-            }
+            // The connections close when the last clone of the store is dropped.
+            Db::Sqlite(_) => {}
             Db::Postgres(pool) => pool.close().await,
         }
     }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{execute, on_pool, on_tx, Result, Store, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, Tx};
 
 /// A participant: a Slack member, or a customer (with their address).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -19,6 +19,12 @@ pub struct ParticipantRecord {
     pub reply_token: String,
     pub added_by: String,
     pub added_at: i64,
+}
+
+lite_record! {
+    ParticipantRecord {
+        ticket_id, slack_user_id, customer_id, email, name, reply_token, added_by, added_at
+    }
 }
 
 impl ParticipantRecord {
@@ -90,7 +96,7 @@ impl Store {
 
     pub async fn participants_in(tx: &mut Tx, ticket_id: i64) -> Result<Vec<ParticipantRecord>> {
         let sql = format!("select {PARTICIPANT_COLUMNS} from {PARTICIPANT_FROM} where p.ticket_id = $1 order by p.id");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, ParticipantRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<ParticipantRecord>(&sql)
             .bind(ticket_id)
             .fetch_all(conn)
             .await)?)
@@ -98,7 +104,7 @@ impl Store {
 
     pub async fn participants(&self, ticket_id: i64) -> Result<Vec<ParticipantRecord>> {
         let sql = format!("select {PARTICIPANT_COLUMNS} from {PARTICIPANT_FROM} where p.ticket_id = $1 order by p.id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ParticipantRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ParticipantRecord>(&sql)
             .bind(ticket_id)
             .fetch_all(pool)
             .await)?)
@@ -107,7 +113,7 @@ impl Store {
     /// The participant whose reply address carries `token`.
     pub async fn participant_by_token(&self, token: &str) -> Result<Option<ParticipantRecord>> {
         let sql = format!("select {PARTICIPANT_COLUMNS} from {PARTICIPANT_FROM} where p.reply_token = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ParticipantRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ParticipantRecord>(&sql)
             .bind(token)
             .fetch_optional(pool)
             .await)?)

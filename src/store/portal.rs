@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::tickets::TICKET_COLUMNS;
-use super::{execute, on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, TicketRecord, Tx};
 use crate::desk::portal::{PortalVisibility, LINK_LIFETIME_MS, SESSION_IDLE_MS};
 use crate::desk::ProjectKey;
 
@@ -35,6 +35,8 @@ pub struct PortalTicket {
     pub status: String,
     pub updated_at: i64,
 }
+
+lite_record! { PortalTicket { key, summary, status, updated_at } }
 
 fn hash(secret: &str) -> String {
     format!("{:x}", Sha256::digest(secret.as_bytes()))
@@ -75,7 +77,7 @@ impl Store {
     pub async fn use_portal_link(&self, token: &str) -> Result<Option<(Option<String>, Option<i64>, String)>> {
         let mut tx = self.begin().await?;
         let now = tx.now_ms();
-        let used: Option<(Option<String>, Option<i64>, String)> = on_tx!(tx, |conn| sqlx::query_as(
+        let used: Option<(Option<String>, Option<i64>, String)> = on_tx!(tx, |conn| query_as(
             "update portal_links set used_at = $2 where token_hash = $1 and used_at is null and expires_at > $2
              returning slack_user_id, customer_id, next_path"
         )
@@ -89,7 +91,7 @@ impl Store {
 
     /// Whether a link is still good (for the page that asks to use it).
     pub async fn portal_link_usable(&self, token: &str) -> Result<bool> {
-        let found: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(
+        let found: Option<i64> = on_pool!(self, |pool| query_scalar(
             "select expires_at from portal_links where token_hash = $1 and used_at is null and expires_at > $2"
         )
         .bind(hash(token))
@@ -122,7 +124,7 @@ impl Store {
     pub async fn portal_session(&self, id: &str) -> Result<Option<PortalSession>> {
         let mut tx = self.begin().await?;
         let now = tx.now_ms();
-        let found: Option<(Option<String>, Option<i64>, String)> = on_tx!(tx, |conn| sqlx::query_as(
+        let found: Option<(Option<String>, Option<i64>, String)> = on_tx!(tx, |conn| query_as(
             "update portal_sessions set seen_at = $2
              where id_hash = $1 and ended_at is null and seen_at > $3
              returning slack_user_id, customer_id, csrf"
@@ -164,7 +166,7 @@ impl Store {
             hash(subject),
             now
         )?;
-        let count: i64 = on_tx!(tx, |conn| sqlx::query_scalar(
+        let count: i64 = on_tx!(tx, |conn| query_scalar(
             "select count(*) from portal_requests where subject = $1"
         )
         .bind(hash(subject))
@@ -223,7 +225,7 @@ impl Store {
              order by t.updated_at desc, t.id desc limit $3 offset $4",
             Self::visible_condition(projects)
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, PortalTicket>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<PortalTicket>(&sql)
             .bind(person.slack_user_id.as_deref().unwrap_or(""))
             .bind(person.customer_id.unwrap_or(-1))
             .bind(limit)
@@ -245,7 +247,7 @@ impl Store {
             columns.join(", "),
             Self::visible_condition(projects)
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(person.slack_user_id.as_deref().unwrap_or(""))
             .bind(person.customer_id.unwrap_or(-1))
             .bind(key)

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::desk::effects::Effect;
 
-use super::{execute, ExclusiveUse};
+use super::{execute, lite::lite_record, ExclusiveUse};
 use super::{on_tx, Db, Result, Store, StoreError, Tx, TxInner};
 
 /// How a claimed queue row ends its lease.
@@ -54,6 +54,8 @@ pub struct ClaimedEvent {
     pub received_at: i64,
     pub installation: Option<String>,
 }
+
+lite_record! { ClaimedEvent { id, dedupe_key, order_key, body, attempts, received_at, installation } }
 
 #[derive(Debug, Serialize)]
 pub struct NewEffect {
@@ -108,6 +110,12 @@ pub struct ClaimedEffect {
     pub installation: Option<String>,
 }
 
+lite_record! {
+    ClaimedEffect {
+        id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation
+    }
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct OutboxRecord {
     pub id: i64,
@@ -121,19 +129,12 @@ pub struct OutboxRecord {
     pub finished_at: Option<i64>,
 }
 
-/// A row either database can read into this type.
-trait Readable:
-    Send + Unpin + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-{
-}
+lite_record! { OutboxRecord { id, effect_id, kind, payload, state, attempts, last_error, created_at, finished_at } }
 
-impl<T> Readable for T where
-    T: Send
-        + Unpin
-        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-{
-}
+/// A row either database can read into this type.
+trait Readable: Send + Unpin + super::lite::FromLite + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> {}
+
+impl<T> Readable for T where T: Send + Unpin + super::lite::FromLite + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> {}
 
 /// A queue row as a claim returns it.
 trait Claimed: Readable {
@@ -201,6 +202,12 @@ pub struct InboxRecord {
     pub received_at: i64,
     pub finished_at: Option<i64>,
     pub body: String,
+}
+
+lite_record! {
+    InboxRecord {
+        id, dedupe_key, order_key, state, attempts, last_error, received_at, finished_at, body
+    }
 }
 
 /// Advisory lock ids under which PostgreSQL replicas take turns claiming, one per queue
@@ -273,18 +280,18 @@ impl Store {
             )
         );
         let json = serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))?;
-        let new: Vec<String> = if let Db::Sqlite { write, .. } = &self.db {
+        let new: Vec<String> = if let Db::Sqlite(lite) = &self.db {
             // One statement commits on its own (see `claim`).
-            let new = sqlx::query_scalar(&sql)
+            let new = super::lite::query_scalar(&sql)
                 .bind(&json)
                 .bind(self.now_ms())
-                .fetch_all(write)
+                .fetch_all(&mut *lite.writer().await)
                 .await?;
             self.commits.notify_waiters();
             new
         } else {
             let mut tx = self.begin().await?;
-            let new = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+            let new = on_tx!(tx, |conn| query_scalar(&sql)
                 .bind(&json)
                 .bind(self.now_ms())
                 .fetch_all(conn)
@@ -371,15 +378,15 @@ impl Store {
     /// Lease the rows `sql` (from [`claim_sql`]) picks, under the queue's claim lock, in id
     /// order.
     async fn claim<T: Claimed>(&self, lock: i64, sql: &str, now: i64, limit: i64, lease_ms: i64) -> Result<Vec<T>> {
-        if let Db::Sqlite { write, .. } = &self.db {
+        if let Db::Sqlite(lite) = &self.db {
             // One statement on the one writing connection commits on its own: no BEGIN
-            // and COMMIT round trips to the connection's thread.
-            let mut rows = sqlx::query_as::<_, T>(sql)
+            // and COMMIT.
+            let mut rows = super::lite::query_as::<T>(sql)
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(limit)
                 .bind(&self.replica.id)
-                .fetch_all(write)
+                .fetch_all(&mut *lite.writer().await)
                 .await?;
             self.commits.notify_waiters();
             rows.sort_by_key(Claimed::id);
@@ -388,7 +395,7 @@ impl Store {
         let mut tx = self.begin().await?;
         Self::claim_lock(&mut tx, lock).await?;
         let mut rows = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, T>(sql)
+            query_as::<T>(sql)
                 // Planned afresh each time: a cached generic plan from when the queue
                 // was small can turn a millisecond claim into seconds once it is large.
                 // (SQLite's cached statements have no such plan to go stale.)
@@ -426,7 +433,7 @@ impl Store {
     }
 
     async fn in_state<T: Readable>(&self, sql: &str, state: &str, limit: i64) -> Result<Vec<T>> {
-        Ok(super::on_pool!(self, |pool| sqlx::query_as::<_, T>(sql)
+        Ok(super::on_pool!(self, |pool| query_as::<T>(sql)
             .bind(state)
             .bind(limit)
             .fetch_all(pool)
@@ -449,7 +456,7 @@ impl Store {
             let store = self.clone();
             async move {
                 let (due, leased, next): (i64, i64, Option<i64>) =
-                    super::on_pool!(store, |pool| sqlx::query_as(&sql).bind(now).fetch_one(pool).await)?;
+                    super::on_pool!(store, |pool| query_as(&sql).bind(now).fetch_one(pool).await)?;
                 Ok::<_, StoreError>(QueueState {
                     due,
                     leased,
@@ -468,7 +475,7 @@ impl Store {
     pub async fn queue_depths(&self) -> Result<((i64, Option<i64>), (i64, Option<i64>))> {
         let (events, effects, oldest_event, oldest_effect): (i64, i64, Option<i64>, Option<i64>) =
             super::on_pool!(self, |pool| {
-                sqlx::query_as(
+                query_as(
                     "select (select count(*) from inbox where state = 'pending'),
                             (select count(*) from outbox where state = 'pending'),
                             (select received_at from inbox where state = 'pending' order by id limit 1),
@@ -483,7 +490,7 @@ impl Store {
     /// How much work waits: (pending events, pending effects).
     pub async fn backlog(&self) -> Result<(i64, i64)> {
         Ok(super::on_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, i64)>(
+            query_as::<(i64, i64)>(
                 "select (select count(*) from inbox where state = 'pending'), (select count(*) from outbox where state = 'pending')",
             )
             .fetch_one(pool)
@@ -497,8 +504,10 @@ impl Store {
     /// grow. SQLite plans afresh per statement; `pragma optimize` is its light equivalent.
     pub async fn refresh_statistics(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite { write, .. } => {
-                sqlx::query("pragma optimize").execute(write).await?;
+            Db::Sqlite(lite) => {
+                super::lite::query("pragma optimize")
+                    .execute(&mut *lite.writer().await)
+                    .await?;
             }
             Db::Postgres(pool) => {
                 sqlx::query("analyze inbox, outbox, tickets, comments, ticket_messages, audit")
@@ -518,7 +527,7 @@ impl Store {
             "delete from inbox where state = 'done' and finished_at < $1",
             "delete from outbox where state = 'done' and finished_at < $1",
         ] {
-            purged += on_tx!(tx, |conn| sqlx::query(sql)
+            purged += on_tx!(tx, |conn| query(sql)
                 .bind(before)
                 .execute(conn)
                 .await
@@ -564,7 +573,7 @@ async fn settle_row(tx: &mut Tx, table: &str, id: i64, settle: &Settle) -> Resul
         ),
     };
     on_tx!(tx, |conn| {
-        let mut query = sqlx::query(&sql).bind(id).bind(due_at);
+        let mut query = query(&sql).bind(id).bind(due_at);
         if error.is_some() {
             query = query.bind(error);
         }

@@ -92,7 +92,7 @@ impl Store {
             ),
             &self.replica.id
         )?;
-        let dead: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&format!(
+        let dead: Vec<String> = on_tx!(tx, |conn| query_scalar(&format!(
             "select id from replicas where seen_at < {DB_NOW_MS} - $1"
         ))
         .bind(DEAD_AFTER.as_millis() as i64)

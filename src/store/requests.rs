@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bulk::{to_json, Dialect};
 use super::tickets::TICKET_COLUMNS;
-use super::{execute, on_pool, on_tx, Result, Store, TicketRecord, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, TicketRecord, Tx};
 use crate::desk::SharedFile;
 
 /// A message as deskhand received it in a support channel.
@@ -23,6 +23,8 @@ pub struct ChannelMessage {
     pub files: String,
     pub deleted: bool,
 }
+
+lite_record! { ChannelMessage { channel_id, ts, thread_ts, user_id, text, files, deleted } }
 
 impl ChannelMessage {
     pub fn files(&self) -> Vec<SharedFile> {
@@ -73,11 +75,11 @@ impl Store {
     pub async fn change_channel_message(tx: &mut Tx, channel_id: &str, ts: &str, text: Option<&str>) -> Result<()> {
         on_tx!(tx, |conn| {
             match text {
-                Some(text) => sqlx::query("update channel_messages set text = $3 where channel_id = $1 and ts = $2")
+                Some(text) => query("update channel_messages set text = $3 where channel_id = $1 and ts = $2")
                     .bind(channel_id)
                     .bind(ts)
                     .bind(text),
-                None => sqlx::query(
+                None => query(
                     "update channel_messages set text = '', files = '[]', deleted = true where channel_id = $1 and ts = $2",
                 )
                 .bind(channel_id)
@@ -92,7 +94,7 @@ impl Store {
 
     pub async fn channel_message(&self, channel_id: &str, ts: &str) -> Result<Option<ChannelMessage>> {
         let sql = format!("select {MESSAGE_COLUMNS} from channel_messages where channel_id = $1 and ts = $2");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelMessage>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ChannelMessage>(&sql)
             .bind(channel_id)
             .bind(ts)
             .fetch_optional(pool)
@@ -105,7 +107,7 @@ impl Store {
             "select {MESSAGE_COLUMNS} from channel_messages
              where channel_id = $1 and (ts = $2 or thread_ts = $2) order by ts"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, ChannelMessage>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<ChannelMessage>(&sql)
             .bind(channel_id)
             .bind(thread_ts)
             .fetch_all(pool)
@@ -123,7 +125,7 @@ impl Store {
     /// The agent channel of a project's support channels (the first, when they differ).
     pub async fn agent_channel_of(tx: &mut Tx, project: &str) -> Result<Option<String>> {
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_scalar(
+            query_scalar(
                 "select agent_channel from channels where project_key = $1 and agent_channel is not null
                  order by channel_id limit 1",
             )
@@ -145,7 +147,7 @@ impl Store {
                 Dialect::Postgres => "select value from json_array_elements_text($1::json)",
             }
         );
-        let found: Vec<String> = on_tx!(tx, |conn| sqlx::query_scalar(&sql)
+        let found: Vec<String> = on_tx!(tx, |conn| query_scalar(&sql)
             .bind(to_json(&slack_ids))
             .fetch_all(conn)
             .await)?;
@@ -207,7 +209,7 @@ impl Store {
 
     pub async fn ticket_by_key_in(tx: &mut Tx, key: &str) -> Result<Option<TicketRecord>> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1 or filed_key = $1 limit 1");
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<TicketRecord>(&sql)
             .bind(key)
             .fetch_optional(conn)
             .await)?)
@@ -222,7 +224,7 @@ impl Store {
                and (status_category <> 'done' or resolved_at >= $2)
              order by status_category = 'done', id desc limit $3"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(slack_id)
             .bind(done_since.unwrap_or(i64::MAX))
             .bind(limit)
@@ -237,7 +239,7 @@ impl Store {
              where requester_slack_id = $1 and deleted_at is null and status_category <> 'done'
              order by id desc limit $2"
         );
-        Ok(on_tx!(tx, |conn| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_tx!(tx, |conn| query_as::<TicketRecord>(&sql)
             .bind(slack_id)
             .bind(limit)
             .fetch_all(conn)
@@ -250,7 +252,7 @@ impl Store {
             "select {TICKET_COLUMNS} from tickets
              where assignee_slack_id = $1 and status_category <> 'done' order by id desc limit $2"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(slack_id)
             .bind(limit)
             .fetch_all(pool)
@@ -265,6 +267,8 @@ pub struct UserPrefs {
     pub home_opened_at: Option<i64>,
     pub dm_channel: Option<String>,
 }
+
+lite_record! { UserPrefs { notifications, home_opened_at, dm_channel } }
 
 /// Someone who chose nothing: notifications on.
 impl Default for UserPrefs {
@@ -282,7 +286,7 @@ const PREFS_SQL: &str =
 
 impl Store {
     pub async fn user_prefs(&self, slack_id: &str) -> Result<UserPrefs> {
-        let found: Option<UserPrefs> = on_pool!(self, |pool| sqlx::query_as(PREFS_SQL)
+        let found: Option<UserPrefs> = on_pool!(self, |pool| query_as(PREFS_SQL)
             .bind(slack_id)
             .fetch_optional(pool)
             .await)?;
@@ -290,10 +294,8 @@ impl Store {
     }
 
     pub async fn user_prefs_in(tx: &mut Tx, slack_id: &str) -> Result<UserPrefs> {
-        let found: Option<UserPrefs> = on_tx!(tx, |conn| sqlx::query_as(PREFS_SQL)
-            .bind(slack_id)
-            .fetch_optional(conn)
-            .await)?;
+        let found: Option<UserPrefs> =
+            on_tx!(tx, |conn| query_as(PREFS_SQL).bind(slack_id).fetch_optional(conn).await)?;
         Ok(found.unwrap_or_default())
     }
 
@@ -351,6 +353,8 @@ pub struct WaitingParked {
     pub installation: Option<String>,
 }
 
+lite_record! { WaitingParked { id, channel_id, slack_user_id, ts, text, event, parked_at, installation } }
+
 impl Store {
     /// Parked messages not yet filed or reported, oldest first: of one channel, or of
     /// every support channel without a facilitator of its own (`None`); with `user`, only
@@ -361,7 +365,7 @@ impl Store {
         user: Option<&str>,
     ) -> Result<Vec<WaitingParked>> {
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, WaitingParked>(
+            query_as::<WaitingParked>(
                 "select p.id, p.channel_id, p.slack_user_id, p.ts, p.text, p.event, p.parked_at, p.installation
                  from parked_messages p join channels c on c.channel_id = p.channel_id
                  where p.filed_at is null and p.reported_at is null and c.kind = 'support'
@@ -379,7 +383,7 @@ impl Store {
     /// Parked messages not yet filed or reported, parked before `before` (unix ms).
     pub async fn expired_parked(tx: &mut Tx, before: i64) -> Result<Vec<WaitingParked>> {
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, WaitingParked>(
+            query_as::<WaitingParked>(
                 "select id, channel_id, slack_user_id, ts, text, event, parked_at, installation from parked_messages
                  where filed_at is null and reported_at is null and parked_at < $1 order by id",
             )

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{enum_column, execute, from_rows, on_pool, on_tx, raw_json, Result, Store, Tx};
+use super::{enum_column, execute, from_rows, lite::lite_record, on_pool, on_tx, raw_json, Result, Store, Tx};
 use crate::desk::workflow::Category;
 use crate::desk::{Priority, Source};
 
@@ -187,6 +187,13 @@ pub struct CommentRecord {
     pub jira_comment_id: Option<String>,
 }
 
+lite_record! {
+    CommentRecord {
+        id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name, on_behalf_of, channel_id,
+        message_ts, permalink, created_at, edited_at, deleted_at, jira_comment_id
+    }
+}
+
 const COMMENT_COLUMNS: &str = "id, ticket_id, visibility, body, author_person_id, author_slack_id, author_name,
     on_behalf_of, channel_id, message_ts, permalink, created_at, edited_at, deleted_at, jira_comment_id";
 
@@ -218,6 +225,8 @@ pub struct AttachmentRecord {
     pub permalink: String,
 }
 
+lite_record! { AttachmentRecord { ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink } }
+
 pub struct NewAttachment<'a> {
     pub slack_file_id: &'a str,
     pub name: &'a str,
@@ -233,6 +242,8 @@ pub struct TicketMessageRecord {
     pub ts: String,
 }
 
+lite_record! { TicketMessageRecord { role, channel_id, ts } }
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct AuditRecord {
     pub at: i64,
@@ -243,6 +254,8 @@ pub struct AuditRecord {
     pub action: String,
     pub detail: String,
 }
+
+lite_record! { AuditRecord { at, actor_slack_id, actor_name, on_behalf_of, source, action, detail } }
 
 /// What Slack told deskhand about a user, and the desk person it links to.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -260,6 +273,13 @@ pub struct SlackUserRecord {
     pub fetched_at: i64,
     /// A workspace owner or admin.
     pub is_admin: bool,
+}
+
+lite_record! {
+    SlackUserRecord {
+        slack_user_id, team_id, name, display_name, email, is_bot, is_restricted, is_ultra_restricted, deleted,
+        person_id, fetched_at, is_admin
+    }
 }
 
 pub(super) const SLACK_USER_COLUMNS: &str = "slack_user_id, team_id, name, display_name, email, is_bot, is_restricted,
@@ -286,6 +306,12 @@ pub struct ParkedRecord {
     pub reported_at: Option<i64>,
 }
 
+lite_record! {
+    ParkedRecord {
+        id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at, reported_at
+    }
+}
+
 pub struct NewParked<'a> {
     pub channel_id: &'a str,
     pub slack_user_id: &'a str,
@@ -302,7 +328,7 @@ impl Store {
     pub async fn slack_user(&self, slack_user_id: &str) -> Result<Option<SlackUserRecord>> {
         let sql = format!("select {SLACK_USER_COLUMNS} from slack_users where slack_user_id = $1");
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, SlackUserRecord>(&sql)
+            query_as::<SlackUserRecord>(&sql)
                 .bind(slack_user_id)
                 .fetch_optional(pool)
                 .await
@@ -316,7 +342,7 @@ impl Store {
         let now = self.now_ms();
         let person_id: Option<i64> = match link {
             PersonLink::ByEmail(email) => Some(on_tx!(tx, |conn| {
-                sqlx::query_scalar(
+                query_scalar(
                     "insert into people (email, display_name, created_at) values ($1, $2, $3)
                      on conflict (email) do update set display_name = excluded.display_name
                      returning id",
@@ -339,7 +365,7 @@ impl Store {
              returning {SLACK_USER_COLUMNS}"
         );
         let saved = on_tx!(tx, |conn| {
-            sqlx::query_as::<_, SlackUserRecord>(&sql)
+            query_as::<SlackUserRecord>(&sql)
                 .bind(&user.slack_user_id)
                 .bind(&user.team_id)
                 .bind(&user.name)
@@ -363,7 +389,7 @@ impl Store {
     pub async fn ticket_by_message(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<Option<TicketRecord>> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where channel_id = $1 and message_ts = $2");
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, TicketRecord>(&sql)
+            query_as::<TicketRecord>(&sql)
                 .bind(channel_id)
                 .bind(ts)
                 .fetch_optional(conn)
@@ -378,7 +404,7 @@ impl Store {
                (select ticket_id from ticket_messages where role = $1 and channel_id = $2 and ts = $3)"
         );
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, TicketRecord>(&sql)
+            query_as::<TicketRecord>(&sql)
                 .bind(role)
                 .bind(channel_id)
                 .bind(ts)
@@ -390,7 +416,7 @@ impl Store {
     pub async fn comment_by_message(tx: &mut Tx, channel_id: &str, ts: &str) -> Result<Option<CommentRecord>> {
         let sql = format!("select {COMMENT_COLUMNS} from comments where channel_id = $1 and message_ts = $2");
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, CommentRecord>(&sql)
+            query_as::<CommentRecord>(&sql)
                 .bind(channel_id)
                 .bind(ts)
                 .fetch_optional(conn)
@@ -407,7 +433,7 @@ impl Store {
              returning {COMMENT_COLUMNS}"
         );
         Ok(on_tx!(tx, |conn| {
-            sqlx::query_as::<_, CommentRecord>(&sql)
+            query_as::<CommentRecord>(&sql)
                 .bind(comment.ticket_id)
                 .bind(comment.visibility)
                 .bind(comment.body)
@@ -498,7 +524,7 @@ impl Store {
     pub async fn park_message(tx: &mut Tx, parked: &NewParked<'_>) -> Result<bool> {
         let now = tx.now_ms();
         let id: Option<i64> = on_tx!(tx, |conn| {
-            sqlx::query_scalar(
+            query_scalar(
                 "insert into parked_messages (channel_id, slack_user_id, ts, thread_ts, text, reason, event, parked_at,
                                               installation)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (channel_id, ts) do nothing returning id",
@@ -521,7 +547,7 @@ impl Store {
     /// Parked messages, oldest first, `limit` at most.
     pub async fn parked_messages(&self, limit: i64) -> Result<Vec<ParkedRecord>> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, ParkedRecord>(
+            query_as::<ParkedRecord>(
                 "select id, channel_id, slack_user_id, ts, thread_ts, text, reason, parked_at, filed_at, reported_at
                  from parked_messages order by id limit $1",
             )
@@ -533,7 +559,7 @@ impl Store {
 
     pub async fn ticket(&self, ticket_id: i64) -> Result<TicketRecord> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(ticket_id)
             .fetch_one(pool)
             .await)?)
@@ -541,7 +567,7 @@ impl Store {
 
     pub async fn ticket_by_key(&self, key: &str) -> Result<TicketRecord> {
         let sql = format!("select {TICKET_COLUMNS} from tickets where key = $1 or filed_key = $1 limit 1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, TicketRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<TicketRecord>(&sql)
             .bind(key)
             .fetch_one(pool)
             .await)?)
@@ -554,7 +580,7 @@ impl Store {
              order by id desc limit $3"
         );
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, TicketRecord>(&sql)
+            query_as::<TicketRecord>(&sql)
                 .bind(project)
                 .bind(before)
                 .bind(limit)
@@ -565,7 +591,7 @@ impl Store {
 
     pub async fn comment(&self, id: i64) -> Result<CommentRecord> {
         let sql = format!("select {COMMENT_COLUMNS} from comments where id = $1");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<CommentRecord>(&sql)
             .bind(id)
             .fetch_one(pool)
             .await)?)
@@ -573,7 +599,7 @@ impl Store {
 
     pub async fn comments(&self, ticket_id: i64) -> Result<Vec<CommentRecord>> {
         let sql = format!("select {COMMENT_COLUMNS} from comments where ticket_id = $1 order by id");
-        Ok(on_pool!(self, |pool| sqlx::query_as::<_, CommentRecord>(&sql)
+        Ok(on_pool!(self, |pool| query_as::<CommentRecord>(&sql)
             .bind(ticket_id)
             .fetch_all(pool)
             .await)?)
@@ -581,7 +607,7 @@ impl Store {
 
     pub async fn attachments(&self, ticket_id: i64) -> Result<Vec<AttachmentRecord>> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, AttachmentRecord>(
+            query_as::<AttachmentRecord>(
                 "select ticket_id, comment_id, slack_file_id, name, mimetype, size, permalink
                  from attachments where ticket_id = $1 order by id",
             )
@@ -595,7 +621,7 @@ impl Store {
     /// (those of no ticket), newest first.
     pub async fn audit(&self, ticket_id: Option<i64>) -> Result<Vec<AuditRecord>> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, AuditRecord>(
+            query_as::<AuditRecord>(
                 "select at, actor_slack_id, actor_name, on_behalf_of, source, action, detail from audit
                  where ($1 is null and ticket_id is null) or ticket_id = $1
                  order by case when $1 is null then -id else id end limit 500",
@@ -608,7 +634,7 @@ impl Store {
 
     pub async fn ticket_messages(&self, ticket_id: i64) -> Result<Vec<TicketMessageRecord>> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as::<_, TicketMessageRecord>(
+            query_as::<TicketMessageRecord>(
                 "select role, channel_id, ts from ticket_messages where ticket_id = $1 order by role",
             )
             .bind(ticket_id)

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{execute, on_pool, on_tx, Result, Store, Tx};
+use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, Tx};
 
 /// How long an install may take between `/slack/install` and Slack's redirect back.
 pub const OAUTH_STATE_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -29,6 +29,13 @@ pub struct WorkspaceRecord {
     /// When the app was uninstalled or its tokens revoked; `None` while installed.
     pub removed_at: Option<i64>,
     pub removed_because: Option<String>,
+}
+
+lite_record! {
+    WorkspaceRecord {
+        installation, team_id, enterprise_id, is_enterprise_install, name, bot_user_id, scopes, installed_by,
+        installed_at, removed_at, removed_because
+    }
 }
 
 /// What an install stores.
@@ -84,7 +91,7 @@ impl Store {
 
     /// The sealed bot token of an installation still in place.
     pub async fn installation_token(&self, installation: &str) -> Result<Option<String>> {
-        Ok(on_pool!(self, |pool| sqlx::query_scalar(
+        Ok(on_pool!(self, |pool| query_scalar(
             "select bot_token from workspaces where installation = $1 and removed_at is null"
         )
         .bind(installation)
@@ -96,7 +103,7 @@ impl Store {
     /// Every installation, in place or removed, in the order they were made.
     pub async fn installations(&self) -> Result<Vec<WorkspaceRecord>> {
         let sql = format!("select {WORKSPACE_COLUMNS} from workspaces order by installed_at, installation");
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?)
+        Ok(on_pool!(self, |pool| query_as(&sql).fetch_all(pool).await)?)
     }
 
     /// Forget an installation's token (the app was uninstalled, or its tokens revoked) and
@@ -134,7 +141,7 @@ impl Store {
             "delete from oauth_states where created_at < $1",
             now - OAUTH_STATE_LIFETIME_MS
         )?;
-        let live: i64 = on_tx!(tx, |conn| sqlx::query_scalar("select count(*) from oauth_states")
+        let live: i64 = on_tx!(tx, |conn| query_scalar("select count(*) from oauth_states")
             .fetch_one(conn)
             .await)?;
         if live >= OAUTH_STATES_AT_MOST {
@@ -155,7 +162,7 @@ impl Store {
     pub async fn use_oauth_state(&self, state: &str) -> Result<bool> {
         let mut tx = self.begin().await?;
         let now = tx.now_ms();
-        let used: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(
+        let used: Option<i64> = on_tx!(tx, |conn| query_scalar(
             "delete from oauth_states where state_hash = $1 and created_at > $2 returning created_at"
         )
         .bind(hash(state))

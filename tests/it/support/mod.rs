@@ -532,8 +532,15 @@ impl TestApp {
             let mut conn = sqlx::PgConnection::connect(self.db.url()).await.unwrap();
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         } else {
-            let mut conn = sqlx::SqliteConnection::connect(self.db.url()).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
+            let path = self.db.url().trim_start_matches("sqlite://").to_owned();
+            let sql = sql.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.busy_timeout(Duration::from_secs(10)).unwrap();
+                conn.execute_batch(&sql).unwrap();
+            })
+            .await
+            .unwrap();
         }
     }
 
