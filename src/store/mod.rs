@@ -8,8 +8,10 @@
 //! `on_pool!` / `on_tx!` macros). Where the two differ (claiming queue rows), the
 //! difference is spelled out at that one place.
 //!
-//! Writes go through one connection on SQLite (it has one writer anyway, and a single
-//! in-process writer never meets `SQLITE_BUSY`); reads use a small pool beside it.
+//! SQLite goes through rusqlite ([`lite`]), each statement run where it is awaited;
+//! writes go through one connection (it has one writer anyway, and a single in-process
+//! writer never meets `SQLITE_BUSY`), reads through a few beside it. PostgreSQL goes
+//! through sqlx ([`pg`]).
 
 mod agents;
 mod bulk;
