@@ -308,8 +308,9 @@ fn bind_all(statement: &mut Statement<'_>, args: &[Value]) -> rusqlite::Result<(
             .and_then(|name| name.strip_prefix(['$', '?']))
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(index);
-        let value = args
-            .get(position - 1)
+        let value = position
+            .checked_sub(1)
+            .and_then(|i| args.get(i))
             .ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
         statement.raw_bind_parameter(index, ToSqlOutput::Borrowed(value.into()))?;
     }
