@@ -3,8 +3,8 @@
 //! one: on SQLite every statement is a hop to the connection's thread, and on PostgreSQL a
 //! network round trip, and those hops, not the work, were what limited throughput.
 //!
-//! The rows are read from the parameter with `json_each` on SQLite and
-//! `json_to_recordset` on PostgreSQL; [`Store::json_rows`] writes that one difference.
+//! The rows are bound as [`super::rows`] says: one JSON parameter on PostgreSQL, their
+//! values in a `values` list on SQLite.
 
 use std::collections::HashSet;
 
@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::config::CHANNEL_COLUMNS;
+use super::rows::{self, Columns};
 use super::tickets::TICKET_COLUMNS;
 use super::{execute, on_pool, on_tx, ChannelRecord, Db, NewEffect, Result, Store, TicketRecord, Tx, TxInner};
 
@@ -90,26 +91,6 @@ impl Dialect {
         }
     }
 
-    /// `select <columns> from <the rows of JSON array parameter $param>`, each column
-    /// given with its PostgreSQL type.
-    pub(super) fn json_rows(self, param: u8, columns: &[(&str, &str)]) -> String {
-        match self {
-            Dialect::Sqlite => {
-                let columns: Vec<String> = columns.iter().map(|(c, _)| format!("value ->> '{c}' as {c}")).collect();
-                format!("select {} from json_each(${param})", columns.join(", "))
-            }
-            Dialect::Postgres => {
-                let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
-                let typed: Vec<String> = columns.iter().map(|(c, t)| format!("{c} {t}")).collect();
-                format!(
-                    "select {} from json_to_recordset(${param}::json) as x({})",
-                    names.join(", "),
-                    typed.join(", ")
-                )
-            }
-        }
-    }
-
     /// The elements of JSON array parameter `$param` as a table of texts named `value`.
     pub(super) fn json_texts(self, param: u8) -> String {
         match self {
@@ -131,7 +112,7 @@ pub(super) fn to_json(rows: &impl Serialize) -> String {
     serde_json::to_string(rows).expect("plain rows serialize")
 }
 
-const TICKET_INSERT_COLUMNS: &[(&str, &str)] = &[
+const TICKET_INSERT_COLUMNS: Columns = &[
     ("key", "text"),
     ("project_key", "text"),
     ("number", "bigint"),
@@ -169,13 +150,16 @@ impl Store {
             return Ok(HashSet::new());
         }
         let rows: Vec<_> = messages.iter().map(|(c, t)| json!({ "c": c, "t": t })).collect();
-        let sql = format!(
-            "select t.channel_id, t.message_ts from tickets t join ({}) m on t.channel_id = m.c and t.message_ts = m.t",
-            Dialect::of_tx(tx).json_rows(1, &[("c", "text"), ("t", "text")])
-        );
-        let found: Vec<(String, String)> =
-            on_tx!(tx, |conn| query_as(&sql).bind(to_json(&rows)).fetch_all(conn).await)?;
-        Ok(found.into_iter().collect())
+        let mut found = HashSet::new();
+        for chunk in rows::chunks(Dialect::of_tx(tx), &[("c", "text"), ("t", "text")], &rows)? {
+            let sql = format!(
+                "select t.channel_id, t.message_ts from tickets t join ({}) m on t.channel_id = m.c and t.message_ts = m.t",
+                chunk.select(1)
+            );
+            let these: Vec<(String, String)> = on_tx!(tx, |conn| query_as(&sql).bind(&chunk).fetch_all(conn).await)?;
+            found.extend(these);
+        }
+        Ok(found)
     }
 
     /// Reserve `count` numbers in a project; the first of them.
@@ -196,16 +180,19 @@ impl Store {
             return Ok(Vec::new());
         }
         let names: Vec<&str> = TICKET_INSERT_COLUMNS.iter().map(|(c, _)| *c).collect();
-        let sql = format!(
-            "insert into tickets ({names}, created_at, updated_at)
-             select {names}, $2, $2 from ({rows}) as r where true
-             returning {TICKET_COLUMNS}",
-            names = names.join(", "),
-            rows = Dialect::of_tx(tx).json_rows(1, TICKET_INSERT_COLUMNS),
-        );
-        let mut stored: Vec<TicketRecord> = on_tx!(tx, |conn| {
-            query_as(&sql).bind(to_json(&tickets)).bind(now).fetch_all(conn).await
-        })?;
+        let mut stored: Vec<TicketRecord> = Vec::with_capacity(tickets.len());
+        for chunk in rows::chunks(Dialect::of_tx(tx), TICKET_INSERT_COLUMNS, tickets)? {
+            let sql = format!(
+                "insert into tickets ({names}, created_at, updated_at)
+                 select {names}, $1, $1 from ({rows}) as r where true
+                 returning {TICKET_COLUMNS}",
+                names = names.join(", "),
+                rows = chunk.select(2),
+            );
+            let these: Vec<TicketRecord> =
+                on_tx!(tx, |conn| query_as(&sql).bind(now).bind(&chunk).fetch_all(conn).await)?;
+            stored.extend(these);
+        }
         stored.sort_by_key(|t| t.id);
         Ok(stored)
     }
@@ -215,23 +202,23 @@ impl Store {
         if entries.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "insert into audit (ticket_id, at, actor_slack_id, actor_name, on_behalf_of, source, action, detail)
-             select ticket_id, $2, actor_slack_id, actor_name, on_behalf_of, source, action, detail from ({}) as r",
-            Dialect::of_tx(tx).json_rows(
-                1,
-                &[
-                    ("ticket_id", "bigint"),
-                    ("actor_slack_id", "text"),
-                    ("actor_name", "text"),
-                    ("on_behalf_of", "text"),
-                    ("source", "text"),
-                    ("action", "text"),
-                    ("detail", "text"),
-                ]
-            )
-        );
-        execute!(tx, &sql, to_json(&entries), now)?;
+        let columns: Columns = &[
+            ("ticket_id", "bigint"),
+            ("actor_slack_id", "text"),
+            ("actor_name", "text"),
+            ("on_behalf_of", "text"),
+            ("source", "text"),
+            ("action", "text"),
+            ("detail", "text"),
+        ];
+        for chunk in rows::chunks(Dialect::of_tx(tx), columns, entries)? {
+            let sql = format!(
+                "insert into audit (ticket_id, at, actor_slack_id, actor_name, on_behalf_of, source, action, detail)
+                 select ticket_id, $1, actor_slack_id, actor_name, on_behalf_of, source, action, detail from ({}) as r",
+                chunk.select(2)
+            );
+            execute!(tx, &sql, now, &chunk)?;
+        }
         Ok(())
     }
 
@@ -242,24 +229,24 @@ impl Store {
         if effects.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, installation, due_at, created_at)
-             select effect_id, order_key, coalesce_key, kind, payload, urgent, installation, $2, $2 from ({}) as r where true
-             on conflict (coalesce_key) where state = 'pending' and not started do nothing",
-            Dialect::of_tx(tx).json_rows(
-                1,
-                &[
-                    ("effect_id", "text"),
-                    ("order_key", "text"),
-                    ("coalesce_key", "text"),
-                    ("kind", "text"),
-                    ("payload", "text"),
-                    ("urgent", "boolean"),
-                    ("installation", "text"),
-                ]
-            )
-        );
-        execute!(tx, &sql, to_json(&effects), now)?;
+        let columns: Columns = &[
+            ("effect_id", "text"),
+            ("order_key", "text"),
+            ("coalesce_key", "text"),
+            ("kind", "text"),
+            ("payload", "text"),
+            ("urgent", "boolean"),
+            ("installation", "text"),
+        ];
+        for chunk in rows::chunks(Dialect::of_tx(tx), columns, effects)? {
+            let sql = format!(
+                "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, installation, due_at, created_at)
+                 select effect_id, order_key, coalesce_key, kind, payload, urgent, installation, $1, $1 from ({}) as r where true
+                 on conflict (coalesce_key) where state = 'pending' and not started do nothing",
+                chunk.select(2)
+            );
+            execute!(tx, &sql, now, &chunk)?;
+        }
         Ok(())
     }
 
@@ -308,21 +295,21 @@ impl Store {
         if posted.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "insert into ticket_messages (ticket_id, role, channel_id, ts)
-             select ticket_id, role, channel_id, ts from ({}) as r where true
-             on conflict (ticket_id, role) do update set channel_id = excluded.channel_id, ts = excluded.ts",
-            Dialect::of_tx(tx).json_rows(
-                1,
-                &[
-                    ("ticket_id", "bigint"),
-                    ("role", "text"),
-                    ("channel_id", "text"),
-                    ("ts", "text")
-                ]
-            )
-        );
-        execute!(tx, &sql, to_json(&posted))?;
+        let columns: Columns = &[
+            ("ticket_id", "bigint"),
+            ("role", "text"),
+            ("channel_id", "text"),
+            ("ts", "text"),
+        ];
+        for chunk in rows::chunks(Dialect::of_tx(tx), columns, posted)? {
+            let sql = format!(
+                "insert into ticket_messages (ticket_id, role, channel_id, ts)
+                 select ticket_id, role, channel_id, ts from ({}) as r where true
+                 on conflict (ticket_id, role) do update set channel_id = excluded.channel_id, ts = excluded.ts",
+                chunk.select(1)
+            );
+            execute!(tx, &sql, &chunk)?;
+        }
         Ok(())
     }
 

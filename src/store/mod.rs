@@ -26,6 +26,7 @@ mod portal;
 mod queue;
 mod replicas;
 mod requests;
+mod rows;
 mod tickets;
 mod workspaces;
 

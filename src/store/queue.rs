@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::desk::effects::Effect;
 
+use super::rows::{self, Chunk, Columns};
 use super::{execute, lite::lite_record, ExclusiveUse};
 use super::{on_tx, Db, Result, Store, StoreError, Tx, TxInner};
 
@@ -264,42 +265,49 @@ impl Store {
         // locks in the same order and cannot deadlock.
         let mut rows: Vec<&NewEvent> = events.iter().collect();
         rows.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
-        let sql = format!(
-            "insert into inbox (dedupe_key, order_key, body, urgent, installation, received_at, due_at)
-             select dedupe_key, order_key, body, urgent, installation, $2, $2 from ({}) as r where true
-             on conflict (dedupe_key) do nothing returning dedupe_key",
-            self.dialect().json_rows(
-                1,
-                &[
-                    ("dedupe_key", "text"),
-                    ("order_key", "text"),
-                    ("body", "text"),
-                    ("urgent", "boolean"),
-                    ("installation", "text")
-                ]
+        let columns: Columns = &[
+            ("dedupe_key", "text"),
+            ("order_key", "text"),
+            ("body", "text"),
+            ("urgent", "boolean"),
+            ("installation", "text"),
+        ];
+        let chunks = rows::chunks(self.dialect(), columns, &rows)?;
+        let statement = |chunk: &Chunk| {
+            format!(
+                "insert into inbox (dedupe_key, order_key, body, urgent, installation, received_at, due_at)
+                 select dedupe_key, order_key, body, urgent, installation, $1, $1 from ({}) as r where true
+                 on conflict (dedupe_key) do nothing returning dedupe_key",
+                chunk.select(2)
             )
-        );
-        let json = serde_json::to_string(&rows).map_err(|e| StoreError::Other(e.to_string()))?;
-        let new: Vec<String> = if let Db::Sqlite(lite) = &self.db {
-            // One statement commits on its own (see `claim`).
-            let new = super::lite::query_scalar(&sql)
-                .bind(&json)
-                .bind(self.now_ms())
-                .fetch_all(&mut *lite.writer().await)
-                .await?;
-            self.commits.notify_waiters();
-            new
-        } else {
-            let mut tx = self.begin().await?;
-            let new = on_tx!(tx, |conn| query_scalar(&sql)
-                .bind(&json)
-                .bind(self.now_ms())
-                .fetch_all(conn)
-                .await)?;
-            tx.commit().await?;
-            new
         };
-        let new: std::collections::HashSet<String> = new.into_iter().collect();
+        let now = self.now_ms();
+        let mut new = std::collections::HashSet::new();
+        match (&self.db, chunks.as_slice()) {
+            (Db::Sqlite(lite), [chunk]) => {
+                // One statement commits on its own (see `claim`).
+                let these: Vec<String> = super::lite::query_scalar(&statement(chunk))
+                    .bind(now)
+                    .bind(chunk)
+                    .fetch_all(&mut *lite.writer().await)
+                    .await?;
+                new.extend(these);
+                self.commits.notify_waiters();
+            }
+            _ => {
+                let mut tx = self.begin().await?;
+                for chunk in &chunks {
+                    let sql = statement(chunk);
+                    let these: Vec<String> = on_tx!(tx, |conn| query_scalar(&sql)
+                        .bind(now)
+                        .bind(chunk)
+                        .fetch_all(conn)
+                        .await)?;
+                    new.extend(these);
+                }
+                tx.commit().await?;
+            }
+        }
         Ok(events.iter().map(|e| new.contains(&e.dedupe_key)).collect())
     }
 

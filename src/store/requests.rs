@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use super::bulk::{to_json, Dialect};
+use super::rows::{self, Columns};
 use super::tickets::TICKET_COLUMNS;
 use super::{execute, lite::lite_record, on_pool, on_tx, Result, Store, TicketRecord, Tx};
 use crate::desk::SharedFile;
@@ -50,24 +51,24 @@ impl Store {
         if messages.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "insert into channel_messages (channel_id, ts, thread_ts, user_id, text, files, deleted, received_at)
-             select channel_id, ts, thread_ts, user_id, text, files, deleted, $2 from ({}) as r where true
-             on conflict (channel_id, ts) do nothing",
-            Dialect::of_tx(tx).json_rows(
-                1,
-                &[
-                    ("channel_id", "text"),
-                    ("ts", "text"),
-                    ("thread_ts", "text"),
-                    ("user_id", "text"),
-                    ("text", "text"),
-                    ("files", "text"),
-                    ("deleted", "boolean"),
-                ]
-            )
-        );
-        execute!(tx, &sql, to_json(&messages), now)?;
+        let columns: Columns = &[
+            ("channel_id", "text"),
+            ("ts", "text"),
+            ("thread_ts", "text"),
+            ("user_id", "text"),
+            ("text", "text"),
+            ("files", "text"),
+            ("deleted", "boolean"),
+        ];
+        for chunk in rows::chunks(Dialect::of_tx(tx), columns, messages)? {
+            let sql = format!(
+                "insert into channel_messages (channel_id, ts, thread_ts, user_id, text, files, deleted, received_at)
+                 select channel_id, ts, thread_ts, user_id, text, files, deleted, $1 from ({}) as r where true
+                 on conflict (channel_id, ts) do nothing",
+                chunk.select(2)
+            );
+            execute!(tx, &sql, now, &chunk)?;
+        }
         Ok(())
     }
 
