@@ -7,6 +7,8 @@
 //! there the values are bound themselves, as a `values` list, at most [`CHUNK`] rows to a
 //! statement, in chunks of a few sizes only, so that the statement cache keeps each.
 
+use std::fmt::Write;
+
 use rusqlite::types::Value;
 use serde::Serialize;
 use sqlx::encode::IsNull;
@@ -104,19 +106,25 @@ impl Chunk {
                 )
             }
             Payload::Values(_) => {
+                // Written `?N`, as SQLite numbers them (see `lite::numbered`).
                 let width = self.columns.len();
-                let renamed: Vec<String> = names
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("column{} as {c}", i + 1))
-                    .collect();
-                let rows: Vec<String> = (0..self.rows)
-                    .map(|row| {
-                        let params: Vec<String> = (0..width).map(|c| format!("${}", first + row * width + c)).collect();
-                        format!("({})", params.join(", "))
-                    })
-                    .collect();
-                format!("select {} from (values {})", renamed.join(", "), rows.join(", "))
+                let mut sql = String::with_capacity(64 + width * (16 + self.rows * 8));
+                sql.push_str("select ");
+                for (i, c) in names.iter().enumerate() {
+                    let comma = if i > 0 { ", " } else { "" };
+                    let _ = write!(sql, "{comma}column{} as {c}", i + 1);
+                }
+                sql.push_str(" from (values ");
+                for row in 0..self.rows {
+                    sql.push_str(if row > 0 { ", (" } else { "(" });
+                    for c in 0..width {
+                        let comma = if c > 0 { ", " } else { "" };
+                        let _ = write!(sql, "{comma}?{}", first + row * width + c);
+                    }
+                    sql.push(')');
+                }
+                sql.push(')');
+                sql
             }
         }
     }
@@ -181,9 +189,9 @@ mod tests {
         assert_eq!(args[11], Value::Integer(1));
         assert_eq!(
             chunks[3].select(3),
-            "select column1 as a, column2 as b, column3 as c from (values ($3, $4, $5))"
+            "select column1 as a, column2 as b, column3 as c from (values (?3, ?4, ?5))"
         );
-        assert!(chunks[1].select(2).ends_with("($23, $24, $25))"));
+        assert!(chunks[1].select(2).ends_with("(?23, ?24, ?25))"));
     }
 
     #[test]

@@ -22,10 +22,17 @@ const STATEMENT_CACHE: usize = 256;
 /// How many readers: one per thread that may read at once, and some to spare.
 const READERS: usize = 4;
 
+/// How often the checkpointer copies the write-ahead log into the database.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long the log may grow (pages) before the writer checkpoints it itself.
+const WRITER_CHECKPOINTS_AFTER: i64 = 16_000;
+
 /// One SQLite database: the writer and its readers.
 pub(crate) struct Lite {
     write: Arc<AsyncMutex<Connection>>,
     read: Readers,
+    /// Dropped with the database: the checkpointer stops then.
+    _checkpoints: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// The reading connections; a statement takes whichever is free.
@@ -61,9 +68,18 @@ impl Lite {
         };
         let write = open()?;
         let read = (0..READERS).map(|_| open().map(Mutex::new)).collect::<Result<_, _>>()?;
+        let checkpoints = match target.starts_with("file:") {
+            true => None,
+            false => checkpointer(open()?),
+        };
+        if checkpoints.is_some() {
+            // The writer leaves checkpoints to the checkpointer, unless it falls far behind.
+            write.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINTS_AFTER)?;
+        }
         Ok(Self {
             write: Arc::new(AsyncMutex::new(write)),
             read: Readers(read),
+            _checkpoints: checkpoints,
         })
     }
 
@@ -81,6 +97,33 @@ impl Lite {
         let conn = self.writer().await;
         run(&conn, "begin immediate")?;
         Ok(LiteTx { conn, open: true })
+    }
+}
+
+/// Copy the write-ahead log into the database on a thread of its own, on a connection of
+/// its own, so that no commit waits for a checkpoint (copying pages and syncing the file)
+/// while it holds the writer. A passive checkpoint takes no lock a writer or a reader
+/// waits for. Ends when the returned sender is dropped; `None` if no thread could start.
+fn checkpointer(conn: Connection) -> Option<std::sync::mpsc::Sender<()>> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let run = move || {
+        while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+            let done = conn.query_row("pragma wal_checkpoint(passive)", [], |row| row.get::<_, i64>(0));
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "could not checkpoint the SQLite write-ahead log; the writer will");
+            }
+        }
+    };
+    let started = std::thread::Builder::new()
+        .name("deskhand-checkpoint".into())
+        .stack_size(256 * 1024)
+        .spawn(run);
+    match started {
+        Ok(_) => Some(stop),
+        Err(e) => {
+            tracing::warn!(error = %e, "no checkpoint thread; the writer checkpoints the SQLite log itself");
+            None
+        }
     }
 }
 
@@ -346,5 +389,38 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(count, 0);
+    }
+
+    #[tokio::test]
+    async fn the_log_is_checkpointed_beside_the_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("d.db");
+        let lite = Lite::open(path.to_str().expect("path")).expect("open");
+        let mut tx = lite.begin().await.expect("begin");
+        query("create table t (id integer primary key, body text)")
+            .execute(tx.conn())
+            .await
+            .expect("create");
+        for id in 0..2000_i64 {
+            query("insert into t (id, body) values ($1, $2)")
+                .bind(id)
+                .bind("x".repeat(100))
+                .execute(tx.conn())
+                .await
+                .expect("insert");
+        }
+        tx.commit().expect("commit");
+        // Far below the writer's own threshold: only the checkpointer copies these pages
+        // into the database file.
+        let copied = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > 100_000;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !copied() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            copied(),
+            "the database file holds {:?} bytes",
+            std::fs::metadata(&path).map(|m| m.len())
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The statement builders: values bound to `$N`, rows read into records.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use rusqlite::types::{FromSql, ToSqlOutput, Value};
@@ -99,7 +100,7 @@ impl<'q> Query<'q> {
     }
 
     fn prepare<'c>(&self, conn: &'c Connection) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
-        let mut statement = conn.prepare_cached(self.sql)?;
+        let mut statement = conn.prepare_cached(&numbered(self.sql))?;
         bind_all(&mut statement, &self.args)?;
         Ok(statement)
     }
@@ -143,19 +144,38 @@ impl<'q> Query<'q> {
     }
 }
 
-/// Bind `$N` to `args[N - 1]` (SQLite names such a parameter `$N`; it numbers it by its
-/// first appearance), and a plain `?` to the next value.
+/// The statement with each `$N` written `?N`, which SQLite numbers `N` itself (a `$N` it
+/// numbers by its first appearance, and finding which is which costs a scan of every
+/// parameter's name for each). Quoted text is left as it is.
+fn numbered(sql: &str) -> Cow<'_, str> {
+    let bytes = sql.as_bytes();
+    let dollar_digit = |i: usize| bytes[i] == b'$' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+    if !(0..bytes.len()).any(dollar_digit) {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quote = None;
+    for (i, c) in sql.char_indices() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if q == c => quote = None,
+            (None, '$') if dollar_digit(i) => {
+                out.push('?');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+/// Bind `?N` to `args[N - 1]`, and a plain `?` to the next value.
 fn bind_all(statement: &mut Statement<'_>, args: &[Value]) -> rusqlite::Result<()> {
     for index in 1..=statement.parameter_count() {
-        let position = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix(['$', '?']))
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(index);
-        let value = position
-            .checked_sub(1)
-            .and_then(|i| args.get(i))
-            .ok_or(rusqlite::Error::InvalidParameterCount(position, args.len()))?;
+        let value = args
+            .get(index - 1)
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
         statement.raw_bind_parameter(index, ToSqlOutput::Borrowed(value.into()))?;
     }
     Ok(())
@@ -301,5 +321,19 @@ pub(super) fn decode_error(e: rusqlite::Error) -> sqlx::Error {
         rusqlite::Error::InvalidColumnName(name) => sqlx::Error::ColumnNotFound(name),
         rusqlite::Error::InvalidColumnIndex(index) => sqlx::Error::ColumnIndexOutOfBounds { index, len: 0 },
         other => sqlx::Error::Decode(Box::new(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_are_written_for_sqlite_outside_quotes() {
+        assert_eq!(
+            numbered("select $1, '$2', \"$3\", $10 from t where a = $2 and b ->> '$.x'"),
+            "select ?1, '$2', \"$3\", ?10 from t where a = ?2 and b ->> '$.x'"
+        );
+        assert!(matches!(numbered("select '$.a', ?"), Cow::Borrowed(_)));
     }
 }
