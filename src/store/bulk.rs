@@ -1,7 +1,6 @@
-//! Set-at-a-time writes for the hot path. Each takes any number of rows as one JSON
-//! parameter, so a batch of a thousand events costs the same few statements as a batch of
-//! one: on SQLite every statement is a hop to the connection's thread, and on PostgreSQL a
-//! network round trip, and those hops, not the work, were what limited throughput.
+//! Set-at-a-time writes for the hot path. Each takes any number of rows, so a batch of a
+//! thousand events costs the same few statements as a batch of one: on PostgreSQL every
+//! statement is a network round trip, and those, not the work, limited throughput.
 //!
 //! The rows are bound as [`super::rows`] says: one JSON parameter on PostgreSQL, their
 //! values in a `values` list on SQLite.
