@@ -242,14 +242,18 @@ fn claim_sql(table: &str, set: &str, returning: &str, skip_locked: bool, strict:
         ),
     };
     // `materialized`: the choice is made once, whatever plan the outer update gets (left to
-    // the planner, a nested loop can run it again for every pending row).
+    // the planner, a nested loop can run it again for every pending row). The check for
+    // an earlier row of the key is a scalar subquery, not `not exists`: PostgreSQL turns
+    // the latter into an anti-join, and with statistics taken while few rows had been
+    // tried it materializes every tried row and compares each candidate with all of them
+    // (seconds per claim in a backlog); a subquery probes the index once per candidate.
     format!(
         "with picked as materialized (
            select q.id from (
              select * from (select id, order_key, urgent from {table} where {claimable} and urgent
                             order by id limit $3 + 16{lock}) u{backlog}) q
-           where not exists (
-             select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking})
+           where (select 1 from {table} e where e.order_key = q.order_key and e.id < q.id and e.state = 'pending'{blocking}
+                  limit 1) is null
            order by q.urgent desc, q.id limit $3)
          update {table} set lease_until = $1, attempts = attempts + 1, claimed_by = $4{set}
          where {claimable} and id in (select id from picked)
