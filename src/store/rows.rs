@@ -168,15 +168,20 @@ mod tests {
 
     const COLUMNS: Columns = &[("a", "text"), ("b", "bigint"), ("c", "boolean")];
 
-    #[test]
-    fn sqlite_rows_come_in_a_few_chunk_sizes_with_their_values_in_order() {
-        let rows: Vec<Row> = (0..45)
+    /// 45 rows (32 + 8 + 4 + 1), with NUL bytes, nulls and both booleans.
+    fn many() -> Vec<Row> {
+        (0..45)
             .map(|i| Row {
                 a: format!("a\0{i}"),
                 b: (i % 2 == 0).then_some(i),
                 c: i == 3,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn sqlite_rows_come_in_a_few_chunk_sizes_with_their_values_in_order() {
+        let rows = many();
         let chunks = chunks(Dialect::Sqlite, COLUMNS, &rows).unwrap();
         let sizes: Vec<usize> = chunks.iter().map(|c| c.rows).collect();
         assert_eq!(sizes, [32, 8, 4, 1]);
@@ -218,13 +223,7 @@ mod tests {
             .execute(tx.conn())
             .await
             .unwrap();
-        let rows: Vec<Row> = (0..45)
-            .map(|i| Row {
-                a: format!("a\0{i}"),
-                b: (i % 2 == 0).then_some(i),
-                c: i == 3,
-            })
-            .collect();
+        let rows = many();
         for chunk in chunks(Dialect::Sqlite, COLUMNS, &rows).unwrap() {
             let sql = format!("insert into t select a, b, c, $1 from ({})", chunk.select(2));
             query(&sql).bind(7_i64).bind(&chunk).execute(tx.conn()).await.unwrap();
