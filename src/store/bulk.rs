@@ -241,7 +241,8 @@ impl Store {
             let sql = format!(
                 "insert into outbox (effect_id, order_key, coalesce_key, kind, payload, urgent, installation, due_at, created_at)
                  select effect_id, order_key, coalesce_key, kind, payload, urgent, installation, $1, $1 from ({}) as r where true
-                 on conflict (coalesce_key) where state = 'pending' and not started do nothing",
+                 on conflict (coalesce_key) where state = 'pending' and not started and coalesce_key is not null
+                 do nothing",
                 chunk.select(2)
             );
             execute!(tx, &sql, now, &chunk)?;

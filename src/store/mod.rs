@@ -324,6 +324,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_workspaces.sql"),
     ),
     ("0010_jira", include_str!("../../migrations/sqlite/0010_jira.sql")),
+    (
+        "0011_lean_indexes",
+        include_str!("../../migrations/sqlite/0011_lean_indexes.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("../../migrations/postgres/0001_core.sql")),
@@ -354,6 +358,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/postgres/0009_workspaces.sql"),
     ),
     ("0010_jira", include_str!("../../migrations/postgres/0010_jira.sql")),
+    (
+        "0011_lean_indexes",
+        include_str!("../../migrations/postgres/0011_lean_indexes.sql"),
+    ),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

@@ -217,3 +217,44 @@ async fn an_event_that_waits_a_day_for_slack_is_set_aside() {
         .collect();
     assert_eq!(told.len(), 1, "and so is its author");
 }
+
+/// What the inbox and the outbox finished more than a week ago is forgotten; what they
+/// finished since is kept.
+#[tokio::test]
+async fn finished_queue_rows_are_purged_after_a_week_and_newer_ones_kept() {
+    let app = TestApp::spawn().await;
+    app.deliver("EvOld", message(SUPPORT, ANA, ORIGINAL, "VPN is down"))
+        .await;
+    app.advance(Duration::from_secs(4 * 86_400)).await;
+    app.deliver("EvNew", message(SUPPORT, ANA, "1700000200.000100", "Printer is jammed"))
+        .await;
+    let (keys, effects) = finished(&app).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(effects, 4, "a reply and a card for each");
+
+    app.advance(Duration::from_secs(4 * 86_400)).await;
+    let start = std::time::Instant::now();
+    let (keys, effects) = loop {
+        let (keys, effects) = finished(&app).await;
+        if keys.len() < 2 || start.elapsed() > Duration::from_secs(10) {
+            break (keys, effects);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].contains("EvNew"), "{keys:?}");
+    assert_eq!(effects, 2, "the newer ticket's reply and card are kept");
+}
+
+/// The dedupe keys of the finished events, and how many effects are finished.
+async fn finished(app: &TestApp) -> (Vec<String>, usize) {
+    let (_, inbox) = app.get("/api/v1/inbox?state=done").await;
+    let (_, outbox) = app.get("/api/v1/outbox?state=done").await;
+    let keys = inbox["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["dedupe_key"].as_str().unwrap().to_owned())
+        .collect();
+    (keys, outbox["effects"].as_array().unwrap().len())
+}
