@@ -153,20 +153,23 @@ fn numbered(sql: &str) -> Cow<'_, str> {
     if !(0..bytes.len()).any(dollar_digit) {
         return Cow::Borrowed(sql);
     }
+    // Byte by byte (a `$` or a quote is never part of a longer UTF-8 character), copying
+    // the text between parameters whole: this runs for every statement executed.
     let mut out = String::with_capacity(sql.len());
-    let mut quote = None;
-    for (i, c) in sql.char_indices() {
-        match (quote, c) {
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), _) if q == c => quote = None,
-            (None, '$') if dollar_digit(i) => {
+    let (mut quote, mut copied) = (None, 0);
+    for (i, &b) in bytes.iter().enumerate() {
+        match (quote, b) {
+            (None, b'\'' | b'"') => quote = Some(b),
+            (Some(q), _) if q == b => quote = None,
+            (None, b'$') if dollar_digit(i) => {
+                out.push_str(&sql[copied..i]);
                 out.push('?');
-                continue;
+                copied = i + 1;
             }
             _ => {}
         }
-        out.push(c);
     }
+    out.push_str(&sql[copied..]);
     Cow::Owned(out)
 }
 
@@ -335,5 +338,9 @@ mod tests {
             "select ?1, '$2', \"$3\", ?10 from t where a = ?2 and b ->> '$.x'"
         );
         assert!(matches!(numbered("select '$.a', ?"), Cow::Borrowed(_)));
+        assert_eq!(
+            numbered("select 'é$1 ünï', $2 || 'ß' from t where a = $12"),
+            "select 'é$1 ünï', ?2 || 'ß' from t where a = ?12"
+        );
     }
 }
