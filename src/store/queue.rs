@@ -564,7 +564,7 @@ impl Store {
                 Ok::<_, StoreError>(row)
             }
         };
-        // (low, high]: low's row is old enough, high's is not (or there is none).
+        // The row `low` is old enough; no row from `high` on is.
         let (mut low, mut high) = match row_at(i64::MIN).await? {
             Some((id, stored)) if stored < before => (id, i64::MAX),
             _ => return Ok(None),
