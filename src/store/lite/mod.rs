@@ -19,7 +19,7 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 /// How many prepared statements each connection keeps: more than the store has.
 const STATEMENT_CACHE: usize = 256;
-/// The most readers: one per thread that may read at once (the runtime's, one a core).
+/// How many readers: one per thread that may read at once, and some to spare.
 const READERS: usize = 4;
 
 /// How often the checkpointer copies the write-ahead log into the database.
@@ -67,8 +67,7 @@ impl Lite {
             Ok(conn)
         };
         let write = open()?;
-        let readers = std::thread::available_parallelism().map_or(READERS, |n| n.get().clamp(2, READERS));
-        let read = (0..readers).map(|_| open().map(Mutex::new)).collect::<Result<_, _>>()?;
+        let read = (0..READERS).map(|_| open().map(Mutex::new)).collect::<Result<_, _>>()?;
         let checkpoints = match target.starts_with("file:") {
             true => None,
             false => checkpointer(open()?),
