@@ -12,7 +12,7 @@
 //! SQLite needs none of this: one process has the file (`ExclusiveUse`), and it takes its
 //! claims back when it starts.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{execute, on_tx, Db, Result, Store, Tx};
@@ -33,6 +33,8 @@ pub struct Replica {
     started: Instant,
     /// Milliseconds after `started` of the last successful beat; `u64::MAX` before the first.
     last_beat: AtomicU64,
+    /// At the last beat, no other replica was alive (false until a beat has said so).
+    alone: AtomicBool,
 }
 
 impl Default for Replica {
@@ -47,6 +49,7 @@ impl Replica {
             id: format!("{}-{:08x}", std::process::id(), rand::random::<u32>()),
             started: Instant::now(),
             last_beat: AtomicU64::new(u64::MAX),
+            alone: AtomicBool::new(false),
         }
     }
 
@@ -92,14 +95,17 @@ impl Store {
             ),
             &self.replica.id
         )?;
-        let dead: Vec<String> = on_tx!(tx, |conn| query_scalar(&format!(
-            "select id from replicas where seen_at < {DB_NOW_MS} - $1"
+        let others: Vec<(String, bool)> = on_tx!(tx, |conn| query_as(&format!(
+            "select id, seen_at < {DB_NOW_MS} - $1 from replicas where id <> $2"
         ))
         .bind(DEAD_AFTER.as_millis() as i64)
+        .bind(&self.replica.id)
         .fetch_all(conn)
         .await)?;
+        let alone = others.iter().all(|(_, dead)| *dead);
+        let dead: Vec<&String> = others.iter().filter(|(_, dead)| *dead).map(|(id, _)| id).collect();
         let (mut events, mut effects) = (0, 0);
-        for id in &dead {
+        for id in dead {
             events += execute!(
                 tx,
                 "update inbox set lease_until = null
@@ -116,7 +122,17 @@ impl Store {
         }
         tx.commit().await?;
         self.replica.beaten();
+        self.replica.alone.store(alone, Ordering::Relaxed);
         Ok((events, effects))
+    }
+
+    /// Whether other processes post through this database (PostgreSQL, with another replica
+    /// alive at the last beat, or before the first beat has told): then each post takes
+    /// its turn from the budget they share ([`Store::take_channel_post`]). A replica alone
+    /// paces by itself and spares a statement per post; one that joins is seen at the
+    /// next beat, a second later at most.
+    pub fn shares_pace(&self) -> bool {
+        matches!(self.db, Db::Postgres(_)) && !self.replica.alone.load(Ordering::Relaxed)
     }
 
     /// Take one post for `channel` from the budget all replicas share (PostgreSQL): posts

@@ -3,7 +3,8 @@
 //! a token bucket per channel keeps deskhand inside that instead of running into 429s.
 //! With several replicas (PostgreSQL) the budget is shared: a post also takes its turn
 //! from the database ([`Store::take_channel_post`]), so N replicas together keep one
-//! channel's pace, not N times it.
+//! channel's pace, not N times it; a replica that is alone ([`Store::shares_pace`]) paces by
+//! itself.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -47,7 +48,7 @@ impl ChannelPacer {
     /// this process's own pace applies.
     pub async fn take(&self, channel: &str) -> Result<(), Duration> {
         self.try_take_at(channel, Instant::now())?;
-        let Some(store) = &self.shared else {
+        let Some(store) = self.shared.as_ref().filter(|s| s.shares_pace()) else {
             return Ok(());
         };
         let interval = Duration::from_secs_f64(1.0 / self.rate);

@@ -367,3 +367,54 @@ async fn replicas_share_one_channel_s_posting_budget() {
     first.close().await;
     second.close().await;
 }
+
+/// A replica that the last beat found alone paces by itself, without a statement per post;
+/// once another has joined, each post takes its turn from the budget they share, and when
+/// the other has left, the one that stays paces alone again.
+#[tokio::test]
+async fn a_replica_alone_paces_by_itself_until_another_joins() {
+    use deskhand::sync::ratelimit::ChannelPacer;
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres_or_skip("a_replica_alone_paces_by_itself_until_another_joins").await else {
+        return;
+    };
+    let first = Store::connect(db.url()).await.unwrap();
+    first.migrate().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+    async fn shared_turns(conn: &mut sqlx::PgConnection) -> i64 {
+        sqlx::query_scalar("select count(*) from channel_pace")
+            .fetch_one(conn)
+            .await
+            .unwrap()
+    }
+    assert!(
+        first.shares_pace(),
+        "until a beat has said otherwise, others may be posting"
+    );
+    first.heartbeat().await.unwrap();
+    assert!(!first.shares_pace());
+    let alone = ChannelPacer::new(1.0, 2).shared_through(first.clone());
+    assert_eq!(alone.take(SUPPORT).await, Ok(()));
+    assert_eq!(alone.take(SUPPORT).await, Ok(()));
+    assert!(alone.take(SUPPORT).await.is_err(), "its own bucket keeps the pace");
+    assert_eq!(shared_turns(&mut conn).await, 0, "nothing asked of the database");
+
+    let second = Store::connect(db.url()).await.unwrap();
+    second.heartbeat().await.unwrap();
+    first.heartbeat().await.unwrap();
+    assert!(first.shares_pace() && second.shares_pace());
+    let (a, b) = (
+        ChannelPacer::new(1.0, 2).shared_through(first.clone()),
+        ChannelPacer::new(1.0, 2).shared_through(second.clone()),
+    );
+    assert_eq!(a.take(AGENTS).await, Ok(()));
+    assert_eq!(a.take(AGENTS).await, Ok(()));
+    assert!(b.take(AGENTS).await.is_err(), "the other replica sees the budget spent");
+    assert_eq!(shared_turns(&mut conn).await, 1);
+
+    second.leave().await.unwrap();
+    first.heartbeat().await.unwrap();
+    assert!(!first.shares_pace(), "the other has left");
+    first.close().await;
+    second.close().await;
+}
