@@ -231,10 +231,12 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 /// in id order (windows a few times the batch, read straight off the partial indexes); they
 /// are checked against earlier rows of their key in that order, and only until the batch
 /// is full (no sort of the candidates: both databases read a `union all` in the order it is
-/// written, so a batch that fills early checks no more candidates than it takes). So what
-/// someone waits for (a modal within Slack's 3 s) never waits behind a backlog. That keeps
-/// a claim's cost independent of how much is pending, and of the planner's statistics. The outer conditions are checked again after any row lock
-/// wait, so a row settled meanwhile is never claimed.
+/// written, PostgreSQL because a statement that writes never gets a parallel plan; so a
+/// batch that fills early checks no more candidates than it takes). So what someone waits
+/// for (a modal within Slack's 3 s) never waits behind a backlog. That keeps a claim's cost
+/// independent of how much is pending, and of the planner's statistics. The outer
+/// conditions are checked again after any row lock wait, so a row settled meanwhile is
+/// never claimed.
 /// `urgent_only`: the urgent window alone (the worker's urgent lane).
 fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only: bool) -> String {
     let blocking = if strict { "" } else { " and e.attempts > 0" };
