@@ -121,3 +121,34 @@ async fn a_modal_takes_a_free_slot_while_the_dispatcher_is_nearly_full() {
         "views.open waited until the slow posts had finished and freed their slots"
     );
 }
+
+/// A full batch takes what someone waits for before the backlog, however far behind it
+/// arrived, and the rest of the batch is the oldest of the backlog, in order.
+#[tokio::test]
+async fn a_full_batch_takes_urgent_events_before_the_backlog() {
+    let db = TestDb::new().await;
+    let store = deskhand::store::Store::connect(db.url()).await.unwrap();
+    store.migrate().await.unwrap();
+    let event = |i: usize, urgent: bool| NewEvent {
+        dedupe_key: format!("event:Ev{i:04}"),
+        // Each in a channel of its own: nothing is held back behind an earlier event.
+        order_key: format!("C{i:04}"),
+        body: "{}".into(),
+        urgent,
+        installation: None,
+    };
+    let mut events: Vec<NewEvent> = (0..300).map(|i| event(i, false)).collect();
+    events.push(event(300, true));
+    store.insert_events(&events).await.unwrap();
+
+    let batch = store.claim_events(100, 60_000, false).await.unwrap();
+    let keys: Vec<&str> = batch.iter().map(|e| e.dedupe_key.as_str()).collect();
+    assert_eq!(batch.len(), 100);
+    assert!(
+        keys.contains(&"event:Ev0300"),
+        "the urgent event waited behind the backlog"
+    );
+    let backlog: Vec<String> = (0..99).map(|i| format!("event:Ev{i:04}")).collect();
+    assert_eq!(keys[..99], backlog.iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    store.close().await;
+}
