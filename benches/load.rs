@@ -671,6 +671,26 @@ async fn postgres_database() -> Option<(String, String)> {
     Some((format!("{base}/{name}"), name))
 }
 
+/// How many of the queues' row updates PostgreSQL made in place (HOT: no new index
+/// entries), read once every server of the run has exited and reported its counts.
+async fn postgres_updates(url: &str) {
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return;
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "select relname::text, n_tup_ins, n_tup_upd, n_tup_hot_upd from pg_stat_user_tables
+         where relname in ('inbox', 'outbox') order by relname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap_or_default();
+    for (table, inserted, updated, hot) in rows {
+        println!("PostgreSQL `{table}`: {inserted} rows inserted, {updated} updated, {hot} of them in place (HOT)");
+    }
+}
+
 async fn drop_postgres_database(name: &str) {
     use sqlx::Connection;
     let admin = std::env::var("DESKHAND_TEST_POSTGRES_URL")
@@ -715,6 +735,7 @@ fn main() {
         if which == "postgres" || which == "both" {
             if let Some((url, name)) = postgres_database().await {
                 run(&http, "postgres", &url, &settings, &reference).await;
+                postgres_updates(&url).await;
                 drop_postgres_database(&name).await;
             }
         }

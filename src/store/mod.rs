@@ -362,6 +362,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "0011_lean_indexes",
         include_str!("../../migrations/postgres/0011_lean_indexes.sql"),
     ),
+    (
+        "0012_queue_state_estimates",
+        include_str!("../../migrations/postgres/0012_queue_state_estimates.sql"),
+    ),
 ];
 
 /// Held while a process uses a SQLite database: one process at a time, so that two never

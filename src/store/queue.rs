@@ -233,11 +233,9 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 /// is full (no sort of the candidates: both databases read a `union all` in the order it is
 /// written, PostgreSQL because a statement that writes never gets a parallel plan; so a
 /// batch that fills early checks no more candidates than it takes). So what someone waits
-/// for (a modal within Slack's 3 s) never waits behind a backlog. That keeps a claim's cost
-/// independent of how much is pending, and of the planner's statistics. The outer
-/// conditions are checked again after any row lock wait, so a row settled meanwhile is
-/// never claimed.
-/// `urgent_only`: the urgent window alone (the worker's urgent lane).
+/// for (a modal within Slack's 3 s) never waits behind a backlog, and a claim costs the same
+/// however much is pending. The update's conditions are checked again after any row lock
+/// wait, so a row settled meanwhile is never claimed. `urgent_only`: the urgent window alone.
 fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only: bool) -> String {
     let blocking = if strict { "" } else { " and e.attempts > 0" };
     let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
@@ -256,6 +254,9 @@ fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only:
     // the latter into an anti-join, and with statistics taken while few rows had been
     // tried it materializes every tried row and compares each candidate with all of them
     // (seconds per claim in a backlog); a subquery probes the index once per candidate.
+    // The update finds its rows by primary key: its check that they are pending does not
+    // match the partial indexes' `state = 'pending'`, or a planner that thinks them empty
+    // (statistics of a quiet moment) walks one for each row (170 ms to claim 112 effects).
     format!(
         "with picked as materialized (
            select q.id from (
@@ -265,7 +266,8 @@ fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only:
                   limit 1) is null
            limit $3)
          update {table} set lease_until = $1, attempts = attempts + 1, claimed_by = $4{set}
-         where {claimable} and id in (select id from picked)
+         where state not in ('done', 'failed') and due_at <= $2 and (lease_until is null or lease_until < $2)
+           and id in (select id from picked)
          returning {returning}"
     )
 }

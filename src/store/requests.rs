@@ -413,8 +413,8 @@ impl Store {
         let ids: Vec<i64> = reported.iter().map(|p| p.id).collect();
         if !ids.is_empty() {
             let sql = format!(
-                "update parked_messages set reported_at = $2 where id in ({})",
-                Dialect::of_tx(tx).json_ids(1)
+                "update parked_messages set reported_at = $2 where {}",
+                Dialect::of_tx(tx).json_ids_match("id", 1)
             );
             execute!(tx, &sql, to_json(&ids), now)?;
         }
