@@ -149,8 +149,11 @@ impl Store {
         };
         let (interval, tolerance) = (interval.as_micros() as i64, tolerance.as_micros() as i64);
         let now = "(extract(epoch from now()) * 1000000)::bigint";
+        // Its commit does not wait for the disk: a turn lost in a database crash costs a
+        // post's spacing, no more, and with replicas sharing the budget every post takes one.
         let taken: Option<i32> = sqlx::query_scalar(&format!(
-            "insert into channel_pace (channel_id, tat_us) values ($1, {now} + $2)
+            "insert into channel_pace (channel_id, tat_us)
+             select $1, {now} + $2 from (select set_config('synchronous_commit', 'off', true)) as without_waiting
              on conflict (channel_id) do update set tat_us = greatest(channel_pace.tat_us, {now}) + $2
              where greatest(channel_pace.tat_us, {now}) - {now} <= $3
              returning 1"
