@@ -238,7 +238,8 @@ const OUTBOX_CLAIM_LOCK: i64 = 0x6465_736b_0002;
 /// wait, so a row settled meanwhile is never claimed. `urgent_only`: the urgent window alone.
 fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only: bool) -> String {
     let blocking = if strict { "" } else { " and e.attempts > 0" };
-    let claimable = "state = 'pending' and due_at <= $2 and (lease_until is null or lease_until < $2)";
+    let due = "due_at <= $2 and (lease_until is null or lease_until < $2)";
+    let claimable = format!("state = 'pending' and {due}");
     let backlog = match urgent_only {
         true => String::new(),
         false => format!(
@@ -266,8 +267,7 @@ fn claim_sql(table: &str, set: &str, returning: &str, strict: bool, urgent_only:
                   limit 1) is null
            limit $3)
          update {table} set lease_until = $1, attempts = attempts + 1, claimed_by = $4{set}
-         where state not in ('done', 'failed') and due_at <= $2 and (lease_until is null or lease_until < $2)
-           and id in (select id from picked)
+         where state not in ('done', 'failed') and {due} and id in (select id from picked)
          returning {returning}"
     )
 }
