@@ -211,6 +211,8 @@ impl App {
             mailer,
             jira,
         );
+        // An effect's own calls may take three timeouts of its lease; the rest it may wait.
+        let dispatcher = dispatcher.waiting_for_a_turn_at_most(config.lease.saturating_sub(3 * config.slack_timeout));
         let dispatcher = tokio::spawn(dispatcher.run(stopped.clone()));
         let socket_mode = slack
             .has_app_token()

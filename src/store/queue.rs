@@ -115,11 +115,13 @@ pub struct ClaimedEffect {
     pub ambiguous: bool,
     pub created_at: i64,
     pub installation: Option<String>,
+    /// Someone waits for it (a modal to open, a private answer).
+    pub urgent: bool,
 }
 
 lite_record! {
     ClaimedEffect {
-        id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation
+        id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation, urgent
     }
 }
 
@@ -389,7 +391,7 @@ impl Store {
         let sql = claim_sql(
             "outbox",
             ", ambiguous = (ambiguous or lease_until is not null), started = true",
-            "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation",
+            "id, effect_id, order_key, kind, payload, attempts, ambiguous, created_at, installation, urgent",
             true,
             urgent_only,
         );

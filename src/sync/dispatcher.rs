@@ -1,7 +1,8 @@
 //! The dispatcher: outbox → each effect's target (the Slack Web API today).
 //!
-//! It keeps up to [`MAX_IN_FLIGHT`] effects running at once, each on its own task, and
-//! records how each ended through a group commit. The outbox hands out one effect per
+//! It keeps up to [`MAX_IN_FLIGHT`] effects claimed at once, each on its own task, of which
+//! [`CALLS_AT_ONCE`] make their calls at a time (what someone waits for never waits for a
+//! turn), and records how each ended through a group commit. The outbox hands out one effect per
 //! Slack message at a time, so an update never overtakes the post it edits.
 //!
 //! Posting is made safe to repeat: every post carries its effect id in Slack message
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::desk::effects::{Effect, Target, AGENT_CARD, THREAD_REPLY};
 use crate::metrics;
@@ -30,8 +31,12 @@ use crate::sync::lost_posts::ChannelSearches;
 use crate::sync::mail::Mailer;
 use crate::sync::ratelimit::ChannelPacer;
 
-/// How many Slack calls may be under way at once.
+/// How many effects may be claimed and not yet recorded at once.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// How many of them make their calls at once. Claims stay large (each is a write), while
+/// the connections, buffers and tasks of calls under way are kept to what a fast Slack
+/// keeps busy: a call made beside 63 others finishes no later for it.
+pub const CALLS_AT_ONCE: usize = 64;
 /// While effects are in flight, wait until this many slots are free before claiming more.
 const CLAIM_AT_LEAST: usize = 64;
 /// The most effects one claim takes.
@@ -63,8 +68,13 @@ pub struct Dispatcher {
     ready: Arc<Notify>,
     completions: GroupCommit<Completion, ()>,
     slots: Arc<Semaphore>,
+    /// Turns to make calls: [`CALLS_AT_ONCE`].
+    calls: Arc<Semaphore>,
     /// How long a claimed effect is ours: longer than the calls it makes.
     lease: Duration,
+    /// How long a claimed effect may wait for its turn to call: what the lease leaves
+    /// beside the calls it makes. One that waits longer goes back untried.
+    call_wait: Duration,
     /// Whether each channel syncs its threads, lately read.
     pub(super) synced: Remembered,
     pub(super) mailer: Option<Mailer>,
@@ -94,41 +104,6 @@ impl Remembered {
     }
 }
 
-/// Record how effects ended, many to a transaction; the common outcome (done, maybe with
-/// a posted message) set-at-a-time.
-async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Result<Vec<()>, StoreError> {
-    let count = completions.len();
-    let mut posted = Vec::new();
-    let mut done = Vec::new();
-    let mut other = Vec::new();
-    let mut permalinks = Vec::new();
-    let mut jira = Vec::new();
-    for completion in completions.iter() {
-        jira.extend(completion.jira.as_deref());
-        posted.extend(completion.posted.iter().cloned());
-        permalinks.extend(completion.permalink.iter());
-        match &completion.settle {
-            Settle::Done => done.push(completion.id),
-            settle => other.push((completion.id, settle)),
-        }
-    }
-    let mut tx = store.begin().await?;
-    Store::commit_without_waiting_for_disk(&mut tx).await?;
-    Store::record_ticket_messages(&mut tx, &posted).await?;
-    for (ticket_id, link) in &permalinks {
-        Store::set_ticket_permalink(&mut tx, *ticket_id, link).await?;
-    }
-    for answer in jira {
-        answer.record(&mut tx).await?;
-    }
-    Store::finish_effects(&mut tx, &done).await?;
-    for (id, settle) in &other {
-        Store::settle_effect(&mut tx, *id, settle).await?;
-    }
-    tx.commit().await?;
-    Ok(vec![(); count])
-}
-
 impl Dispatcher {
     pub fn new(
         store: Store,
@@ -139,7 +114,7 @@ impl Dispatcher {
         mailer: Option<Mailer>,
         jira: JiraSender,
     ) -> (Self, tokio::task::JoinHandle<()>) {
-        let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), record_completions);
+        let (completions, writer) = GroupCommit::spawn(store.clone(), ready.clone(), super::settle::record_completions);
         let dispatcher = Self {
             store,
             slack: workspaces.configured().clone(),
@@ -148,7 +123,9 @@ impl Dispatcher {
             ready,
             completions,
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            calls: Arc::new(Semaphore::new(CALLS_AT_ONCE)),
             lease,
+            call_wait: lease,
             synced: Remembered::default(),
             mailer,
             jira,
@@ -156,6 +133,11 @@ impl Dispatcher {
             searches: Arc::default(),
         };
         (dispatcher, writer)
+    }
+
+    /// Effects wait at most this long for their turn to call (see [`Dispatcher::call_wait`]).
+    pub fn waiting_for_a_turn_at_most(self, call_wait: Duration) -> Self {
+        Self { call_wait, ..self }
     }
 
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
@@ -238,7 +220,13 @@ impl Dispatcher {
             // A ticket's reply and card are usually claimed together: both use the one read.
             let ticket = ticket_to_post(&effect.payload).and_then(|id| tickets.get(&id).cloned());
             tokio::spawn(async move {
-                let completion = this.execute(&effect, ticket).await;
+                let Some(turn) = this.turn(&effect).await else {
+                    return;
+                };
+                // Boxed: a task waiting for its turn holds only what it was given, not the
+                // state of the calls it is to make.
+                let completion = Box::pin(this.execute(&effect, ticket)).await;
+                drop(turn);
                 if let Err(e) = this.completions.submit(completion).await {
                     // The lease runs out and the effect is tried again: nothing is lost.
                     tracing::error!(effect.id = %effect.effect_id, error = %e, "could not record an effect's outcome");
@@ -247,6 +235,25 @@ impl Dispatcher {
             });
         }
         Ok(started)
+    }
+
+    /// Wait for a turn to call, unless someone waits for the effect. `None`: none came in
+    /// time, so the effect went back to the outbox untried, to be claimed again.
+    async fn turn(&self, effect: &ClaimedEffect) -> Option<Option<OwnedSemaphorePermit>> {
+        if effect.urgent {
+            return Some(None);
+        }
+        match tokio::time::timeout(self.call_wait, self.calls.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => Some(Some(turn)),
+            // Closed: never, the semaphore lives as long as the dispatcher.
+            Ok(Err(_)) => Some(None),
+            Err(_) => {
+                if let Err(e) = self.completions.submit(self.untried(effect)).await {
+                    tracing::error!(effect.id = %effect.effect_id, error = %e, "could not hand back an effect that waited for its turn");
+                }
+                None
+            }
+        }
     }
 
     /// Carry an effect out with its target's sender.

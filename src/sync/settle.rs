@@ -2,11 +2,27 @@
 //! backoff (capped at a day of tries).
 
 use crate::slack::api::SlackError;
-use crate::store::{ClaimedEffect, Settle, StoreError};
+use std::sync::Arc;
+
+use crate::store::{ClaimedEffect, Settle, Store, StoreError};
 use crate::sync::dispatcher::{Completion, Dispatcher};
 use crate::sync::{backoff, out_of_tries};
 
 impl Dispatcher {
+    /// Not tried: it waited too long for a turn to call. Claimed again in a second, as
+    /// turns free up when the calls under way end.
+    pub(super) fn untried(&self, claimed: &ClaimedEffect) -> Completion {
+        Completion {
+            id: claimed.id,
+            settle: Settle::Defer {
+                due_at: self.store.now_ms() + 1000,
+            },
+            posted: None,
+            permalink: None,
+            jira: None,
+        }
+    }
+
     pub(super) fn done(&self, claimed: &ClaimedEffect) -> Completion {
         Completion {
             id: claimed.id,
@@ -73,4 +89,39 @@ impl Dispatcher {
             jira: None,
         }
     }
+}
+
+/// Record how effects ended, many to a transaction; the common outcome (done, maybe with
+/// a posted message) set-at-a-time.
+pub(super) async fn record_completions(store: Store, completions: Arc<[Completion]>) -> Result<Vec<()>, StoreError> {
+    let count = completions.len();
+    let mut posted = Vec::new();
+    let mut done = Vec::new();
+    let mut other = Vec::new();
+    let mut permalinks = Vec::new();
+    let mut jira = Vec::new();
+    for completion in completions.iter() {
+        jira.extend(completion.jira.as_deref());
+        posted.extend(completion.posted.iter().cloned());
+        permalinks.extend(completion.permalink.iter());
+        match &completion.settle {
+            Settle::Done => done.push(completion.id),
+            settle => other.push((completion.id, settle)),
+        }
+    }
+    let mut tx = store.begin().await?;
+    Store::commit_without_waiting_for_disk(&mut tx).await?;
+    Store::record_ticket_messages(&mut tx, &posted).await?;
+    for (ticket_id, link) in &permalinks {
+        Store::set_ticket_permalink(&mut tx, *ticket_id, link).await?;
+    }
+    for answer in jira {
+        answer.record(&mut tx).await?;
+    }
+    Store::finish_effects(&mut tx, &done).await?;
+    for (id, settle) in &other {
+        Store::settle_effect(&mut tx, *id, settle).await?;
+    }
+    tx.commit().await?;
+    Ok(vec![(); count])
 }

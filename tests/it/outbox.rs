@@ -259,3 +259,39 @@ async fn finished(app: &TestApp) -> (Vec<String>, usize) {
         .collect();
     (keys, outbox["effects"].as_array().unwrap().len())
 }
+
+#[tokio::test]
+async fn effects_take_turns_to_call_and_one_without_a_turn_in_time_goes_out_later_once() {
+    use deskhand::sync::dispatcher::CALLS_AT_ONCE;
+    // A lease of three timeouts leaves no time to wait for a turn: every effect beyond
+    // the calls at once goes back to the outbox untried.
+    let app = TestApp::spawn_set_up(|c| c.lease = 3 * c.slack_timeout).await;
+    app.slack
+        .fail("chat.postMessage", 1000, Failure::Slow(Duration::from_millis(1000)));
+    let tickets = 60;
+    for i in 0..tickets {
+        let ts = format!("1700000100.{i:06}");
+        app.send_ok(&format!("Ev{i}"), message(SUPPORT, ANA, &ts, "VPN is down"))
+            .await;
+    }
+    app.drain().await;
+
+    let posts_at_once = app.slack.most_at_once("chat.postMessage");
+    assert_eq!(posts_at_once, CALLS_AT_ONCE, "as many posts at once as may be, no more");
+    let mut threads: Vec<String> = app
+        .slack
+        .messages_in(SUPPORT)
+        .into_iter()
+        .filter_map(|m| m.thread_ts)
+        .collect();
+    threads.sort();
+    threads.dedup();
+    assert_eq!(threads.len(), tickets, "every ticket's thread has a reply");
+    assert_eq!(app.slack.messages_in(SUPPORT).len(), tickets, "and only one");
+    assert_eq!(app.slack.messages_in(AGENTS).len(), tickets, "one card each");
+    // Handed back untried, not as ambiguous: nothing was looked for before posting.
+    assert!(app.slack.calls_to("conversations.history").is_empty());
+    assert!(app.slack.calls_to("conversations.replies").is_empty());
+    let (_, failed) = app.get("/api/v1/outbox?state=failed").await;
+    assert_eq!(failed["effects"], json!([]), "nothing failed");
+}

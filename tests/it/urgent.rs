@@ -89,21 +89,32 @@ async fn a_shortcut_is_answered_while_the_worker_is_busy_with_a_batch() {
     );
 }
 
-/// The dispatcher: with its slots nearly all taken by slow posts, a modal still goes out
-/// into a free slot at once, without waiting for a batch of slots to free up.
+/// The dispatcher: with its slots nearly all taken by slow posts, and every turn to call
+/// taken, a modal still goes out into a free slot at once, without waiting for a batch of
+/// slots or a turn to free up.
 #[tokio::test]
 async fn a_modal_takes_a_free_slot_while_the_dispatcher_is_nearly_full() {
+    use deskhand::sync::dispatcher::CALLS_AT_ONCE;
     const MESSAGES: usize = 120;
     const SLOW: std::time::Duration = std::time::Duration::from_millis(1000);
-    let app = TestApp::spawn().await;
+    // A lease long enough that no post tires of waiting for its turn.
+    let app = TestApp::spawn_set_up(|c| c.lease = std::time::Duration::from_secs(60)).await;
     app.slack.fail("chat.postMessage", 100_000, Failure::Slow(SLOW));
     queue_messages(&app, "EvF", MESSAGES, |i| format!("1700003{i:03}.000100")).await;
-    // 240 slow posts under way: 16 of the 256 slots are free.
+    // 240 slow posts claimed (16 of the 256 slots are free), as many under way as may be.
     app.slack
         .wait_until("the posts under way", |s| {
-            s.calls_to("chat.postMessage").len() >= 2 * MESSAGES
+            s.calls_to("chat.postMessage").len() >= CALLS_AT_ONCE
         })
         .await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.store.queues().await.unwrap().outbox.leased < 2 * MESSAGES as i64 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the posts were never all claimed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let shortcut =
         json!({ "type": "shortcut", "callback_id": "new_request", "trigger_id": "7.7.7", "user": { "id": BO } });
     assert_eq!(app.interact(shortcut).await.status(), 200);

@@ -106,9 +106,10 @@ impl SlackApi {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
-            // As many as the dispatcher has calls in flight (256): a connection that
-            // finishes a call is kept for the next, never closed and opened again.
-            .pool_max_idle_per_host(256)
+            // As many as the dispatcher makes at once (64, and what someone waits for
+            // beside them): a connection that finishes a call is kept for the next, never
+            // closed and opened again. Each open connection holds buffers of its own.
+            .pool_max_idle_per_host(80)
             .user_agent(concat!("deskhand/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {

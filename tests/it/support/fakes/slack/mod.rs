@@ -137,6 +137,8 @@ struct Inner {
     pub(super) tokens: HashMap<String, Value>,
     /// Told after every call the fake has answered.
     changed: Arc<tokio::sync::Notify>,
+    /// Per method: calls under way now, and the most there ever were at once.
+    pub(super) at_once: HashMap<String, (usize, usize)>,
 }
 
 #[derive(Clone)]
@@ -305,6 +307,11 @@ impl FakeSlack {
     /// Forget every failure still to come: Slack works again.
     pub fn heal(&self) {
         self.lock().rules.clear();
+    }
+
+    /// The most calls of `method` that were ever under way at once.
+    pub fn most_at_once(&self, method: &str) -> usize {
+        self.lock().at_once.get(method).map_or(0, |(_, most)| *most)
     }
 
     pub fn calls(&self) -> Vec<Call> {

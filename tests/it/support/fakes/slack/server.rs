@@ -146,7 +146,33 @@ pub(super) async fn handle(
     body: Bytes,
 ) -> Response {
     let params = params(&headers, query, &body);
+    let _under_way = UnderWay::start(&inner, &method);
     serve(&inner, &method, params, http_method, &headers).await
+}
+
+/// A call under way, counted in [`Inner::at_once`] until it is answered.
+struct UnderWay<'a> {
+    inner: &'a Mutex<Inner>,
+    method: &'a str,
+}
+
+impl<'a> UnderWay<'a> {
+    fn start(inner: &'a Mutex<Inner>, method: &'a str) -> Self {
+        let mut locked = inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (now, most) = locked.at_once.entry(method.to_owned()).or_default();
+        *now += 1;
+        *most = (*most).max(*now);
+        Self { inner, method }
+    }
+}
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        let mut locked = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((now, _)) = locked.at_once.get_mut(self.method) {
+            *now -= 1;
+        }
+    }
 }
 
 /// A POST to a `response_url` (`/hooks/{id}`): recorded as a call of method `response_url`
