@@ -215,7 +215,7 @@ pub async fn crash_and_restart(http: &reqwest::Client, server: &mut Server, slac
     let (replies, resent) = resend_and_collect(http, &url, slack, events, &sent).await;
     let (waiting, lost, latest) = recovered(events, &sent, &replies, killed, restarted, |_| true);
     println!(
-        "`kill -9` {:.2} s into {} events at 1,000/s, restarted at once (ready in {}): {waiting} acknowledged events were unanswered at the kill; the last of them answered **{}** after the restart; {lost} of them lost. {resent} unacknowledged events sent again; {} of {} answered in all, {} doubled.\n",
+        "`kill -9` {:.2} s into {} events at 1,000/s, restarted at once (ready in {}): {waiting} acknowledged events were unanswered at the kill; the last of them answered **{}** after the restart; {lost} of them lost. {resent} unacknowledged events sent again; {} of {} answered in all, {} doubled. Peak RSS of the restarted process: **{:.1} MiB**.\n",
         moment.as_secs_f64(),
         events.len(),
         ms(ready),
@@ -223,6 +223,7 @@ pub async fn crash_and_restart(http: &reqwest::Client, server: &mut Server, slac
         replies.answered(events),
         events.len(),
         replies.doubled(),
+        server.peak_rss_mib(),
     );
 }
 
@@ -249,12 +250,13 @@ pub async fn replica_killed(
     // The dead replica acknowledged the even-numbered events.
     let (waiting, lost, latest) = recovered(events, &sent, &replies, killed, killed, |i| i % 2 == 0);
     println!(
-        "Two replicas, one killed {:.2} s into {} events at 1,000/s: it had {waiting} acknowledged events unanswered; the survivor answered the last of them **{}** after the kill; {lost} lost. {resent} unacknowledged events sent again to the survivor; {} of {} answered in all, {} doubled.\n",
+        "Two replicas, one killed {:.2} s into {} events at 1,000/s: it had {waiting} acknowledged events unanswered; the survivor answered the last of them **{}** after the kill; {lost} lost. {resent} unacknowledged events sent again to the survivor; {} of {} answered in all, {} doubled. Peak RSS of the survivor: **{:.1} MiB**.\n",
         moment.as_secs_f64(),
         events.len(),
         ms(latest),
         replies.answered(events),
         events.len(),
         replies.doubled(),
+        survivor.peak_rss_mib(),
     );
 }
