@@ -1,9 +1,9 @@
 //! The dispatcher: outbox → each effect's target (the Slack Web API today).
 //!
-//! It keeps up to [`MAX_IN_FLIGHT`] effects claimed at once, each on its own task, of which
-//! [`CALLS_AT_ONCE`] make their calls at a time (what someone waits for never waits for a
-//! turn), and records how each ended through a group commit. The outbox hands out one effect per
-//! Slack message at a time, so an update never overtakes the post it edits.
+//! It keeps up to [`MAX_IN_FLIGHT`] effects claimed at once, each on its own task, of
+//! which [`CALLS_AT_ONCE`] make their calls at a time (what someone waits for never waits
+//! for a turn), and records how each ended through a group commit. The outbox hands out
+//! one effect per Slack message at a time, so an update never overtakes the post it edits.
 //!
 //! Posting is made safe to repeat: every post carries its effect id in Slack message
 //! metadata, and an effect whose earlier attempt may have posted (a timeout, a 5xx, a

@@ -1,9 +1,10 @@
-//! How an effect's attempt settles: done, failed for good, or tried again later with a
-//! backoff (capped at a day of tries).
+//! How an effect's attempt settles: done, failed for good, tried again later with a
+//! backoff (capped at a day of tries), or handed back untried; and how the outcomes are
+//! recorded, many to a transaction.
 
-use crate::slack::api::SlackError;
 use std::sync::Arc;
 
+use crate::slack::api::SlackError;
 use crate::store::{ClaimedEffect, Settle, Store, StoreError};
 use crate::sync::dispatcher::{Completion, Dispatcher};
 use crate::sync::{backoff, out_of_tries};
