@@ -125,7 +125,8 @@ impl Dispatcher {
             slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
             calls: Arc::new(Semaphore::new(CALLS_AT_ONCE)),
             lease,
-            call_wait: lease,
+            // Safe under any lease until told what it leaves (`waiting_for_a_turn_at_most`).
+            call_wait: Duration::ZERO,
             synced: Remembered::default(),
             mailer,
             jira,
