@@ -269,11 +269,16 @@ async fn effects_take_turns_to_call_and_one_without_a_turn_in_time_goes_out_late
     app.slack
         .fail("chat.postMessage", 1000, Failure::Slow(Duration::from_millis(1000)));
     let tickets = 60;
-    for i in 0..tickets {
+    // All at once, so that their posts are under way together.
+    let sends = (0..tickets).map(|i| {
         let ts = format!("1700000100.{i:06}");
-        app.send_ok(&format!("Ev{i}"), message(SUPPORT, ANA, &ts, "VPN is down"))
-            .await;
-    }
+        let app = &app;
+        async move {
+            app.send_ok(&format!("Ev{i}"), message(SUPPORT, ANA, &ts, "VPN is down"))
+                .await
+        }
+    });
+    futures_util::future::join_all(sends).await;
     app.drain().await;
 
     let posts_at_once = app.slack.most_at_once("chat.postMessage");
